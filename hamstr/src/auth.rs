@@ -1,0 +1,230 @@
+//! [`Auth`]: how a service's credentials go onto its requests.
+//!
+//! This is the only module that reads a [`Secret`]'s value. Credentials are put on a request
+//! only after the HTTP layer has checked that the request goes to the service's own origin.
+
+use std::{fmt, sync::Arc};
+
+use async_trait::async_trait;
+use base64::Engine as _;
+use reqwest::header::{AUTHORIZATION, HeaderName, HeaderValue};
+
+use crate::Secret;
+
+pub use reqwest::Request;
+
+/// How a service authenticates.
+///
+/// # Examples
+/// ```
+/// use hamstr::{Secret, auth::Auth};
+/// let bearer = Auth::bearer(Secret::new("token"));
+/// let header = Auth::api_key_header("X-API-Key", Secret::new("key"));
+/// let query = Auth::api_key_query("api_key", Secret::new("key"));
+/// let basic = Auth::basic("me", Secret::new("password"));
+/// // Debug never shows a credential.
+/// assert!(!format!("{bearer:?}{header:?}{query:?}{basic:?}").contains("key"));
+/// ```
+#[derive(Clone)]
+#[non_exhaustive]
+pub enum Auth {
+    /// `Authorization: Bearer <token>`.
+    Bearer(Secret),
+    /// An API key in a request header, such as `X-API-Key`.
+    Header {
+        /// The header's name.
+        name: String,
+        /// The key.
+        value: Secret,
+    },
+    /// An API key in a query parameter, such as `?api_key=`.
+    Query {
+        /// The parameter's name.
+        name: String,
+        /// The key.
+        value: Secret,
+    },
+    /// HTTP basic authentication.
+    Basic {
+        /// The user name (not secret).
+        username: String,
+        /// The password.
+        password: Secret,
+    },
+    /// Anything else: a hook that edits each request (signs it, adds a fresh token).
+    Custom(Arc<dyn AuthHook>),
+}
+
+impl Auth {
+    /// A bearer token.
+    pub fn bearer(token: Secret) -> Self {
+        Self::Bearer(token)
+    }
+
+    /// An API key sent in the header `name`.
+    pub fn api_key_header(name: impl Into<String>, value: Secret) -> Self {
+        Self::Header {
+            name: name.into(),
+            value,
+        }
+    }
+
+    /// An API key sent as the query parameter `name`.
+    pub fn api_key_query(name: impl Into<String>, value: Secret) -> Self {
+        Self::Query {
+            name: name.into(),
+            value,
+        }
+    }
+
+    /// HTTP basic authentication.
+    pub fn basic(username: impl Into<String>, password: Secret) -> Self {
+        Self::Basic {
+            username: username.into(),
+            password,
+        }
+    }
+
+    /// A hook of your own, for schemes the others do not cover.
+    pub fn custom(hook: impl AuthHook) -> Self {
+        Self::Custom(Arc::new(hook))
+    }
+
+    /// A synchronous closure as the hook, for signing a request from its own parts.
+    ///
+    /// # Examples
+    /// ```
+    /// use hamstr::auth::{Auth, Request};
+    /// let auth = Auth::custom_fn(|request: &mut Request| {
+    ///     let signature = format!("sig-{}", request.url().path().len());
+    ///     request.headers_mut().insert("x-signature", signature.parse()?);
+    ///     Ok(())
+    /// });
+    /// # let _ = auth;
+    /// ```
+    pub fn custom_fn<F, E>(hook: F) -> Self
+    where
+        F: Fn(&mut Request) -> Result<(), E> + Send + Sync + 'static,
+        E: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        Self::custom(FnHook(hook))
+    }
+
+    /// The query parameter that carries the credential, so URLs can be redacted.
+    pub(crate) fn query_param(&self) -> Option<&str> {
+        match self {
+            Self::Query { name, .. } => Some(name),
+            _ => None,
+        }
+    }
+
+    /// Checks what can be checked before any request (header names).
+    pub(crate) fn validate(&self) -> Result<(), AuthError> {
+        match self {
+            Self::Header { name, .. } => HeaderName::from_bytes(name.as_bytes())
+                .map(drop)
+                .map_err(|_| AuthError::InvalidHeaderName { name: name.clone() }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Puts the credential on `request`.
+    pub(crate) async fn apply(&self, request: &mut Request) -> Result<(), AuthError> {
+        match self {
+            Self::Bearer(token) => insert_sensitive(
+                request,
+                AUTHORIZATION,
+                &format!("Bearer {}", token.expose()),
+            ),
+            Self::Header { name, value } => {
+                let name = HeaderName::from_bytes(name.as_bytes())
+                    .map_err(|_| AuthError::InvalidHeaderName { name: name.clone() })?;
+                insert_sensitive(request, name, value.expose())
+            }
+            Self::Query { name, value } => {
+                request
+                    .url_mut()
+                    .query_pairs_mut()
+                    .append_pair(name, value.expose());
+                Ok(())
+            }
+            Self::Basic { username, password } => {
+                let pair = format!("{username}:{}", password.expose());
+                let encoded = base64::engine::general_purpose::STANDARD.encode(pair);
+                insert_sensitive(request, AUTHORIZATION, &format!("Basic {encoded}"))
+            }
+            Self::Custom(hook) => hook.authorize(request).await,
+        }
+    }
+}
+
+fn insert_sensitive(request: &mut Request, name: HeaderName, value: &str) -> Result<(), AuthError> {
+    // The error must not carry the value: it is a credential.
+    let mut value = HeaderValue::from_str(value).map_err(|_| AuthError::InvalidCredential)?;
+    value.set_sensitive(true);
+    request.headers_mut().insert(name, value);
+    Ok(())
+}
+
+impl fmt::Debug for Auth {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Bearer(_) => formatter.write_str("Bearer(***)"),
+            Self::Header { name, .. } => write!(formatter, "Header({name}: ***)"),
+            Self::Query { name, .. } => write!(formatter, "Query({name}=***)"),
+            Self::Basic { username, .. } => write!(formatter, "Basic({username}:***)"),
+            Self::Custom(_) => formatter.write_str("Custom(..)"),
+        }
+    }
+}
+
+/// A hook that authenticates each request its own way; see [`Auth::custom`].
+///
+/// It runs after the request is complete (URL, query, headers), just before it is sent, and only
+/// for requests to the service's own origin.
+#[async_trait]
+pub trait AuthHook: Send + Sync + 'static {
+    /// Adds credentials to `request`.
+    ///
+    /// # Errors
+    /// When no credential can be had; the request is not sent.
+    async fn authorize(&self, request: &mut Request) -> Result<(), AuthError>;
+}
+
+struct FnHook<F>(F);
+
+#[async_trait]
+impl<F, E> AuthHook for FnHook<F>
+where
+    F: Fn(&mut Request) -> Result<(), E> + Send + Sync + 'static,
+    E: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    async fn authorize(&self, request: &mut Request) -> Result<(), AuthError> {
+        (self.0)(request).map_err(AuthError::hook)
+    }
+}
+
+/// Why credentials could not be put on a request.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthError {
+    /// The API key header's name is not a valid header name.
+    #[error("`{name}` is not a valid header name for an API key")]
+    InvalidHeaderName {
+        /// The name as configured.
+        name: String,
+    },
+    /// The credential holds characters a header cannot carry (the value is not shown).
+    #[error("the credential contains characters that cannot be sent in a header")]
+    InvalidCredential,
+    /// A custom hook failed.
+    #[error("the authentication hook failed")]
+    Hook(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl AuthError {
+    /// Wraps the error of a custom hook.
+    pub fn hook(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self::Hook(error.into())
+    }
+}

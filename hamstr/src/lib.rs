@@ -1,0 +1,64 @@
+//! hamstr gathers records from many HTTP APIs into one place.
+//!
+//! A [`Service`] is one API: its base URL, its [auth](auth), its [paginator](paginate). Over
+//! it, one async interface reads any listing: [`list`](Service::list) (a stream of records
+//! across all pages), [`list_pages`](Service::list_pages), [`get`](Service::get) and
+//! [`search`](Service::search).
+//!
+//! ```
+//! use futures_util::TryStreamExt;
+//! use hamstr::{Service, paginate::NextLink, testing::{Collection, LinkStyle, MockApi, Paging}};
+//! use serde_json::json;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), hamstr::Error> {
+//! // A local API with 30 payments, 10 per page, linked HAL style.
+//! let api = MockApi::start().await;
+//! let payments = (1..=30).map(|n| json!({"id": format!("tr_{n}"), "amount": n})).collect();
+//! api.route(
+//!     "/v2/payments",
+//!     Collection::new(payments)
+//!         .records_at("_embedded.payments")
+//!         .paging(Paging::next_link(LinkStyle::Absolute)),
+//! );
+//!
+//! let mollie = Service::new(format!("{}v2/", api.url()))
+//!     .paginator(NextLink::at("_links.next.href"))
+//!     .records("_embedded.payments");
+//! let payments: Vec<serde_json::Value> = mollie.list("payments").try_collect().await?;
+//! assert_eq!(payments.len(), 30);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Feature flags
+//! | flag | default | what it adds |
+//! |---|---|---|
+//! | `testing` | no | [`testing::MockApi`], a local mock API with fault injection, and record/replay |
+
+#![forbid(unsafe_code)]
+#![warn(clippy::print_stdout, clippy::print_stderr)]
+
+// Lets the derives' `::hamstr::...` paths resolve inside this crate's own tests.
+#[allow(unused_extern_crates)]
+extern crate self as hamstr;
+
+pub mod auth;
+mod error;
+mod http;
+pub mod paginate;
+pub mod records;
+mod secret;
+pub mod service;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use crate::{
+    error::{Error, Result},
+    http::{HttpError, RedactedUrl},
+    secret::{Secret, SecretError},
+    service::Service,
+};
+
+/// The HTTP client's types that appear in hamstr's API (`Url`, `Request`, `HeaderMap`).
+pub use reqwest;

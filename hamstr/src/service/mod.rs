@@ -1,0 +1,583 @@
+//! [`Service`]: one API (base URL, auth, headers, paginator, limits), and the unified async
+//! interface over it: [`list`](Service::list), [`list_pages`](Service::list_pages),
+//! [`get`](Service::get) and [`search`](Service::search).
+
+mod endpoint;
+mod walk;
+
+use std::{
+    fmt,
+    sync::{Arc, OnceLock},
+    time::Duration,
+};
+
+use futures_util::Stream;
+use reqwest::{
+    Url,
+    header::{HeaderMap, HeaderName, HeaderValue},
+};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::{
+    Error, Secret,
+    auth::{Auth, AuthError},
+    http::{ClientSettings, HttpClient},
+    paginate::{Paginator, SinglePage},
+    records::Records,
+};
+
+pub use endpoint::{Endpoint, Lookup, Search};
+pub use walk::{Checkpoint, Page};
+
+/// The user agent sent unless another is set: some APIs (GitHub) refuse requests without one.
+pub const DEFAULT_USER_AGENT: &str = concat!("hamstr/", env!("CARGO_PKG_VERSION"));
+
+/// One API: where it is, how to authenticate, how its listings are paginated.
+///
+/// Cheap to clone; clones share one connection pool. Configuration errors (a bad base URL, an
+/// invalid header) do not panic: [`check`](Self::check) reports them, and so does the first
+/// request.
+///
+/// # Examples
+/// ```
+/// use hamstr::{Secret, Service, paginate::NextLink};
+/// use std::time::Duration;
+///
+/// let mollie = Service::new("https://api.mollie.com/v2/")
+///     .name("mollie")
+///     .bearer_auth(Secret::new("test_token"))
+///     .header("Accept", "application/json")
+///     .timeout(Duration::from_secs(20))
+///     .paginator(NextLink::at("_links.next.href"))
+///     .records("_embedded.payments");
+/// mollie.check().unwrap();
+/// assert_eq!(mollie.endpoint_url("payments").unwrap().as_str(), "https://api.mollie.com/v2/payments");
+/// assert_eq!(mollie.endpoint_url("/payments").unwrap().as_str(), "https://api.mollie.com/v2/payments");
+/// ```
+#[derive(Clone)]
+pub struct Service {
+    config: Arc<Config>,
+    client: Arc<OnceLock<Result<HttpClient, ServiceError>>>,
+}
+
+#[derive(Clone)]
+struct Config {
+    base: String,
+    name: Option<String>,
+    auth: Option<Auth>,
+    headers: Vec<(String, String)>,
+    params: Vec<(String, String)>,
+    user_agent: String,
+    connect_timeout: Duration,
+    timeout: Duration,
+    max_body_bytes: usize,
+    paginator: Arc<dyn Paginator>,
+    records: Records,
+    item_records: Records,
+    search: Search,
+    lookup: Lookup,
+    #[cfg(feature = "testing")]
+    record_dir: Option<std::path::PathBuf>,
+}
+
+impl Service {
+    /// A service whose endpoints live under `base_url` (`https://api.mollie.com/v2/`).
+    ///
+    /// Defaults: no auth, [`SinglePage`] (no pagination), records are the body's array, a
+    /// user agent naming hamstr, 10 s to connect, 30 s per request, bodies up to 64 MiB.
+    pub fn new(base_url: impl Into<String>) -> Self {
+        Self {
+            config: Arc::new(Config {
+                base: base_url.into(),
+                name: None,
+                auth: None,
+                headers: Vec::new(),
+                params: Vec::new(),
+                user_agent: DEFAULT_USER_AGENT.to_owned(),
+                connect_timeout: Duration::from_secs(10),
+                timeout: Duration::from_secs(30),
+                max_body_bytes: 64 * 1024 * 1024,
+                paginator: Arc::new(SinglePage),
+                records: Records::default(),
+                item_records: Records::object(""),
+                search: Search::Naive,
+                lookup: Lookup::ItemPath,
+                #[cfg(feature = "testing")]
+                record_dir: None,
+            }),
+            client: Arc::new(OnceLock::new()),
+        }
+    }
+
+    fn configure(mut self, change: impl FnOnce(&mut Config)) -> Self {
+        change(Arc::make_mut(&mut self.config));
+        // A changed configuration gets a client of its own, built on first use.
+        self.client = Arc::new(OnceLock::new());
+        self
+    }
+
+    /// The name used in logs, errors and (later) storage. Default: the base URL's host.
+    pub fn name(self, name: impl Into<String>) -> Self {
+        let name = name.into();
+        self.configure(|config| config.name = Some(name))
+    }
+
+    /// Authenticates every request with `auth`.
+    pub fn auth(self, auth: Auth) -> Self {
+        self.configure(|config| config.auth = Some(auth))
+    }
+
+    /// `Authorization: Bearer <token>`.
+    pub fn bearer_auth(self, token: Secret) -> Self {
+        self.auth(Auth::bearer(token))
+    }
+
+    /// An API key in the header `name`.
+    pub fn api_key_header(self, name: impl Into<String>, key: Secret) -> Self {
+        self.auth(Auth::api_key_header(name, key))
+    }
+
+    /// An API key in the query parameter `name`.
+    pub fn api_key_query(self, name: impl Into<String>, key: Secret) -> Self {
+        self.auth(Auth::api_key_query(name, key))
+    }
+
+    /// HTTP basic authentication.
+    pub fn basic_auth(self, username: impl Into<String>, password: Secret) -> Self {
+        self.auth(Auth::basic(username, password))
+    }
+
+    /// A header sent with every request (`Accept`, an API version).
+    pub fn header(self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        let header = (name.into(), value.into());
+        self.configure(|config| config.headers.push(header))
+    }
+
+    /// A query parameter sent with every request.
+    pub fn param(self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        let param = (name.into(), value.into());
+        self.configure(|config| config.params.push(param))
+    }
+
+    /// The `User-Agent` header (default [`DEFAULT_USER_AGENT`]).
+    pub fn user_agent(self, user_agent: impl Into<String>) -> Self {
+        let user_agent = user_agent.into();
+        self.configure(|config| config.user_agent = user_agent)
+    }
+
+    /// How long to wait for a connection.
+    pub fn connect_timeout(self, timeout: Duration) -> Self {
+        self.configure(|config| config.connect_timeout = timeout)
+    }
+
+    /// How long one request may take, body included.
+    pub fn timeout(self, timeout: Duration) -> Self {
+        self.configure(|config| config.timeout = timeout)
+    }
+
+    /// The largest body accepted; a larger one is an error, not a full memory.
+    pub fn max_body_bytes(self, limit: usize) -> Self {
+        self.configure(|config| config.max_body_bytes = limit)
+    }
+
+    /// How listings are paginated (default [`SinglePage`]).
+    pub fn paginator(self, paginator: impl Paginator) -> Self {
+        let paginator: Arc<dyn Paginator> = Arc::new(paginator);
+        self.configure(|config| config.paginator = paginator)
+    }
+
+    /// Where the records are in a listing's body, for endpoints that do not say otherwise.
+    pub fn records(self, records: impl Into<Records>) -> Self {
+        let records = records.into();
+        self.configure(|config| config.records = records)
+    }
+
+    /// Where the record is in an item endpoint's body (default: the body itself).
+    pub fn item_records(self, records: Records) -> Self {
+        self.configure(|config| config.item_records = records)
+    }
+
+    /// How [`search`](Self::search) works for endpoints that do not say otherwise.
+    pub fn search_with(self, search: Search) -> Self {
+        self.configure(|config| config.search = search)
+    }
+
+    /// How [`get`](Self::get) finds one record for endpoints that do not say otherwise.
+    pub fn lookup(self, lookup: Lookup) -> Self {
+        self.configure(|config| config.lookup = lookup)
+    }
+
+    /// Records every exchange with the API into `DIR/<service name>.json`, credentials removed,
+    /// for replay with [`MockApi::replay`](crate::testing::MockApi::replay).
+    #[cfg(feature = "testing")]
+    pub fn record_to(self, dir: impl Into<std::path::PathBuf>) -> Self {
+        let dir = dir.into();
+        self.configure(|config| config.record_dir = Some(dir))
+    }
+
+    /// The service's name: as set, or the base URL's host.
+    pub fn service_name(&self) -> String {
+        if let Some(name) = &self.config.name {
+            return name.clone();
+        }
+        Url::parse(&self.config.base)
+            .ok()
+            .and_then(|url| url.host_str().map(str::to_owned))
+            .unwrap_or_else(|| self.config.base.clone())
+    }
+
+    /// Checks the configuration without sending anything: the base URL, headers, auth.
+    ///
+    /// # Errors
+    /// The first problem found, naming the service and the setting.
+    pub fn check(&self) -> Result<(), ServiceError> {
+        self.client().map(drop)
+    }
+
+    /// The URL of `endpoint`, joined onto the base URL: `https://api.mollie.com/v2/` with
+    /// `payments` or `/payments` gives `https://api.mollie.com/v2/payments`.
+    ///
+    /// # Errors
+    /// When the base URL is invalid, or `endpoint` would leave it (another host, `../`).
+    pub fn endpoint_url(&self, endpoint: &str) -> Result<Url, ServiceError> {
+        let client = self.client()?;
+        join_endpoint(client.base(), endpoint).ok_or_else(|| ServiceError::EndpointOutsideBase {
+            service: client.service().to_owned(),
+            endpoint: endpoint.to_owned(),
+        })
+    }
+
+    /// An endpoint of this service, to configure before listing (its own records path,
+    /// parameters, paginator, search or lookup).
+    pub fn endpoint(&self, path: impl Into<String>) -> Endpoint {
+        Endpoint::new(self.clone(), path.into())
+    }
+
+    /// Every record of `endpoint`, across all pages, as JSON values.
+    ///
+    /// The stream ends after the first error that stops the walk (a failed request, a page that
+    /// is not JSON, a paginator that does not advance); the records before it have been yielded.
+    pub fn list(
+        &self,
+        endpoint: &str,
+    ) -> impl Stream<Item = Result<Value, Error>> + Send + 'static + use<> {
+        self.endpoint(endpoint).list()
+    }
+
+    /// Every record of `endpoint`, decoded into `T`. A record that does not fit is yielded as an
+    /// [`Error::Decode`] naming the field, and the stream goes on.
+    pub fn list_as<T: DeserializeOwned + Send + 'static>(
+        &self,
+        endpoint: &str,
+    ) -> impl Stream<Item = Result<T, Error>> + Send + 'static + use<T> {
+        self.endpoint(endpoint).list_as()
+    }
+
+    /// The pages of `endpoint`, each with its records and metadata.
+    pub fn list_pages(
+        &self,
+        endpoint: &str,
+    ) -> impl Stream<Item = Result<Page, Error>> + Send + 'static + use<> {
+        self.endpoint(endpoint).list_pages()
+    }
+
+    /// One record by id; see [`Endpoint::get`].
+    ///
+    /// # Errors
+    /// As [`Endpoint::get`].
+    pub async fn get(&self, endpoint: &str, id: &str) -> Result<Option<Value>, Error> {
+        self.endpoint(endpoint).get(id).await
+    }
+
+    /// The records matching `query`; see [`Endpoint::search`].
+    pub fn search(
+        &self,
+        endpoint: &str,
+        query: &str,
+    ) -> impl Stream<Item = Result<Value, Error>> + Send + 'static + use<> {
+        self.endpoint(endpoint).search(query)
+    }
+
+    /// The HTTP client, built on first use from the configuration.
+    pub(crate) fn client(&self) -> Result<HttpClient, ServiceError> {
+        self.client.get_or_init(|| self.build_client()).clone()
+    }
+
+    fn build_client(&self) -> Result<HttpClient, ServiceError> {
+        let config = &self.config;
+        let service = self.service_name();
+        let invalid_base = |reason: &str| ServiceError::InvalidBaseUrl {
+            service: service.clone(),
+            base: config.base.clone(),
+            reason: reason.to_owned(),
+        };
+        let base = Url::parse(&config.base).map_err(|error| invalid_base(&error.to_string()))?;
+        if !matches!(base.scheme(), "http" | "https") {
+            return Err(invalid_base("only http and https are supported"));
+        }
+        if base.host_str().is_none() {
+            return Err(invalid_base("it has no host"));
+        }
+        let mut headers = HeaderMap::new();
+        for (name, value) in &config.headers {
+            let invalid = || ServiceError::InvalidHeader {
+                service: service.clone(),
+                name: name.clone(),
+            };
+            let header_name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| invalid())?;
+            let header_value = HeaderValue::from_str(value).map_err(|_| invalid())?;
+            headers.append(header_name, header_value);
+        }
+        if let Some(auth) = &config.auth {
+            auth.validate().map_err(|source| ServiceError::Auth {
+                service: service.clone(),
+                source: Arc::new(source),
+            })?;
+        }
+        let sensitive_params = config
+            .auth
+            .as_ref()
+            .and_then(Auth::query_param)
+            .map(str::to_owned)
+            .into_iter()
+            .collect();
+        #[cfg(feature = "testing")]
+        let recorder = config
+            .record_dir
+            .as_ref()
+            .map(|dir| crate::http::record::Recorder::new(dir, &service, &base, &sensitive_params));
+        HttpClient::new(ClientSettings {
+            service: service.clone(),
+            base,
+            auth: config.auth.clone(),
+            headers,
+            user_agent: config.user_agent.clone(),
+            connect_timeout: config.connect_timeout,
+            timeout: config.timeout,
+            max_body_bytes: config.max_body_bytes,
+            sensitive_params,
+            #[cfg(feature = "testing")]
+            recorder,
+        })
+        .map_err(|error| ServiceError::Client {
+            service,
+            reason: error.to_string(),
+        })
+    }
+
+    pub(crate) fn defaults(&self) -> Defaults<'_> {
+        Defaults {
+            params: &self.config.params,
+            paginator: &self.config.paginator,
+            records: &self.config.records,
+            item_records: &self.config.item_records,
+            search: &self.config.search,
+            lookup: &self.config.lookup,
+        }
+    }
+}
+
+/// What an endpoint inherits from its service unless it sets its own.
+pub(crate) struct Defaults<'a> {
+    pub(crate) params: &'a [(String, String)],
+    pub(crate) paginator: &'a Arc<dyn Paginator>,
+    pub(crate) records: &'a Records,
+    pub(crate) item_records: &'a Records,
+    pub(crate) search: &'a Search,
+    pub(crate) lookup: &'a Lookup,
+}
+
+impl fmt::Debug for Service {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let config = &self.config;
+        formatter
+            .debug_struct("Service")
+            .field("name", &self.service_name())
+            .field("base", &config.base)
+            .field("auth", &config.auth)
+            .field("paginator", &config.paginator)
+            .field("records", &config.records)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `endpoint` under `base`, or `None` when it would leave the base URL.
+fn join_endpoint(base: &Url, endpoint: &str) -> Option<Url> {
+    let mut directory = base.clone();
+    if !directory.path().ends_with('/') {
+        let path = format!("{}/", directory.path());
+        directory.set_path(&path);
+    }
+    directory.set_query(None);
+    directory.set_fragment(None);
+    let joined = match Url::parse(endpoint) {
+        Ok(absolute) => absolute,
+        // Leading slashes go: `/payments` is relative to the base, and `//host` is not a host.
+        Err(_) => directory.join(endpoint.trim_start_matches('/')).ok()?,
+    };
+    if joined.origin() != directory.origin() || !joined.path().starts_with(directory.path()) {
+        return None;
+    }
+    let mut url = joined;
+    if base.query().is_some() {
+        let mut pairs: Vec<(String, String)> = base
+            .query_pairs()
+            .map(|(name, value)| (name.into_owned(), value.into_owned()))
+            .collect();
+        pairs.extend(
+            url.query_pairs()
+                .map(|(name, value)| (name.into_owned(), value.into_owned())),
+        );
+        url.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    Some(url)
+}
+
+/// A service that is configured wrong.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServiceError {
+    /// The base URL does not parse, or is not http(s).
+    #[error("{service}: the base URL `{base}` is invalid: {reason}")]
+    InvalidBaseUrl {
+        /// The service's name.
+        service: String,
+        /// The base URL as given.
+        base: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// An endpoint that would leave the base URL (another host, `../`).
+    #[error("{service}: the endpoint `{endpoint}` is not under the service's base URL")]
+    EndpointOutsideBase {
+        /// The service's name.
+        service: String,
+        /// The endpoint as given.
+        endpoint: String,
+    },
+    /// A default header that is not a valid header (its value is not shown).
+    #[error("{service}: the header `{name}` has an invalid name or value")]
+    InvalidHeader {
+        /// The service's name.
+        service: String,
+        /// The header's name.
+        name: String,
+    },
+    /// The auth settings are invalid.
+    #[error("{service}: invalid auth settings")]
+    Auth {
+        /// The service's name.
+        service: String,
+        /// Why.
+        #[source]
+        source: Arc<AuthError>,
+    },
+    /// A checkpoint that is not a URL.
+    #[error("{service}: the checkpoint `{checkpoint}` is not a URL")]
+    InvalidCheckpoint {
+        /// The service's name.
+        service: String,
+        /// The checkpoint's text.
+        checkpoint: String,
+    },
+    /// The HTTP client could not be built.
+    #[error("{service}: could not set up the HTTP client: {reason}")]
+    Client {
+        /// The service's name.
+        service: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn join(base: &str, endpoint: &str) -> Option<String> {
+        join_endpoint(&Url::parse(base).unwrap(), endpoint).map(String::from)
+    }
+
+    #[test]
+    fn endpoints_join_under_the_base_path() {
+        let mollie = "https://api.mollie.com/v2/";
+        assert_eq!(
+            join(mollie, "payments").unwrap(),
+            "https://api.mollie.com/v2/payments"
+        );
+        assert_eq!(
+            join(mollie, "/payments").unwrap(),
+            "https://api.mollie.com/v2/payments"
+        );
+        assert_eq!(
+            join("https://api.mollie.com/v2", "payments").unwrap(),
+            "https://api.mollie.com/v2/payments"
+        );
+        assert_eq!(
+            join(mollie, "payments?status=paid").unwrap(),
+            "https://api.mollie.com/v2/payments?status=paid"
+        );
+        assert_eq!(
+            join(mollie, "customers/cst_1/payments").unwrap(),
+            "https://api.mollie.com/v2/customers/cst_1/payments"
+        );
+        assert_eq!(
+            join("https://h.test/?v=1", "items?x=2").unwrap(),
+            "https://h.test/items?v=1&x=2"
+        );
+        assert_eq!(
+            join(mollie, "https://api.mollie.com/v2/orders").unwrap(),
+            "https://api.mollie.com/v2/orders"
+        );
+    }
+
+    #[test]
+    fn endpoints_cannot_leave_the_base() {
+        let mollie = "https://api.mollie.com/v2/";
+        assert_eq!(join(mollie, "../v1/payments"), None);
+        assert_eq!(join(mollie, "payments/../../admin"), None);
+        assert_eq!(join(mollie, "%2e%2e/admin"), None);
+        assert_eq!(join(mollie, "https://evil.test/v2/payments"), None);
+        assert_eq!(
+            join(mollie, "//evil.test/x").unwrap(),
+            "https://api.mollie.com/v2/evil.test/x"
+        );
+        assert_eq!(join(mollie, "http://api.mollie.com/v2/payments"), None);
+    }
+
+    #[test]
+    fn bad_configuration_is_reported_not_panicked() {
+        let error = Service::new("not a url").check().unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("the base URL `not a url` is invalid"),
+            "{error}"
+        );
+        let error = Service::new("ftp://h.test/").check().unwrap_err();
+        assert!(error.to_string().contains("only http and https"), "{error}");
+        let error = Service::new("https://h.test/")
+            .header("bad header", "x")
+            .check()
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("the header `bad header`"),
+            "{error}"
+        );
+        let error = Service::new("https://h.test/")
+            .api_key_header("bad name", Secret::new("k"))
+            .check()
+            .unwrap_err();
+        assert!(format!("{error:?}").contains("bad name"), "{error:?}");
+    }
+
+    #[test]
+    fn the_default_name_is_the_host_and_debug_hides_credentials() {
+        let service = Service::new("https://api.example.com/v1/").bearer_auth(Secret::new("tok3n"));
+        assert_eq!(service.service_name(), "api.example.com");
+        let shown = format!("{service:?}");
+        assert!(!shown.contains("tok3n"), "{shown}");
+        assert!(shown.contains("Bearer(***)"), "{shown}");
+    }
+}

@@ -1,0 +1,237 @@
+//! The walk over a listing's pages: one request at a time, records streamed page by page.
+
+use std::{
+    collections::HashSet,
+    hash::{DefaultHasher, Hash, Hasher},
+    sync::Arc,
+    time::Instant,
+};
+
+use reqwest::{StatusCode, Url, header::HeaderMap};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::{
+    Error,
+    http::{HttpClient, RedactedUrl},
+    paginate::{PageView, PaginateError, Paginator},
+    records::{DecodeError, RawRecord, Records, decode},
+};
+
+/// Where a walk can go on from: the request for the next page, or (after the last page of a
+/// paginator that can resume, such as [`Seek`](crate::paginate::Seek)) the request that asks
+/// for what is new. Store it to resume later with [`Endpoint::resume`](super::Endpoint::resume).
+///
+/// It holds a URL on the service's origin and never credentials: auth is added to each request
+/// as it is sent, never to the URLs a walk keeps.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct Checkpoint(String);
+
+impl Checkpoint {
+    /// A checkpoint from its stored text.
+    pub fn new(text: impl Into<String>) -> Self {
+        Self(text.into())
+    }
+
+    /// The checkpoint's text (a URL).
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// One page of a listing: its records and what the answer said about it.
+#[derive(Debug)]
+pub struct Page {
+    index: usize,
+    url: RedactedUrl,
+    status: StatusCode,
+    headers: HeaderMap,
+    records: Vec<RawRecord>,
+    checkpoint: Option<Checkpoint>,
+    is_last: bool,
+}
+
+impl Page {
+    /// The page's position in the walk, from 0.
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// The URL it was fetched from, credentials removed.
+    pub fn url(&self) -> &RedactedUrl {
+        &self.url
+    }
+
+    /// The answer's status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The answer's headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The records, as raw JSON.
+    pub fn records(&self) -> &[RawRecord] {
+        &self.records
+    }
+
+    /// How many records the page has.
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// Whether the page has no record.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// Whether this is the last page of the walk.
+    pub fn is_last(&self) -> bool {
+        self.is_last
+    }
+
+    /// Where a later walk can go on from after this page; `None` means from the start.
+    pub fn checkpoint(&self) -> Option<&Checkpoint> {
+        self.checkpoint.as_ref()
+    }
+
+    /// The records as JSON values.
+    pub fn values(&self) -> Vec<Value> {
+        self.records
+            .iter()
+            .map(|record| serde_json::from_str(record.get()).expect("records are valid JSON"))
+            .collect()
+    }
+
+    /// Decodes every record into `T`, straight from its raw JSON; a record that does not fit is
+    /// an error naming the field, and the others still decode.
+    pub fn decode<T: DeserializeOwned>(&self) -> impl Iterator<Item = Result<T, DecodeError>> + '_ {
+        self.records
+            .iter()
+            .enumerate()
+            .map(|(index, record)| decode_record(&self.url, index, record))
+    }
+
+    /// Like [`decode`](Self::decode), consuming the page.
+    pub fn into_items<T: DeserializeOwned>(self) -> impl Iterator<Item = Result<T, DecodeError>> {
+        let url = self.url;
+        self.records
+            .into_iter()
+            .enumerate()
+            .map(move |(index, record)| decode_record(&url, index, &record))
+    }
+}
+
+fn decode_record<T: DeserializeOwned>(
+    url: &RedactedUrl,
+    index: usize,
+    record: &RawRecord,
+) -> Result<T, DecodeError> {
+    decode(record).map_err(|(path, error)| DecodeError {
+        url: url.clone(),
+        index,
+        path,
+        message: error.to_string(),
+    })
+}
+
+/// The state carried from one page to the next.
+pub(crate) struct Walk {
+    client: Option<HttpClient>,
+    /// A setup error (bad base URL, endpoint outside it), yielded as the walk's only item.
+    error: Option<Error>,
+    paginator: Arc<dyn Paginator>,
+    records: Records,
+    next: Option<Url>,
+    index: usize,
+    /// Fingerprints of every URL requested: a repeat means the walk would never end.
+    requested: HashSet<u64>,
+    previous_records: Option<u64>,
+}
+
+impl Walk {
+    /// A walk from `first`, or one that fails at once with the setup error.
+    pub(crate) fn new(
+        start: Result<(HttpClient, Url), Error>,
+        paginator: Arc<dyn Paginator>,
+        records: Records,
+    ) -> Self {
+        let (client, next, error) = match start {
+            Ok((client, first)) => (Some(client), Some(first), None),
+            Err(error) => (None, None, Some(error)),
+        };
+        Self {
+            client,
+            error,
+            paginator,
+            records,
+            next,
+            index: 0,
+            requested: HashSet::new(),
+            previous_records: None,
+        }
+    }
+
+    /// Fetches the next page, or ends the walk.
+    pub(crate) async fn step(mut self) -> Result<Option<(Page, Self)>, Error> {
+        if let Some(error) = self.error.take() {
+            return Err(error);
+        }
+        let (Some(url), Some(client)) = (self.next.take(), self.client.clone()) else {
+            return Ok(None);
+        };
+        let shown = client.redact(&url);
+        if !self.requested.insert(fingerprint([url.as_str()])) {
+            return Err(PaginateError::Repeated { url: shown }.into());
+        }
+        let started = Instant::now();
+        let answer = client.get(&url).await?;
+        let body = String::from_utf8_lossy(&answer.body);
+        let records = self.records.extract(&body, &shown)?;
+        if !records.is_empty() {
+            let print = fingerprint(records.iter().map(|record| record.get()));
+            if self.previous_records == Some(print) {
+                return Err(PaginateError::Stalled { url: shown }.into());
+            }
+            self.previous_records = Some(print);
+        }
+        let view = PageView::new(&url, &shown, &answer.headers, &body, &records, self.index);
+        let next = self.paginator.next_request(&view)?;
+        let checkpoint = match &next {
+            Some(next) => Some(next.clone()),
+            None => self.paginator.resume_request(&view),
+        }
+        .map(|url| Checkpoint(url.into()));
+        tracing::debug!(
+            service = %client.service(),
+            url = %shown,
+            page = self.index,
+            records = records.len(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "page"
+        );
+        let page = Page {
+            index: self.index,
+            url: shown,
+            status: answer.status,
+            headers: answer.headers,
+            is_last: next.is_none(),
+            records,
+            checkpoint,
+        };
+        self.index += 1;
+        self.next = next;
+        Ok(Some((page, self)))
+    }
+}
+
+fn fingerprint<'a>(parts: impl IntoIterator<Item = &'a str>) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    for part in parts {
+        part.hash(&mut hasher);
+    }
+    hasher.finish()
+}

@@ -1,0 +1,1 @@
+//! Helpers shared by hamstr's integration test binaries.
