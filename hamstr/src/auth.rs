@@ -18,12 +18,13 @@ pub use reqwest::Request;
 /// # Examples
 /// ```
 /// use hamstr::{Secret, auth::Auth};
-/// let bearer = Auth::bearer(Secret::new("token"));
-/// let header = Auth::api_key_header("X-API-Key", Secret::new("key"));
-/// let query = Auth::api_key_query("api_key", Secret::new("key"));
-/// let basic = Auth::basic("me", Secret::new("password"));
+/// let bearer = Auth::bearer(Secret::new("s3cr3t"));
+/// let header = Auth::api_key_header("X-API-Key", Secret::new("s3cr3t"));
+/// let query = Auth::api_key_query("api_key", Secret::new("s3cr3t"));
+/// let basic = Auth::basic("me", Secret::new("s3cr3t"));
 /// // Debug never shows a credential.
-/// assert!(!format!("{bearer:?}{header:?}{query:?}{basic:?}").contains("key"));
+/// let shown = format!("{bearer:?} {header:?} {query:?} {basic:?}");
+/// assert_eq!(shown, "Bearer(***) Header(X-API-Key: ***) Query(api_key=***) Basic(me:***)");
 /// ```
 #[derive(Clone)]
 #[non_exhaustive]
@@ -102,10 +103,9 @@ impl Auth {
     /// });
     /// # let _ = auth;
     /// ```
-    pub fn custom_fn<F, E>(hook: F) -> Self
+    pub fn custom_fn<F>(hook: F) -> Self
     where
-        F: Fn(&mut Request) -> Result<(), E> + Send + Sync + 'static,
-        E: Into<Box<dyn std::error::Error + Send + Sync>>,
+        F: Fn(&mut Request) -> Result<(), BoxError> + Send + Sync + 'static,
     {
         Self::custom(FnHook(hook))
     }
@@ -116,6 +116,41 @@ impl Auth {
             Self::Query { name, .. } => Some(name),
             _ => None,
         }
+    }
+
+    /// `text` with every form of the credential (as is, percent-encoded, in a basic auth
+    /// header) replaced by `***`, for text that leaves the process, such as a recording.
+    #[cfg_attr(not(feature = "testing"), allow(dead_code))]
+    pub(crate) fn scrub(&self, text: &str) -> String {
+        let values: Vec<String> = match self {
+            Self::Bearer(secret)
+            | Self::Header { value: secret, .. }
+            | Self::Query { value: secret, .. } => {
+                vec![secret.expose().to_owned()]
+            }
+            Self::Basic { username, password } => vec![
+                password.expose().to_owned(),
+                base64::engine::general_purpose::STANDARD
+                    .encode(format!("{username}:{}", password.expose())),
+            ],
+            Self::Custom(_) => Vec::new(),
+        };
+        let mut scrubbed = text.to_owned();
+        for value in values.iter().filter(|value| !value.is_empty()) {
+            let encoded: String =
+                reqwest::Url::parse_with_params("http://localhost/", [("v", value)])
+                    .ok()
+                    .and_then(|url| {
+                        url.query()
+                            .map(|query| query.trim_start_matches("v=").to_owned())
+                    })
+                    .unwrap_or_default();
+            scrubbed = scrubbed.replace(value.as_str(), "***");
+            if !encoded.is_empty() {
+                scrubbed = scrubbed.replace(&encoded, "***");
+            }
+        }
+        scrubbed
     }
 
     /// Checks what can be checked before any request (header names).
@@ -142,6 +177,8 @@ impl Auth {
                 insert_sensitive(request, name, value.expose())
             }
             Self::Query { name, value } => {
+                // Set, not append: APIs echo the key into their next links.
+                remove_param(request.url_mut(), name);
                 request
                     .url_mut()
                     .query_pairs_mut()
@@ -155,6 +192,23 @@ impl Auth {
             }
             Self::Custom(hook) => hook.authorize(request).await,
         }
+    }
+}
+
+/// Removes every query parameter called `name` from `url`.
+pub(crate) fn remove_param(url: &mut reqwest::Url, name: &str) {
+    if !url.query_pairs().any(|(key, _)| key == name) {
+        return;
+    }
+    let kept: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(key, _)| key != name)
+        .map(|(key, value)| (key.into_owned(), value.into_owned()))
+        .collect();
+    if kept.is_empty() {
+        url.set_query(None);
+    } else {
+        url.query_pairs_mut().clear().extend_pairs(kept);
     }
 }
 
@@ -193,11 +247,13 @@ pub trait AuthHook: Send + Sync + 'static {
 
 struct FnHook<F>(F);
 
+/// Any error a hook may fail with.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
 #[async_trait]
-impl<F, E> AuthHook for FnHook<F>
+impl<F> AuthHook for FnHook<F>
 where
-    F: Fn(&mut Request) -> Result<(), E> + Send + Sync + 'static,
-    E: Into<Box<dyn std::error::Error + Send + Sync>>,
+    F: Fn(&mut Request) -> Result<(), BoxError> + Send + Sync + 'static,
 {
     async fn authorize(&self, request: &mut Request) -> Result<(), AuthError> {
         (self.0)(request).map_err(AuthError::hook)

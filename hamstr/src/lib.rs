@@ -60,5 +60,10 @@ pub use crate::{
     service::Service,
 };
 
+// The guides' and the README's Rust blocks are compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
+
 /// The HTTP client's types that appear in hamstr's API (`Url`, `Request`, `HeaderMap`).
 pub use reqwest;

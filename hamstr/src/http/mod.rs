@@ -97,6 +97,20 @@ impl HttpClient {
         RedactedUrl::new(url, &self.inner.settings.sensitive_params)
     }
 
+    /// Removes the credential query parameter from a URL the API handed out (APIs echo the key
+    /// into their next links): kept URLs never hold credentials, and the key is set once per request.
+    pub(crate) fn strip_credentials(&self, url: &mut Url) {
+        if let Some(name) = self
+            .inner
+            .settings
+            .auth
+            .as_ref()
+            .and_then(Auth::query_param)
+        {
+            crate::auth::remove_param(url, name);
+        }
+    }
+
     /// GETs `url` with the service's headers and credentials, and reads the whole body.
     pub(crate) async fn get(&self, url: &Url) -> Result<Answer, HttpError> {
         let settings = &self.inner.settings;
@@ -144,7 +158,9 @@ impl HttpClient {
         );
         #[cfg(feature = "testing")]
         if let Some(recorder) = &settings.recorder {
-            recorder.record(url, status, &headers, &body).await;
+            recorder
+                .record(url, status, &headers, &body, settings.auth.as_ref())
+                .await;
         }
         if status.is_redirection() {
             let location = headers
@@ -208,6 +224,13 @@ impl HttpClient {
     }
 
     fn transport(&self, shown: &RedactedUrl, source: reqwest::Error) -> HttpError {
+        if source.is_timeout() {
+            return HttpError::Timeout {
+                service: self.inner.settings.service.clone(),
+                url: shown.clone(),
+                timeout: self.inner.settings.timeout,
+            };
+        }
         HttpError::Transport {
             service: self.inner.settings.service.clone(),
             url: shown.clone(),
@@ -267,6 +290,16 @@ pub enum HttpError {
         /// What went wrong (without the URL, which may hold credentials).
         #[source]
         source: reqwest::Error,
+    },
+    /// No complete answer within the service's request timeout.
+    #[error("{service}: {url} did not answer within {timeout:?}")]
+    Timeout {
+        /// The service's name.
+        service: String,
+        /// The request's URL, credentials removed.
+        url: RedactedUrl,
+        /// The timeout in force.
+        timeout: Duration,
     },
     /// A request would have gone to another origin than the service's base URL, with its
     /// credentials; it was not sent.

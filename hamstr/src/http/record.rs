@@ -9,6 +9,7 @@ use reqwest::{StatusCode, Url, header::HeaderMap};
 use serde_json::{Value, json};
 
 use super::is_sensitive_param;
+use crate::auth::Auth;
 
 /// Marks the service's origin in recorded answers, so that replay can put the mock's in.
 const ORIGIN_PLACEHOLDER: &str = "{{origin}}";
@@ -70,8 +71,9 @@ impl Recorder {
         status: StatusCode,
         headers: &HeaderMap,
         body: &[u8],
+        auth: Option<&Auth>,
     ) {
-        let exchange = self.exchange(url, status, headers, body);
+        let exchange = self.exchange(url, status, headers, body, auth);
         let mut exchanges = self.inner.exchanges.lock().await;
         exchanges.push(exchange);
         let text = match serde_json::to_string_pretty(&*exchanges) {
@@ -98,7 +100,19 @@ impl Recorder {
         }
     }
 
-    fn exchange(&self, url: &Url, status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Value {
+    fn exchange(
+        &self,
+        url: &Url,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: &[u8],
+        auth: Option<&Auth>,
+    ) -> Value {
+        // APIs echo credentials (a key in their next links): none may reach a fixture file.
+        let scrub = |text: &str| match auth {
+            Some(auth) => auth.scrub(text),
+            None => text.to_owned(),
+        };
         let query: Vec<(String, String)> = url
             .query_pairs()
             .filter(|(name, _)| !is_sensitive_param(name, &self.inner.sensitive_params))
@@ -109,14 +123,13 @@ impl Recorder {
             .iter()
             .filter(|(name, _)| !DROPPED_HEADERS.contains(&name.as_str()))
             .filter_map(|(name, value)| {
-                let value = value
-                    .to_str()
-                    .ok()?
-                    .replace(&self.inner.origin, ORIGIN_PLACEHOLDER);
+                let value =
+                    scrub(value.to_str().ok()?).replace(&self.inner.origin, ORIGIN_PLACEHOLDER);
                 Some(json!([name.as_str(), value]))
             })
             .collect();
-        let text = String::from_utf8_lossy(body).replace(&self.inner.origin, ORIGIN_PLACEHOLDER);
+        let text =
+            scrub(&String::from_utf8_lossy(body)).replace(&self.inner.origin, ORIGIN_PLACEHOLDER);
         let mut response = json!({"status": status.as_u16(), "headers": headers});
         match serde_json::from_str::<Value>(&text) {
             Ok(value) => response["body"] = value,

@@ -152,9 +152,7 @@ fn parse_param(input: &str) -> (Option<(String, String)>, &str) {
             }
             rest = &quoted[end.min(quoted.len())..];
         } else {
-            let value_end = rest
-                .find(|character: char| matches!(character, ';' | ','))
-                .unwrap_or(rest.len());
+            let value_end = rest.find([';', ',']).unwrap_or(rest.len());
             value = rest[..value_end].trim().to_owned();
             rest = &rest[value_end..];
         }

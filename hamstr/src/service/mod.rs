@@ -335,7 +335,7 @@ impl Service {
                 source: Arc::new(source),
             })?;
         }
-        let sensitive_params = config
+        let sensitive_params: Vec<String> = config
             .auth
             .as_ref()
             .and_then(Auth::query_param)

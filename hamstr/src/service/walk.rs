@@ -199,12 +199,18 @@ impl Walk {
             self.previous_records = Some(print);
         }
         let view = PageView::new(&url, &shown, &answer.headers, &body, &records, self.index);
-        let next = self.paginator.next_request(&view)?;
-        let checkpoint = match &next {
-            Some(next) => Some(next.clone()),
+        let mut next = self.paginator.next_request(&view)?;
+        let mut resume = match &next {
+            Some(_) => None,
             None => self.paginator.resume_request(&view),
+        };
+        for url in next.iter_mut().chain(resume.iter_mut()) {
+            client.strip_credentials(url);
         }
-        .map(|url| Checkpoint(url.into()));
+        let checkpoint = next
+            .clone()
+            .or(resume.take())
+            .map(|url| Checkpoint(url.into()));
         tracing::debug!(
             service = %client.service(),
             url = %shown,

@@ -1,0 +1,203 @@
+//! Record paths, bodies that are not what they should be, and faults half way through a walk.
+
+use futures_util::{StreamExt, TryStreamExt};
+use hamstr::{
+    Error, Service,
+    paginate::PageNumber,
+    records::Records,
+    testing::{Collection, Fault, MockApi, MockResponse, Paging},
+};
+use serde_json::json;
+
+use super::{items, list_all, list_until_error, numbers};
+
+/// Records are found at a nested path, a top-level key, or as the body itself.
+#[tokio::test]
+async fn records_are_found_at_any_path() {
+    for path in ["_embedded.payments", "data", "result.items", ""] {
+        let api = MockApi::start().await;
+        api.route("/x", Collection::new(items(4)).records_at(path));
+        let service = Service::new(api.url()).records(path);
+        assert_eq!(
+            numbers(&list_all(&service, "x").await.unwrap()),
+            [1, 2, 3, 4],
+            "{path:?}"
+        );
+    }
+}
+
+/// A single object can be the record, for APIs that return one thing.
+#[tokio::test]
+async fn a_single_object_can_be_the_record() {
+    let api = MockApi::start().await;
+    api.route(
+        "/me",
+        MockResponse::json(json!({"user": {"login": "octocat", "n": 1}})),
+    );
+    let service = Service::new(api.url()).records(Records::object("user"));
+    assert_eq!(
+        list_all(&service, "me").await.unwrap(),
+        [json!({"login": "octocat", "n": 1})]
+    );
+}
+
+/// Records stream page by page: taking the first record fetches only the first page.
+#[tokio::test]
+async fn records_stream_as_pages_arrive() {
+    let api = MockApi::start().await;
+    api.route(
+        "/big",
+        Collection::new(items(1000))
+            .records_at("data")
+            .paging(Paging::page_number()),
+    );
+    let service = Service::new(api.url())
+        .records("data")
+        .paginator(PageNumber::new().size("per_page", 10));
+    let mut stream = std::pin::pin!(service.list("big"));
+    let first = stream.next().await.unwrap().unwrap();
+    assert_eq!(first["n"], 1);
+    assert_eq!(api.request_count(), 1);
+    let eleventh = stream.as_mut().skip(9).next().await.unwrap().unwrap();
+    assert_eq!(eleventh["n"], 11);
+    assert_eq!(api.request_count(), 2);
+}
+
+/// An HTML error page with status 200 is an error naming the URL and what the body starts
+/// with; the records of earlier pages were delivered.
+#[tokio::test]
+async fn an_html_page_is_reported_with_its_url() {
+    let api = MockApi::start().await;
+    api.route(
+        "/items",
+        Collection::new(items(30))
+            .records_at("data")
+            .paging(Paging::page_number()),
+    );
+    let service = Service::new(api.url())
+        .records("data")
+        .paginator(PageNumber::new().size("per_page", 10));
+    // The first answer is normal, the second is the fault.
+    let mut stream = std::pin::pin!(service.list_pages("items"));
+    let first = stream.try_next().await.unwrap().unwrap();
+    assert_eq!(first.len(), 10);
+    api.inject("/items", Fault::HtmlPage, 1);
+    let error = stream.try_next().await.unwrap_err();
+    let message = error.to_string();
+    assert!(
+        message.starts_with(&format!("{}items?", api.url())),
+        "{message}"
+    );
+    assert!(message.contains("page=2"), "{message}");
+    assert!(
+        message.contains("is not JSON (it starts with `<"),
+        "{message}"
+    );
+    assert!(stream.next().await.is_none());
+}
+
+/// A body cut short is not JSON; a connection dropped mid-body is a transport error.
+#[tokio::test]
+async fn truncated_and_dropped_bodies_are_errors() {
+    for (fault, expected) in [
+        (Fault::TruncatedBody, "is not JSON"),
+        (Fault::DropConnection, "got no complete answer"),
+    ] {
+        let api = MockApi::start().await;
+        api.route(
+            "/items",
+            Collection::new(items(30))
+                .records_at("data")
+                .paging(Paging::page_number()),
+        );
+        api.inject("/items", fault.clone(), 1);
+        let service = Service::new(api.url())
+            .records("data")
+            .paginator(PageNumber::new().size("per_page", 10));
+        let (records, error) = list_until_error(&service, "items").await;
+        assert!(records.is_empty());
+        let error = error.unwrap();
+        assert!(error.to_string().contains(expected), "{fault:?}: {error}");
+    }
+}
+
+/// Something other than an array where the records should be is an error saying what was found.
+#[tokio::test]
+async fn a_wrong_shape_says_what_it_found() {
+    let api = MockApi::start().await;
+    api.route("/items", MockResponse::json(json!({"data": {"id": 1}})));
+    api.route("/other", MockResponse::json(json!({"results": []})));
+    let service = Service::new(api.url()).records("data");
+    let error = list_all(&service, "items").await.unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "{}items: expected an array of records at `data`, found an object",
+            api.url()
+        )
+    );
+    let error = list_all(&service, "other").await.unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("has nothing at the records path `data`"),
+        "{error}"
+    );
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct Item {
+    id: String,
+    n: u32,
+}
+
+/// A record that does not fit the type is reported with its position and field, and the
+/// stream goes on with the next one.
+#[tokio::test]
+async fn a_misfit_record_is_reported_and_the_rest_decode() {
+    let api = MockApi::start().await;
+    let mut records = items(3);
+    records[1]["n"] = json!("two");
+    api.route("/items", Collection::new(records).records_at("data"));
+    let service = Service::new(api.url()).records("data");
+    let results: Vec<Result<Item, Error>> = service.list_as::<Item>("items").collect().await;
+    assert_eq!(results.len(), 3);
+    assert_eq!(results[0].as_ref().unwrap().id, "r1");
+    assert_eq!(results[2].as_ref().unwrap().n, 3);
+    let error = results[1].as_ref().unwrap_err();
+    let Error::Decode(decode) = error else {
+        panic!("{error:?}")
+    };
+    assert_eq!((decode.index, decode.path.as_str()), (1, "n"));
+    assert!(
+        error
+            .to_string()
+            .contains("record 1 does not fit: at `n`: invalid type: string \"two\""),
+        "{error}"
+    );
+}
+
+/// A non-success status ends the walk with the status and keeps earlier pages.
+#[tokio::test]
+async fn a_server_error_ends_the_walk_after_the_pages_before_it() {
+    let api = MockApi::start().await;
+    api.route(
+        "/items",
+        Collection::new(items(30))
+            .records_at("data")
+            .paging(Paging::page_number()),
+    );
+    let service = Service::new(api.url())
+        .records("data")
+        .paginator(PageNumber::new().size("per_page", 10));
+    let mut pages = std::pin::pin!(service.list_pages("items"));
+    assert_eq!(pages.try_next().await.unwrap().unwrap().len(), 10);
+    api.inject("/items", Fault::Status(503), 1);
+    let error = pages.try_next().await.unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("answered 503 Service Unavailable: injected 503"),
+        "{error}"
+    );
+}
