@@ -8,7 +8,11 @@ mod records_and_faults;
 mod stream_api;
 
 use futures_util::TryStreamExt;
-use hamstr::{Error, Service};
+use hamstr::{
+    Error, Service,
+    paginate::PageNumber,
+    testing::{Collection, MockApi, Paging},
+};
 use serde_json::{Value, json};
 
 /// `count` records `{"id": "r1", "n": 1, ...}`, ids from 1.
@@ -16,6 +20,25 @@ fn items(count: usize) -> Vec<Value> {
     (1..=count)
         .map(|n| json!({"id": format!("r{n}"), "n": n, "name": format!("item {n}")}))
         .collect()
+}
+
+/// A mock API serving `count` items at `path`, `?page=N&per_page=S`, records in `data`.
+async fn paged_api(path: &str, count: usize) -> MockApi {
+    let api = MockApi::start().await;
+    api.route(
+        path,
+        Collection::new(items(count))
+            .records_at("data")
+            .paging(Paging::page_number()),
+    );
+    api
+}
+
+/// A service that walks [`paged_api`] 10 records a page.
+fn paged_service(api: &MockApi) -> Service {
+    Service::new(api.url())
+        .records("data")
+        .paginator(PageNumber::new().size("per_page", 10))
 }
 
 /// The `n` of each record, in order.

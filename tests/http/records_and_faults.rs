@@ -3,13 +3,12 @@
 use futures_util::{StreamExt, TryStreamExt};
 use hamstr::{
     Error, Service,
-    paginate::PageNumber,
     records::Records,
-    testing::{Collection, Fault, MockApi, MockResponse, Paging},
+    testing::{Collection, Fault, MockApi, MockResponse},
 };
 use serde_json::json;
 
-use super::{items, list_all, list_until_error, numbers};
+use super::{items, list_all, list_until_error, numbers, paged_api, paged_service};
 
 /// Records are found at a nested path, a top-level key, or as the body itself.
 #[tokio::test]
@@ -44,16 +43,8 @@ async fn a_single_object_can_be_the_record() {
 /// Records stream page by page: taking the first record fetches only the first page.
 #[tokio::test]
 async fn records_stream_as_pages_arrive() {
-    let api = MockApi::start().await;
-    api.route(
-        "/big",
-        Collection::new(items(1000))
-            .records_at("data")
-            .paging(Paging::page_number()),
-    );
-    let service = Service::new(api.url())
-        .records("data")
-        .paginator(PageNumber::new().size("per_page", 10));
+    let api = paged_api("/big", 1000).await;
+    let service = paged_service(&api);
     let mut stream = std::pin::pin!(service.list("big"));
     let first = stream.next().await.unwrap().unwrap();
     assert_eq!(first["n"], 1);
@@ -67,16 +58,8 @@ async fn records_stream_as_pages_arrive() {
 /// with; the records of earlier pages were delivered.
 #[tokio::test]
 async fn an_html_page_is_reported_with_its_url() {
-    let api = MockApi::start().await;
-    api.route(
-        "/items",
-        Collection::new(items(30))
-            .records_at("data")
-            .paging(Paging::page_number()),
-    );
-    let service = Service::new(api.url())
-        .records("data")
-        .paginator(PageNumber::new().size("per_page", 10));
+    let api = paged_api("/items", 30).await;
+    let service = paged_service(&api);
     // The first answer is normal, the second is the fault.
     let mut stream = std::pin::pin!(service.list_pages("items"));
     let first = stream.try_next().await.unwrap().unwrap();
@@ -103,17 +86,9 @@ async fn truncated_and_dropped_bodies_are_errors() {
         (Fault::TruncatedBody, "is not JSON"),
         (Fault::DropConnection, "got no complete answer"),
     ] {
-        let api = MockApi::start().await;
-        api.route(
-            "/items",
-            Collection::new(items(30))
-                .records_at("data")
-                .paging(Paging::page_number()),
-        );
+        let api = paged_api("/items", 30).await;
         api.inject("/items", fault.clone(), 1);
-        let service = Service::new(api.url())
-            .records("data")
-            .paginator(PageNumber::new().size("per_page", 10));
+        let service = paged_service(&api);
         let (records, error) = list_until_error(&service, "items").await;
         assert!(records.is_empty());
         let error = error.unwrap();
@@ -180,16 +155,8 @@ async fn a_misfit_record_is_reported_and_the_rest_decode() {
 /// A non-success status ends the walk with the status and keeps earlier pages.
 #[tokio::test]
 async fn a_server_error_ends_the_walk_after_the_pages_before_it() {
-    let api = MockApi::start().await;
-    api.route(
-        "/items",
-        Collection::new(items(30))
-            .records_at("data")
-            .paging(Paging::page_number()),
-    );
-    let service = Service::new(api.url())
-        .records("data")
-        .paginator(PageNumber::new().size("per_page", 10));
+    let api = paged_api("/items", 30).await;
+    let service = paged_service(&api);
     let mut pages = std::pin::pin!(service.list_pages("items"));
     assert_eq!(pages.try_next().await.unwrap().unwrap().len(), 10);
     api.inject("/items", Fault::Status(503), 1);
@@ -200,4 +167,29 @@ async fn a_server_error_ends_the_walk_after_the_pages_before_it() {
             .contains("answered 503 Service Unavailable: injected 503"),
         "{error}"
     );
+}
+
+/// A 429 with `Retry-After` is reported with its status (waiting and retrying come with the
+/// resilience work), and the mock counts it.
+#[tokio::test]
+async fn a_rate_limited_answer_is_reported() {
+    let api = MockApi::start().await;
+    api.route("/items", Collection::new(items(3)).records_at("data"));
+    api.inject(
+        "/items",
+        Fault::RetryAfter {
+            status: 429,
+            value: "30".into(),
+        },
+        1,
+    );
+    let service = Service::new(api.url()).records("data");
+    let error = list_all(&service, "items").await.unwrap_err();
+    assert!(
+        error.to_string().contains("answered 429 Too Many Requests"),
+        "{error}"
+    );
+    // The fault is used up: the next walk gets the records.
+    assert_eq!(list_all(&service, "items").await.unwrap().len(), 3);
+    assert_eq!(api.request_count(), 2);
 }
