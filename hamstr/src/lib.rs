@@ -64,6 +64,15 @@ pub use crate::{
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/services-and-paginators.md")]
+struct ServicesAndPaginatorsDoctests;
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/stream-api.md")]
+struct StreamApiDoctests;
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/testing.md")]
+struct TestingDoctests;
 
 /// The HTTP client's types that appear in hamstr's API (`Url`, `Request`, `HeaderMap`).
 pub use reqwest;
