@@ -44,8 +44,10 @@
 extern crate self as hamstr;
 
 pub mod auth;
+pub mod backend;
 mod error;
 mod http;
+pub mod model;
 pub mod paginate;
 pub mod records;
 mod secret;

@@ -1,0 +1,164 @@
+//! [`MemoryBackend`]: rows and state in memory, for tests, examples and one-shot runs.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex, MutexGuard, PoisonError},
+};
+
+use async_trait::async_trait;
+
+use super::{Backend, BackendError, Batch, CollectorId, Committed, State, added_fields};
+use crate::model::{Cell, Row, Schema, row_to_json};
+
+/// Keeps every table and state in memory; cheap to clone (clones share the data).
+///
+/// Rows and state are committed under one lock, so they are atomic. When a model changes,
+/// existing rows are rewritten to the new fields (a new field is null; a field the model no
+/// longer has is dropped).
+#[derive(Debug, Clone, Default)]
+pub struct MemoryBackend {
+    inner: Arc<Mutex<Tables>>,
+}
+
+#[derive(Debug, Default)]
+struct Tables {
+    tables: HashMap<String, Table>,
+    states: HashMap<CollectorId, State>,
+}
+
+#[derive(Debug)]
+struct Table {
+    schema: Arc<Schema>,
+    rows: Vec<Row>,
+    /// Primary key (as JSON text) to position in `rows`.
+    index: HashMap<String, usize>,
+}
+
+impl MemoryBackend {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Tables> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The rows of `table` in the order they were first stored, each as field name to JSON value.
+    pub fn records(&self, table: &str) -> Vec<serde_json::Map<String, serde_json::Value>> {
+        let tables = self.lock();
+        let Some(table) = tables.tables.get(table) else {
+            return Vec::new();
+        };
+        table
+            .rows
+            .iter()
+            .map(|row| row_to_json(&table.schema, row).into_iter().collect())
+            .collect()
+    }
+
+    /// The rows of `table`, cells in its schema's order.
+    pub fn rows(&self, table: &str) -> Vec<Row> {
+        self.lock()
+            .tables
+            .get(table)
+            .map(|table| table.rows.clone())
+            .unwrap_or_default()
+    }
+
+    /// The names of the tables, sorted.
+    pub fn tables(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.lock().tables.keys().cloned().collect();
+        names.sort();
+        names
+    }
+}
+
+fn key_text(schema: &Schema, row: &[Cell]) -> String {
+    let key: Vec<serde_json::Value> = schema
+        .primary_key_indexes()
+        .iter()
+        .map(|&index| row[index].to_json())
+        .collect();
+    serde_json::Value::Array(key).to_string()
+}
+
+#[async_trait]
+impl Backend for MemoryBackend {
+    async fn prepare(&self, schema: &Schema) -> Result<(), BackendError> {
+        let mut tables = self.lock();
+        let wanted = Arc::new(schema.clone());
+        match tables.tables.get_mut(schema.name()) {
+            None => {
+                tables.tables.insert(
+                    schema.name().to_owned(),
+                    Table {
+                        schema: wanted,
+                        rows: Vec::new(),
+                        index: HashMap::new(),
+                    },
+                );
+            }
+            Some(table) if *table.schema == *schema => {}
+            Some(table) => {
+                added_fields(&table.schema, schema)?;
+                let positions: Vec<Option<usize>> = schema
+                    .fields()
+                    .iter()
+                    .map(|field| table.schema.field(field.name()).map(|(index, _)| index))
+                    .collect();
+                for row in &mut table.rows {
+                    *row = positions
+                        .iter()
+                        .map(|position| position.map_or(Cell::Null, |index| row[index].clone()))
+                        .collect();
+                }
+                table.schema = wanted;
+            }
+        }
+        Ok(())
+    }
+
+    async fn commit(&self, batch: Batch) -> Result<Committed, BackendError> {
+        let mut tables = self.lock();
+        let name = batch.schema.name();
+        let table = tables
+            .tables
+            .get_mut(name)
+            .filter(|table| *table.schema == *batch.schema)
+            .ok_or_else(|| BackendError::NotPrepared {
+                table: name.to_owned(),
+            })?;
+        let fields = table.schema.fields().len();
+        if let Some(row) = batch.rows.iter().find(|row| row.len() != fields) {
+            return Err(BackendError::RowShape {
+                table: name.to_owned(),
+                cells: row.len(),
+                fields,
+            });
+        }
+        let mut committed = Committed::default();
+        for row in batch.rows {
+            let key = key_text(&table.schema, &row);
+            match table.index.get(&key) {
+                Some(&position) => {
+                    table.rows[position] = row;
+                    committed.updated += 1;
+                }
+                None => {
+                    table.index.insert(key, table.rows.len());
+                    table.rows.push(row);
+                    committed.inserted += 1;
+                }
+            }
+        }
+        if let Some(state) = batch.state {
+            tables.states.insert(batch.collector, state);
+        }
+        Ok(committed)
+    }
+
+    async fn load_state(&self, collector: &CollectorId) -> Result<Option<State>, BackendError> {
+        Ok(self.lock().states.get(collector).cloned())
+    }
+}
