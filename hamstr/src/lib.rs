@@ -34,6 +34,7 @@
 //! # Feature flags
 //! | flag | default | what it adds |
 //! |---|---|---|
+//! | `sqlite` | yes | [`backend::Sqlite`], the embedded default store (SQLite built in) |
 //! | `testing` | no | [`testing::MockApi`], a local mock API with fault injection, and record/replay |
 
 #![forbid(unsafe_code)]

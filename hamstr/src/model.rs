@@ -313,7 +313,9 @@ impl Cell {
                 serde_json::Number::from_f64(*value).map_or(Value::Null, Value::Number)
             }
             Self::String(value) => Value::String(value.clone()),
-            Self::DateTime(value) => Value::String(value.to_rfc3339()),
+            Self::DateTime(value) => {
+                Value::String(value.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+            }
             Self::Date(value) => Value::String(value.to_string()),
             Self::Json(text) => {
                 serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.clone()))

@@ -8,8 +8,11 @@
 //! | backend | module | atomic rows + state |
 //! |---|---|---|
 //! | memory | [`MemoryBackend`] | yes (one lock) |
+//! | SQLite (feature `sqlite`, default) | [`Sqlite`] | yes (one transaction per batch) |
 
 mod memory;
+#[cfg(feature = "sqlite")]
+mod sqlite;
 
 use std::{collections::BTreeMap, fmt, sync::Arc};
 
@@ -22,6 +25,8 @@ use crate::{
 };
 
 pub use memory::MemoryBackend;
+#[cfg(feature = "sqlite")]
+pub use sqlite::Sqlite;
 
 /// Which collector a state belongs to: its service and its own name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -1,0 +1,458 @@
+//! [`Sqlite`]: the embedded default backend. One table per model, upsert by primary key, rows
+//! and state in one transaction, all on a writer thread of its own.
+
+use std::{
+    path::{Path, PathBuf},
+    sync::Arc,
+    thread,
+};
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use rusqlite::{
+    Connection, OptionalExtension, Transaction, params_from_iter, types::Value as SqlValue,
+};
+use tokio::sync::{mpsc, oneshot};
+
+use super::{Backend, BackendError, Batch, CollectorId, Committed, State, added_fields};
+use crate::model::{Cell, FieldType, Schema};
+
+/// Where hamstr keeps collector state, beside the model tables.
+const STATE_TABLE: &str = "_hamstr_state";
+/// hamstr's type of each column (SQLite's declared types cannot tell a datetime from a string).
+const COLUMNS_TABLE: &str = "_hamstr_columns";
+
+/// Stores each model in a table of a SQLite database file (in WAL mode).
+///
+/// - A table per model, named after it; a column per field (`TEXT`, `INTEGER`, `REAL`;
+///   datetimes as RFC 3339 text in UTC, dates as `YYYY-MM-DD`, JSON as text, booleans as 0/1);
+///   the model's primary key; upsert on conflict.
+/// - One transaction per batch: its rows and the collector's state commit together.
+/// - All SQLite work runs on one thread per database, fed through a bounded channel, so the async
+///   runtime never blocks and a slow disk slows collectors down instead of growing memory.
+/// - A model that gains a field gains a column when it is prepared (existing rows keep NULL); a
+///   field whose type changed, or a changed primary key, is refused with an error naming both.
+///
+/// # Examples
+/// ```
+/// use hamstr::backend::Sqlite;
+/// let dir = tempfile::tempdir().unwrap();
+/// let store = Sqlite::open(dir.path().join("hamstr.db")).unwrap();
+/// # let _ = store;
+/// ```
+#[derive(Debug, Clone)]
+pub struct Sqlite {
+    commands: mpsc::Sender<Command>,
+    path: Arc<PathBuf>,
+}
+
+enum Command {
+    Prepare {
+        schema: Schema,
+        reply: oneshot::Sender<Result<(), BackendError>>,
+    },
+    Commit {
+        batch: Batch,
+        reply: oneshot::Sender<Result<Committed, BackendError>>,
+    },
+    LoadState {
+        collector: CollectorId,
+        reply: oneshot::Sender<Result<Option<State>, BackendError>>,
+    },
+}
+
+impl Sqlite {
+    /// Opens (or creates) the database at `path`.
+    ///
+    /// # Errors
+    /// When the file cannot be opened or set up.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, BackendError> {
+        let path = path.as_ref().to_owned();
+        let connection = Connection::open(&path)
+            .map_err(|error| store_error(format!("opening {}", path.display()), error))?;
+        Self::start(connection, path)
+    }
+
+    /// A database in memory, gone when the last clone is dropped.
+    ///
+    /// # Errors
+    /// When SQLite cannot start.
+    pub fn in_memory() -> Result<Self, BackendError> {
+        let connection = Connection::open_in_memory()
+            .map_err(|error| store_error("opening in memory", error))?;
+        Self::start(connection, PathBuf::from(":memory:"))
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn start(connection: Connection, path: PathBuf) -> Result<Self, BackendError> {
+        set_up(&connection).map_err(|error| store_error("setting up the database", error))?;
+        // Bounded: a slow disk slows the collectors down instead of growing memory.
+        let (commands, receiver) = mpsc::channel(16);
+        thread::Builder::new()
+            .name("hamstr-sqlite-writer".into())
+            .spawn(move || run_writer(connection, receiver))
+            .map_err(|error| store_error("starting the writer thread", error))?;
+        Ok(Self {
+            commands,
+            path: Arc::new(path),
+        })
+    }
+
+    async fn send<T>(
+        &self,
+        command: Command,
+        reply: oneshot::Receiver<Result<T, BackendError>>,
+    ) -> Result<T, BackendError> {
+        let gone = || store_error("reaching the writer thread", WriterGone);
+        self.commands.send(command).await.map_err(|_| gone())?;
+        reply.await.map_err(|_| gone())?
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the SQLite writer thread has stopped")]
+struct WriterGone;
+
+fn store_error(
+    operation: impl Into<String>,
+    source: impl std::error::Error + Send + Sync + 'static,
+) -> BackendError {
+    BackendError::Store {
+        backend: "sqlite",
+        operation: operation.into(),
+        source: Box::new(source),
+    }
+}
+
+fn set_up(connection: &Connection) -> rusqlite::Result<()> {
+    // WAL lets readers (a status command, a user's SQL) read while collectors write;
+    // synchronous=NORMAL in WAL mode survives a killed process (not a power cut) at a fraction of
+    // the cost of FULL.
+    connection.pragma_update(None, "journal_mode", "WAL")?;
+    connection.pragma_update(None, "synchronous", "NORMAL")?;
+    connection.busy_timeout(std::time::Duration::from_secs(5))?;
+    connection.execute_batch(&format!(
+        "CREATE TABLE IF NOT EXISTS {STATE_TABLE} (
+             service TEXT NOT NULL, collector TEXT NOT NULL, state TEXT NOT NULL, updated_at TEXT NOT NULL,
+             PRIMARY KEY (service, collector));
+         CREATE TABLE IF NOT EXISTS {COLUMNS_TABLE} (
+             table_name TEXT NOT NULL, column_name TEXT NOT NULL, field_type TEXT NOT NULL,
+             is_primary_key INTEGER NOT NULL, position INTEGER NOT NULL,
+             PRIMARY KEY (table_name, column_name));"
+    ))
+}
+
+fn run_writer(mut connection: Connection, mut commands: mpsc::Receiver<Command>) {
+    // Ends by itself when the last `Sqlite` clone is dropped.
+    while let Some(command) = commands.blocking_recv() {
+        match command {
+            Command::Prepare { schema, reply } => {
+                let _ = reply.send(prepare(&mut connection, &schema));
+            }
+            Command::Commit { batch, reply } => {
+                let _ = reply.send(commit(&mut connection, &batch));
+            }
+            Command::LoadState { collector, reply } => {
+                let _ = reply.send(load_state(&connection, &collector));
+            }
+        }
+    }
+}
+
+/// `"name"`, with quotes doubled: model and field names come from users.
+fn quote(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+fn column_type(field_type: FieldType) -> &'static str {
+    match field_type {
+        FieldType::Integer | FieldType::Bool => "INTEGER",
+        FieldType::Float => "REAL",
+        _ => "TEXT",
+    }
+}
+
+fn parse_field_type(text: &str) -> Option<FieldType> {
+    [
+        FieldType::String,
+        FieldType::Integer,
+        FieldType::Float,
+        FieldType::Bool,
+        FieldType::DateTime,
+        FieldType::Date,
+        FieldType::Json,
+    ]
+    .into_iter()
+    .find(|field_type| field_type.as_str() == text)
+}
+
+/// The schema the table was made for, from hamstr's column records.
+fn stored_schema(connection: &Connection, table: &str) -> rusqlite::Result<Option<Schema>> {
+    let mut statement = connection.prepare_cached(&format!(
+        "SELECT column_name, field_type, is_primary_key FROM {COLUMNS_TABLE} WHERE table_name = ?1 ORDER BY position"
+    ))?;
+    let columns: Vec<(String, String, bool)> = statement
+        .query_map([table], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    if columns.is_empty() {
+        return Ok(None);
+    }
+    let mut builder = Schema::builder(table);
+    let mut key = Vec::new();
+    for (name, field_type, is_key) in columns {
+        let field_type = parse_field_type(&field_type).unwrap_or(FieldType::Json);
+        builder = if is_key {
+            key.push(name.clone());
+            builder.field(name, field_type)
+        } else {
+            builder.nullable(name, field_type)
+        };
+    }
+    Ok(builder.primary_key(key).build().ok())
+}
+
+fn prepare(connection: &mut Connection, schema: &Schema) -> Result<(), BackendError> {
+    let table = schema.name();
+    let failed = |error| store_error(format!("preparing table `{table}`"), error);
+    let transaction = connection.transaction().map_err(failed)?;
+    let stored = stored_schema(&transaction, table).map_err(failed)?;
+    let added = match &stored {
+        None => {
+            let mut columns: Vec<String> = schema
+                .fields()
+                .iter()
+                .map(|field| {
+                    let not_null = if field.is_nullable() { "" } else { " NOT NULL" };
+                    format!(
+                        "{} {}{not_null}",
+                        quote(field.name()),
+                        column_type(field.field_type())
+                    )
+                })
+                .collect();
+            let key: Vec<String> = schema
+                .primary_key()
+                .map(|field| quote(field.name()))
+                .collect();
+            columns.push(format!("PRIMARY KEY ({})", key.join(", ")));
+            transaction
+                .execute(
+                    &format!(
+                        "CREATE TABLE IF NOT EXISTS {} ({})",
+                        quote(table),
+                        columns.join(", ")
+                    ),
+                    [],
+                )
+                .map_err(failed)?;
+            schema.fields().iter().collect()
+        }
+        Some(stored) => {
+            let added = added_fields(stored, schema)?;
+            for field in &added {
+                // Added columns are nullable: the rows already stored have no value for them.
+                transaction
+                    .execute(
+                        &format!(
+                            "ALTER TABLE {} ADD COLUMN {} {}",
+                            quote(table),
+                            quote(field.name()),
+                            column_type(field.field_type())
+                        ),
+                        [],
+                    )
+                    .map_err(failed)?;
+            }
+            added
+        }
+    };
+    let offset = stored.as_ref().map_or(0, |stored| stored.fields().len());
+    for (position, field) in added.iter().enumerate() {
+        let is_key = schema.primary_key().any(|key| key.name() == field.name());
+        transaction
+            .execute(
+                &format!("INSERT INTO {COLUMNS_TABLE} VALUES (?1, ?2, ?3, ?4, ?5)"),
+                rusqlite::params![
+                    table,
+                    field.name(),
+                    field.field_type().as_str(),
+                    is_key,
+                    (offset + position) as i64
+                ],
+            )
+            .map_err(failed)?;
+    }
+    transaction.commit().map_err(failed)
+}
+
+fn sql_value(cell: &Cell) -> SqlValue {
+    match cell {
+        Cell::Null => SqlValue::Null,
+        Cell::Bool(value) => SqlValue::Integer(i64::from(*value)),
+        Cell::Integer(value) => SqlValue::Integer(*value),
+        Cell::Float(value) => SqlValue::Real(*value),
+        Cell::String(text) | Cell::Json(text) => SqlValue::Text(text.clone()),
+        Cell::DateTime(value) => SqlValue::Text(format_datetime(value)),
+        Cell::Date(value) => SqlValue::Text(format_date(value)),
+    }
+}
+
+/// How datetimes are stored: RFC 3339 in UTC with a `Z`, so text order is time order.
+pub(crate) fn format_datetime(value: &DateTime<Utc>) -> String {
+    value.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+fn format_date(value: &NaiveDate) -> String {
+    value.format("%Y-%m-%d").to_string()
+}
+
+fn commit(connection: &mut Connection, batch: &Batch) -> Result<Committed, BackendError> {
+    let schema = &batch.schema;
+    let table = schema.name();
+    let failed = |error| store_error(format!("writing to table `{table}`"), error);
+    let fields = schema.fields().len();
+    if let Some(row) = batch.rows.iter().find(|row| row.len() != fields) {
+        return Err(BackendError::RowShape {
+            table: table.to_owned(),
+            cells: row.len(),
+            fields,
+        });
+    }
+    let transaction = connection.transaction().map_err(failed)?;
+    let committed = write_rows(&transaction, schema, &batch.rows).map_err(|error| match error {
+        rusqlite::Error::SqliteFailure(_, Some(ref message))
+            if message.starts_with("no such table") =>
+        {
+            BackendError::NotPrepared {
+                table: table.to_owned(),
+            }
+        }
+        error => failed(error),
+    })?;
+    if let Some(state) = &batch.state {
+        let text = serde_json::to_string(state).expect("a state always serializes");
+        transaction
+            .execute(
+                &format!(
+                    "INSERT INTO {STATE_TABLE} (service, collector, state, updated_at) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (service, collector) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at"
+                ),
+                rusqlite::params![batch.collector.service, batch.collector.collector, text, format_datetime(&Utc::now())],
+            )
+            .map_err(|error| store_error("saving collector state", error))?;
+    }
+    transaction.commit().map_err(failed)?;
+    Ok(committed)
+}
+
+/// Insert-or-update each row, counting which it was.
+fn write_rows(
+    transaction: &Transaction<'_>,
+    schema: &Schema,
+    rows: &[Vec<Cell>],
+) -> rusqlite::Result<Committed> {
+    let table = quote(schema.name());
+    let columns: Vec<String> = schema
+        .fields()
+        .iter()
+        .map(|field| quote(field.name()))
+        .collect();
+    let placeholders: Vec<String> = (1..=columns.len())
+        .map(|index| format!("?{index}"))
+        .collect();
+    let mut insert = transaction.prepare_cached(&format!(
+        "INSERT INTO {table} ({}) VALUES ({}) ON CONFLICT DO NOTHING",
+        columns.join(", "),
+        placeholders.join(", ")
+    ))?;
+    let key = schema.primary_key_indexes();
+    let others: Vec<usize> = (0..columns.len())
+        .filter(|index| !key.contains(index))
+        .collect();
+    let mut update = if others.is_empty() {
+        None
+    } else {
+        let sets: Vec<String> = others
+            .iter()
+            .map(|&index| format!("{} = ?{}", columns[index], index + 1))
+            .collect();
+        let matches: Vec<String> = key
+            .iter()
+            .map(|&index| format!("{} = ?{}", columns[index], index + 1))
+            .collect();
+        Some(transaction.prepare_cached(&format!(
+            "UPDATE {table} SET {} WHERE {}",
+            sets.join(", "),
+            matches.join(" AND ")
+        ))?)
+    };
+    let mut committed = Committed::default();
+    for row in rows {
+        let values: Vec<SqlValue> = row.iter().map(sql_value).collect();
+        if insert.execute(params_from_iter(&values))? == 1 {
+            committed.inserted += 1;
+        } else {
+            if let Some(update) = update.as_mut() {
+                update.execute(params_from_iter(&values))?;
+            }
+            committed.updated += 1;
+        }
+    }
+    Ok(committed)
+}
+
+fn load_state(
+    connection: &Connection,
+    collector: &CollectorId,
+) -> Result<Option<State>, BackendError> {
+    let failed = |error| store_error(format!("loading the state of {collector}"), error);
+    let text: Option<String> = connection
+        .query_row(
+            &format!("SELECT state FROM {STATE_TABLE} WHERE service = ?1 AND collector = ?2"),
+            [&collector.service, &collector.collector],
+            |row| row.get(0),
+        )
+        .optional()
+        .map_err(failed)?;
+    text.map(|text| {
+        serde_json::from_str(&text)
+            .map_err(|error| store_error(format!("reading the state of {collector}"), error))
+    })
+    .transpose()
+}
+
+#[async_trait]
+impl Backend for Sqlite {
+    async fn prepare(&self, schema: &Schema) -> Result<(), BackendError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(
+            Command::Prepare {
+                schema: schema.clone(),
+                reply,
+            },
+            answer,
+        )
+        .await
+    }
+
+    async fn commit(&self, batch: Batch) -> Result<Committed, BackendError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Commit { batch, reply }, answer).await
+    }
+
+    async fn load_state(&self, collector: &CollectorId) -> Result<Option<State>, BackendError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(
+            Command::LoadState {
+                collector: collector.clone(),
+                reply,
+            },
+            answer,
+        )
+        .await
+    }
+}
