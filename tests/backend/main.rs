@@ -2,7 +2,7 @@
 
 mod suite;
 
-use hamstr::backend::{Backend, MemoryBackend, Sqlite};
+use hamstr::backend::{Backend, JsonLines, MemoryBackend, Sqlite};
 use serde_json::{Map, Value};
 
 /// A backend under test, and a way to read back what it stored.
@@ -91,5 +91,68 @@ impl Fixture for SqliteFile {
     }
 }
 
+/// A JSON Lines folder, read back as a log: the last line with a primary key wins.
+struct JsonLinesDir {
+    store: JsonLines,
+    dir: tempfile::TempDir,
+}
+
+impl JsonLinesDir {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let store = JsonLines::dir(dir.path()).unwrap();
+        Self { store, dir }
+    }
+}
+
+impl Fixture for JsonLinesDir {
+    type Store = JsonLines;
+    fn backend(&self) -> &JsonLines {
+        &self.store
+    }
+    fn read(&self, table: &str) -> Vec<Map<String, Value>> {
+        let schema: Value = serde_json::from_str(
+            &std::fs::read_to_string(self.dir.path().join(format!("{table}.schema.json"))).unwrap(),
+        )
+        .unwrap();
+        let fields: Vec<String> = schema["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|field| field[0].as_str().unwrap().to_owned())
+            .collect();
+        let key: Vec<String> = serde_json::from_value(schema["primary_key"].clone()).unwrap();
+        let text = std::fs::read_to_string(self.dir.path().join(format!("{table}.jsonl"))).unwrap();
+        let mut latest: Vec<(Vec<Value>, Map<String, Value>)> = Vec::new();
+        for line in text.lines() {
+            let record: Map<String, Value> = serde_json::from_str(line).unwrap();
+            let record: Map<String, Value> = fields
+                .iter()
+                .map(|field| {
+                    (
+                        field.clone(),
+                        record.get(field).cloned().unwrap_or(Value::Null),
+                    )
+                })
+                .collect();
+            let record_key: Vec<Value> = key.iter().map(|field| record[field].clone()).collect();
+            match latest
+                .iter_mut()
+                .find(|(existing, _)| *existing == record_key)
+            {
+                Some((_, existing)) => *existing = record,
+                None => latest.push((record_key, record)),
+            }
+        }
+        let mut records: Vec<Map<String, Value>> =
+            latest.into_iter().map(|(_, record)| record).collect();
+        records.sort_by_key(|record| record.get("id").map(ToString::to_string));
+        records
+    }
+}
+
 suite::behaviours!(memory, MemoryBackend::new());
+suite::behaviours!(jsonl, JsonLinesDir::new());
 suite::behaviours!(sqlite, SqliteFile::new());
+
+mod jsonl_writer;

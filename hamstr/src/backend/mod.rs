@@ -9,7 +9,9 @@
 //! |---|---|---|
 //! | memory | [`MemoryBackend`] | yes (one lock) |
 //! | SQLite (feature `sqlite`, default) | [`Sqlite`] | yes (one transaction per batch) |
+//! | JSON Lines | [`JsonLines`] | no: records are written and synced before the state |
 
+mod jsonl;
 mod memory;
 #[cfg(feature = "sqlite")]
 mod sqlite;
@@ -24,12 +26,15 @@ use crate::{
     service::Checkpoint,
 };
 
+pub use jsonl::JsonLines;
 pub use memory::MemoryBackend;
 #[cfg(feature = "sqlite")]
 pub use sqlite::Sqlite;
 
 /// Which collector a state belongs to: its service and its own name.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct CollectorId {
     /// The service's name.
     pub service: String,

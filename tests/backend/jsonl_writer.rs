@@ -1,0 +1,136 @@
+//! JSON Lines on a writer (stdout in the CLI), and across restarts in a folder.
+
+use std::{
+    io::Write,
+    sync::{Arc, Mutex},
+};
+
+use hamstr::{
+    backend::{Backend, Batch, CollectorId, Committed, JsonLines, State},
+    model::{Cell, FieldType, Schema},
+    service::Checkpoint,
+};
+use serde_json::{Value, json};
+
+#[derive(Clone, Default)]
+struct Shared(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Shared {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn schema() -> Arc<Schema> {
+    Arc::new(
+        Schema::builder("orders")
+            .field("id", FieldType::Integer)
+            .nullable("note", FieldType::String)
+            .primary_key(["id"])
+            .build()
+            .unwrap(),
+    )
+}
+
+fn batch(rows: Vec<(i64, Option<&str>)>, state: Option<State>) -> Batch {
+    Batch {
+        collector: CollectorId::new("shop", "orders"),
+        schema: schema(),
+        rows: rows
+            .into_iter()
+            .map(|(id, note)| {
+                vec![
+                    Cell::Integer(id),
+                    note.map_or(Cell::Null, |note| Cell::String(note.into())),
+                ]
+            })
+            .collect(),
+        state,
+    }
+}
+
+/// On a writer, each record is one JSON object on its own line, and nothing else is written.
+#[tokio::test]
+async fn a_writer_gets_one_object_per_line_and_nothing_else() {
+    let output = Shared::default();
+    let store = JsonLines::writer(output.clone());
+    store.prepare(&schema()).await.unwrap();
+    store
+        .commit(batch(vec![(1, Some("no peanuts")), (2, None)], None))
+        .await
+        .unwrap();
+    store.commit(batch(vec![(3, None)], None)).await.unwrap();
+    let text = String::from_utf8(output.0.lock().unwrap().clone()).unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            json!({"id": 1, "note": "no peanuts"}),
+            json!({"id": 2, "note": null}),
+            json!({"id": 3, "note": null})
+        ]
+    );
+    assert!(text.ends_with('\n'));
+}
+
+/// A restarted folder store still knows its state and which records it already wrote.
+#[tokio::test]
+async fn a_folder_store_keeps_state_and_keys_across_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut state = State::default();
+    state.checkpoint = Some(Checkpoint::new("http://127.0.0.1/orders?page=3"));
+    {
+        let store = JsonLines::dir(dir.path()).unwrap();
+        store.prepare(&schema()).await.unwrap();
+        store
+            .commit(batch(vec![(1, None), (2, None)], Some(state.clone())))
+            .await
+            .unwrap();
+    }
+    // A line cut short by a crash does not stop the restart.
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(dir.path().join("orders.jsonl"))
+        .unwrap()
+        .write_all(b"{\"id\": 3, \"no")
+        .unwrap();
+    let store = JsonLines::dir(dir.path()).unwrap();
+    assert_eq!(
+        store
+            .load_state(&CollectorId::new("shop", "orders"))
+            .await
+            .unwrap(),
+        Some(state)
+    );
+    store.prepare(&schema()).await.unwrap();
+    let committed = store
+        .commit(batch(vec![(2, Some("again")), (3, None)], None))
+        .await
+        .unwrap();
+    assert_eq!(
+        committed,
+        Committed {
+            inserted: 1,
+            updated: 1
+        }
+    );
+    // The new records start on lines of their own, after the broken one.
+    let text = std::fs::read_to_string(dir.path().join("orders.jsonl")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 5);
+    assert_eq!(
+        serde_json::from_str::<Value>(lines[3]).unwrap(),
+        json!({"id": 2, "note": "again"})
+    );
+    assert_eq!(
+        serde_json::from_str::<Value>(lines[4]).unwrap(),
+        json!({"id": 3, "note": null})
+    );
+}
