@@ -360,9 +360,14 @@ impl Service {
             #[cfg(feature = "testing")]
             recorder,
         })
-        .map_err(|error| ServiceError::Client {
-            service,
-            reason: error.to_string(),
+        .map_err(|error| {
+            let cause = std::error::Error::source(&error)
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            ServiceError::Client {
+                service,
+                reason: cause,
+            }
         })
     }
 
