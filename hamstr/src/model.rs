@@ -30,6 +30,24 @@ pub enum FieldType {
 }
 
 impl FieldType {
+    /// Every field type.
+    pub const ALL: [FieldType; 7] = [
+        Self::String,
+        Self::Integer,
+        Self::Float,
+        Self::Bool,
+        Self::DateTime,
+        Self::Date,
+        Self::Json,
+    ];
+
+    /// The type named `name` as [`as_str`](Self::as_str) writes it (`datetime`).
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|field_type| field_type.as_str() == name)
+    }
+
     /// The type's name as written in YAML models and docs (`string`, `datetime`…).
     pub fn as_str(self) -> &'static str {
         match self {

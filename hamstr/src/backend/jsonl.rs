@@ -126,11 +126,7 @@ fn io_error(
     operation: impl Into<String>,
     source: impl std::error::Error + Send + Sync + 'static,
 ) -> BackendError {
-    BackendError::Store {
-        backend: "jsonl",
-        operation: operation.into(),
-        source: Box::new(source),
-    }
+    BackendError::store("jsonl", operation, source)
 }
 
 /// A model's schema as saved beside its file.
@@ -171,10 +167,7 @@ fn load_schema(path: &Path, name: &str) -> io::Result<Option<Schema>> {
     let saved: SavedSchema = serde_json::from_str(&text).map_err(io::Error::other)?;
     let mut builder = Schema::builder(name);
     for (field, field_type, is_nullable) in saved.fields {
-        let field_type = FIELD_TYPES
-            .into_iter()
-            .find(|known| known.as_str() == field_type)
-            .unwrap_or(FieldType::Json);
+        let field_type = FieldType::parse(&field_type).unwrap_or(FieldType::Json);
         builder = if is_nullable {
             builder.nullable(field, field_type)
         } else {
@@ -187,16 +180,6 @@ fn load_schema(path: &Path, name: &str) -> io::Result<Option<Schema>> {
         .map(Some)
         .map_err(io::Error::other)
 }
-
-const FIELD_TYPES: [FieldType; 7] = [
-    FieldType::String,
-    FieldType::Integer,
-    FieldType::Float,
-    FieldType::Bool,
-    FieldType::DateTime,
-    FieldType::Date,
-    FieldType::Json,
-];
 
 /// Writes a file whole or not at all: a crash leaves the old version.
 fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
@@ -313,14 +296,7 @@ impl Inner {
             .ok_or_else(|| BackendError::NotPrepared {
                 table: name.to_owned(),
             })?;
-        let fields = table.schema.fields().len();
-        if let Some(row) = batch.rows.iter().find(|row| row.len() != fields) {
-            return Err(BackendError::RowShape {
-                table: name.to_owned(),
-                cells: row.len(),
-                fields,
-            });
-        }
+        batch.check_rows()?;
         let mut committed = Committed::default();
         let mut lines = Vec::with_capacity(batch.rows.len() * 256);
         for row in &batch.rows {

@@ -129,14 +129,7 @@ impl Backend for MemoryBackend {
             .ok_or_else(|| BackendError::NotPrepared {
                 table: name.to_owned(),
             })?;
-        let fields = table.schema.fields().len();
-        if let Some(row) = batch.rows.iter().find(|row| row.len() != fields) {
-            return Err(BackendError::RowShape {
-                table: name.to_owned(),
-                cells: row.len(),
-                fields,
-            });
-        }
+        batch.check_rows()?;
         let mut committed = Committed::default();
         for row in batch.rows {
             let key = key_text(&table.schema, &row);

@@ -85,6 +85,24 @@ pub struct Batch {
     pub state: Option<State>,
 }
 
+impl Batch {
+    /// Checks that every row has one cell per field of the schema.
+    ///
+    /// # Errors
+    /// [`BackendError::RowShape`] for the first row that does not.
+    pub fn check_rows(&self) -> Result<(), BackendError> {
+        let fields = self.schema.fields().len();
+        match self.rows.iter().find(|row| row.len() != fields) {
+            Some(row) => Err(BackendError::RowShape {
+                table: self.schema.name().to_owned(),
+                cells: row.len(),
+                fields,
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
 /// What a commit did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Committed {
@@ -163,6 +181,21 @@ pub enum BackendError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+}
+
+impl BackendError {
+    /// A failure of the store itself, for backend implementations.
+    pub fn store(
+        backend: &'static str,
+        operation: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self::Store {
+            backend,
+            operation: operation.into(),
+            source: Box::new(source),
+        }
+    }
 }
 
 /// Checks that `stored` (the schema the storage was made for) can take `wanted`: same primary

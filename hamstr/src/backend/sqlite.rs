@@ -121,11 +121,7 @@ fn store_error(
     operation: impl Into<String>,
     source: impl std::error::Error + Send + Sync + 'static,
 ) -> BackendError {
-    BackendError::Store {
-        backend: "sqlite",
-        operation: operation.into(),
-        source: Box::new(source),
-    }
+    BackendError::store("sqlite", operation, source)
 }
 
 fn set_up(connection: &Connection) -> rusqlite::Result<()> {
@@ -176,20 +172,6 @@ fn column_type(field_type: FieldType) -> &'static str {
     }
 }
 
-fn parse_field_type(text: &str) -> Option<FieldType> {
-    [
-        FieldType::String,
-        FieldType::Integer,
-        FieldType::Float,
-        FieldType::Bool,
-        FieldType::DateTime,
-        FieldType::Date,
-        FieldType::Json,
-    ]
-    .into_iter()
-    .find(|field_type| field_type.as_str() == text)
-}
-
 /// The schema the table was made for, from hamstr's column records.
 fn stored_schema(connection: &Connection, table: &str) -> rusqlite::Result<Option<Schema>> {
     let mut statement = connection.prepare_cached(&format!(
@@ -204,7 +186,7 @@ fn stored_schema(connection: &Connection, table: &str) -> rusqlite::Result<Optio
     let mut builder = Schema::builder(table);
     let mut key = Vec::new();
     for (name, field_type, is_key) in columns {
-        let field_type = parse_field_type(&field_type).unwrap_or(FieldType::Json);
+        let field_type = FieldType::parse(&field_type).unwrap_or(FieldType::Json);
         builder = if is_key {
             key.push(name.clone());
             builder.field(name, field_type)
@@ -314,14 +296,7 @@ fn commit(connection: &mut Connection, batch: &Batch) -> Result<Committed, Backe
     let schema = &batch.schema;
     let table = schema.name();
     let failed = |error| store_error(format!("writing to table `{table}`"), error);
-    let fields = schema.fields().len();
-    if let Some(row) = batch.rows.iter().find(|row| row.len() != fields) {
-        return Err(BackendError::RowShape {
-            table: table.to_owned(),
-            cells: row.len(),
-            fields,
-        });
-    }
+    batch.check_rows()?;
     let transaction = connection.transaction().map_err(failed)?;
     let committed = write_rows(&transaction, schema, &batch.rows).map_err(|error| match error {
         rusqlite::Error::SqliteFailure(_, Some(ref message))
