@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use base64::Engine as _;
 use reqwest::header::{AUTHORIZATION, HeaderName, HeaderValue};
 
-use crate::Secret;
+use crate::{Secret, paginate::remove_param};
 
 pub use reqwest::Request;
 
@@ -192,23 +192,6 @@ impl Auth {
             }
             Self::Custom(hook) => hook.authorize(request).await,
         }
-    }
-}
-
-/// Removes every query parameter called `name` from `url`.
-pub(crate) fn remove_param(url: &mut reqwest::Url, name: &str) {
-    if !url.query_pairs().any(|(key, _)| key == name) {
-        return;
-    }
-    let kept: Vec<(String, String)> = url
-        .query_pairs()
-        .filter(|(key, _)| key != name)
-        .map(|(key, value)| (key.into_owned(), value.into_owned()))
-        .collect();
-    if kept.is_empty() {
-        url.set_query(None);
-    } else {
-        url.query_pairs_mut().clear().extend_pairs(kept);
     }
 }
 

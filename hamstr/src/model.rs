@@ -152,14 +152,6 @@ impl Schema {
             .enumerate()
             .find(|(_, field)| field.name == name)
     }
-
-    /// The row's primary key as one comparable value.
-    pub fn key_of(&self, row: &[Cell]) -> Vec<Cell> {
-        self.primary_key
-            .iter()
-            .map(|&index| row[index].clone())
-            .collect()
-    }
 }
 
 /// Builds a [`Schema`]; see [`Schema::builder`].

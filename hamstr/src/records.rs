@@ -360,18 +360,26 @@ pub(crate) fn body_start(body: &str) -> String {
     start
 }
 
-/// Decodes one raw record into `T`, naming the field path on failure.
+/// Decodes record `index` of the page at `url` into `T`, naming the field path on failure.
 pub(crate) fn decode<T: DeserializeOwned>(
     record: &RawValue,
-) -> Result<T, (String, serde_json::Error)> {
+    url: &RedactedUrl,
+    index: usize,
+) -> Result<T, DecodeError> {
     // The plain decoder first: tracking the path costs time on every field of every record,
     // and is only needed to explain a failure.
     serde_json::from_str(record.get()).map_err(|error| {
         let mut deserializer = serde_json::Deserializer::from_str(record.get());
-        match serde_path_to_error::deserialize::<_, T>(&mut deserializer) {
+        let (path, error) = match serde_path_to_error::deserialize::<_, T>(&mut deserializer) {
             Err(traced) => (traced.path().to_string(), traced.into_inner()),
             // Only a type whose decoding is not deterministic gets here.
             Ok(_) => (".".to_owned(), error),
+        };
+        DecodeError {
+            url: url.clone(),
+            index,
+            path,
+            message: error.to_string(),
         }
     })
 }

@@ -12,7 +12,7 @@ use std::{
 use async_trait::async_trait;
 
 use super::{Backend, BackendError, Batch, CollectorId, Committed, State, added_fields};
-use crate::model::{Cell, FieldType, Schema};
+use crate::model::{FieldType, Schema};
 
 const STATE_FILE: &str = "_hamstr_state.json";
 
@@ -190,10 +190,15 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     fs::rename(&partial, path)
 }
 
-fn key_hash(schema: &Schema, row: &[Cell]) -> u64 {
+/// The hash of a record's primary key, the same for a record about to be written and one read
+/// back from its line.
+fn record_key(schema: &Schema, record: &serde_json::Map<String, serde_json::Value>) -> u64 {
     let mut hasher = DefaultHasher::new();
-    for &index in schema.primary_key_indexes() {
-        row[index].to_json().to_string().hash(&mut hasher);
+    for field in schema.primary_key() {
+        match record.get(field.name()) {
+            Some(value) => value.to_string().hash(&mut hasher),
+            None => "null".hash(&mut hasher),
+        }
     }
     hasher.finish()
 }
@@ -233,16 +238,7 @@ fn existing_keys(path: &Path, schema: &Schema) -> io::Result<HashSet<u64>> {
         else {
             continue;
         };
-        let mut hasher = DefaultHasher::new();
-        for field in schema.primary_key() {
-            record
-                .get(field.name())
-                .cloned()
-                .unwrap_or_default()
-                .to_string()
-                .hash(&mut hasher);
-        }
-        keys.insert(hasher.finish());
+        keys.insert(record_key(schema, &record));
     }
     Ok(keys)
 }
@@ -310,7 +306,7 @@ impl Inner {
             serde_json::to_writer(&mut lines, &record)
                 .map_err(|error| io_error("encoding a record", error))?;
             lines.push(b'\n');
-            if table.keys.insert(key_hash(&table.schema, row)) {
+            if table.keys.insert(record_key(&table.schema, &record)) {
                 committed.inserted += 1;
             } else {
                 committed.updated += 1;

@@ -107,7 +107,7 @@ impl HttpClient {
             .as_ref()
             .and_then(Auth::query_param)
         {
-            crate::auth::remove_param(url, name);
+            crate::paginate::remove_param(url, name);
         }
     }
 
@@ -158,9 +158,8 @@ impl HttpClient {
         );
         #[cfg(feature = "testing")]
         if let Some(recorder) = &settings.recorder {
-            recorder
-                .record(url, status, &headers, &body, settings.auth.as_ref())
-                .await;
+            let exchange = recorder.exchange(url, status, &headers, &body, settings.auth.as_ref());
+            recorder.record(exchange).await;
         }
         if status.is_redirection() {
             let location = headers

@@ -64,16 +64,9 @@ impl Recorder {
         }
     }
 
-    /// Adds one exchange and rewrites the file, so a recording stopped half way is still usable.
-    pub(crate) async fn record(
-        &self,
-        url: &Url,
-        status: StatusCode,
-        headers: &HeaderMap,
-        body: &[u8],
-        auth: Option<&Auth>,
-    ) {
-        let exchange = self.exchange(url, status, headers, body, auth);
+    /// Adds one exchange (from [`exchange`](Self::exchange)) and rewrites the file, so a
+    /// recording stopped half way is still usable.
+    pub(crate) async fn record(&self, exchange: Value) {
         let mut exchanges = self.inner.exchanges.lock().await;
         exchanges.push(exchange);
         let text = match serde_json::to_string_pretty(&*exchanges) {
@@ -100,7 +93,8 @@ impl Recorder {
         }
     }
 
-    fn exchange(
+    /// One request and its answer as a fixture, credentials removed.
+    pub(crate) fn exchange(
         &self,
         url: &Url,
         status: StatusCode,
@@ -113,12 +107,14 @@ impl Recorder {
             Some(auth) => auth.scrub(text),
             None => text.to_owned(),
         };
-        let query: Vec<(String, String)> = url
+        let kept: Vec<(String, String)> = url
             .query_pairs()
             .filter(|(name, _)| !is_sensitive_param(name, &self.inner.sensitive_params))
             .map(|(name, value)| (name.into_owned(), value.into_owned()))
             .collect();
-        let query = url::form_urlencoded_pairs(&query);
+        let mut recorded = url.clone();
+        recorded.query_pairs_mut().clear().extend_pairs(kept);
+        let query = recorded.query().unwrap_or_default().to_owned();
         let headers: Vec<Value> = headers
             .iter()
             .filter(|(name, _)| !DROPPED_HEADERS.contains(&name.as_str()))
@@ -139,14 +135,5 @@ impl Recorder {
             "request": {"method": "GET", "path": url.path(), "query": query},
             "response": response,
         })
-    }
-}
-
-mod url {
-    /// `a=1&b=2`, form-encoded.
-    pub(super) fn form_urlencoded_pairs(pairs: &[(String, String)]) -> String {
-        let mut url = reqwest::Url::parse("http://localhost/").expect("a constant URL");
-        url.query_pairs_mut().extend_pairs(pairs);
-        url.query().unwrap_or_default().to_owned()
     }
 }

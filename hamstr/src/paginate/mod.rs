@@ -235,15 +235,25 @@ impl<'a> PageView<'a> {
 
 /// Sets query parameter `name` on `url` to `value`, replacing any value it had.
 pub fn set_param(url: &mut Url, name: &str, value: &str) {
-    let others: Vec<(String, String)> = url
+    remove_param(url, name);
+    url.query_pairs_mut().append_pair(name, value);
+}
+
+/// Removes every query parameter called `name` from `url`.
+pub(crate) fn remove_param(url: &mut Url, name: &str) {
+    if !url.query_pairs().any(|(key, _)| key == name) {
+        return;
+    }
+    let kept: Vec<(String, String)> = url
         .query_pairs()
         .filter(|(key, _)| key != name)
         .map(|(key, value)| (key.into_owned(), value.into_owned()))
         .collect();
-    url.query_pairs_mut()
-        .clear()
-        .extend_pairs(others)
-        .append_pair(name, value);
+    if kept.is_empty() {
+        url.set_query(None);
+    } else {
+        url.query_pairs_mut().clear().extend_pairs(kept);
+    }
 }
 
 /// Sets `name` to `value` unless the URL already has it.

@@ -243,15 +243,7 @@ impl Endpoint {
         let Some(record) = records.first() else {
             return Ok(None);
         };
-        let item = crate::records::decode(record).map_err(|(path, error)| {
-            crate::records::DecodeError {
-                url: shown,
-                index: 0,
-                path,
-                message: error.to_string(),
-            }
-        })?;
-        Ok(Some(item))
+        Ok(Some(crate::records::decode(record, &shown, 0)?))
     }
 
     /// The records matching `query`, by [`Search`] (default [`Search::Naive`]).

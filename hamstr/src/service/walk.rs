@@ -112,7 +112,7 @@ impl Page {
         self.records
             .iter()
             .enumerate()
-            .map(|(index, record)| decode_record(&self.url, index, record))
+            .map(|(index, record)| decode(record, &self.url, index))
     }
 
     /// Like [`decode`](Self::decode), consuming the page.
@@ -121,21 +121,8 @@ impl Page {
         self.records
             .into_iter()
             .enumerate()
-            .map(move |(index, record)| decode_record(&url, index, &record))
+            .map(move |(index, record)| decode(&record, &url, index))
     }
-}
-
-fn decode_record<T: DeserializeOwned>(
-    url: &RedactedUrl,
-    index: usize,
-    record: &RawRecord,
-) -> Result<T, DecodeError> {
-    decode(record).map_err(|(path, error)| DecodeError {
-        url: url.clone(),
-        index,
-        path,
-        message: error.to_string(),
-    })
 }
 
 /// The state carried from one page to the next.
