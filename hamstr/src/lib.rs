@@ -34,6 +34,7 @@
 //! # Feature flags
 //! | flag | default | what it adds |
 //! |---|---|---|
+//! | `derive` | yes | `#[derive(Model)]` and `#[derive(Collector)]` |
 //! | `sqlite` | yes | [`backend::Sqlite`], the embedded default store (SQLite built in) |
 //! | `testing` | no | [`testing::MockApi`], a local mock API with fault injection, and record/replay |
 
@@ -44,24 +45,46 @@
 #[allow(unused_extern_crates)]
 extern crate self as hamstr;
 
+mod app;
 pub mod auth;
 pub mod backend;
+pub mod collector;
 mod error;
 mod http;
 pub mod model;
 pub mod paginate;
 pub mod records;
+pub mod report;
+mod runtime;
 mod secret;
 pub mod service;
 #[cfg(feature = "testing")]
 pub mod testing;
 
 pub use crate::{
+    app::{AppError, Hamstr},
+    backend::Backend,
+    collector::{Collector, CollectorSpec},
     error::{Error, Result},
     http::{HttpError, RedactedUrl},
+    model::Model,
     secret::{Secret, SecretError},
     service::Service,
 };
+/// `#[derive(Model)]` and `#[derive(Collector)]`; see the [`model`] and [`collector`] modules.
+#[cfg(feature = "derive")]
+pub use hamstr_derive::{Collector, Model};
+
+/// The attribute for implementing [`Collector`] or [`Backend`] by hand:
+/// `#[hamstr::async_trait]`.
+pub use async_trait::async_trait;
+
+#[doc(hidden)] // for generated code only: no docs, no semver promise
+pub mod __private {
+    pub use crate::model::derive::{FieldProbe, Unusable, ViaFieldValue, ViaJson};
+    pub use async_trait::async_trait;
+    pub use std::sync::{Arc, LazyLock};
+}
 
 // The guides' and the README's Rust blocks are compiled and run as doc tests.
 #[cfg(doctest)]

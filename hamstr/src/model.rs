@@ -164,23 +164,28 @@ pub struct SchemaBuilder {
 
 impl SchemaBuilder {
     /// A field that must hold a value.
-    pub fn field(mut self, name: impl Into<String>, field_type: FieldType) -> Self {
+    pub fn field(self, name: impl Into<String>, field_type: FieldType) -> Self {
+        self.column(name, field_type, false)
+    }
+
+    /// A field of `field_type`, null allowed or not.
+    pub fn column(
+        mut self,
+        name: impl Into<String>,
+        field_type: FieldType,
+        is_nullable: bool,
+    ) -> Self {
         self.fields.push(Field {
             name: name.into(),
             field_type,
-            is_nullable: false,
+            is_nullable,
         });
         self
     }
 
     /// A field that may be null.
-    pub fn nullable(mut self, name: impl Into<String>, field_type: FieldType) -> Self {
-        self.fields.push(Field {
-            name: name.into(),
-            field_type,
-            is_nullable: true,
-        });
-        self
+    pub fn nullable(self, name: impl Into<String>, field_type: FieldType) -> Self {
+        self.column(name, field_type, true)
     }
 
     /// The primary key: one or several field names.
@@ -442,6 +447,104 @@ impl<T: serde::Serialize> FieldValue for Json<T> {
         // Serializing a value that came from JSON into JSON only fails for maps with non-string
         // keys, which JSON could not have had.
         serde_json::to_string(&self.0).map_or(Cell::Null, Cell::Json)
+    }
+}
+
+/// What `#[derive(Model)]` expands to: each field's column type and cell, chosen by the field's
+/// Rust type. A type with a [`FieldValue`] impl is stored as that; any other serializable type
+/// (a nested struct, a list) is stored as JSON. The choice is made by method resolution
+/// ("autoref specialization"): the [`FieldValue`] route sits one reference deeper, so it is
+/// found first when it applies.
+#[doc(hidden)]
+pub mod derive {
+    use std::marker::PhantomData;
+
+    use super::{Cell, FieldType, FieldValue};
+
+    /// Carries a field's type to the two routes.
+    #[derive(Debug)]
+    pub struct FieldProbe<T>(PhantomData<fn() -> T>);
+
+    impl<T> FieldProbe<T> {
+        /// A probe for `T`.
+        pub const fn new() -> Self {
+            Self(PhantomData)
+        }
+    }
+
+    impl<T> Default for FieldProbe<T> {
+        fn default() -> Self {
+            Self::new()
+        }
+    }
+
+    /// The model of a `#[derive(Collector)]` whose attributes have errors: it has no values, so
+    /// the placeholder impl adds no error of its own.
+    #[derive(Debug, serde::Deserialize)]
+    pub enum Unusable {}
+
+    impl super::Model for Unusable {
+        fn schema() -> std::sync::Arc<super::Schema> {
+            unreachable!("a #[derive(Collector)] with errors does not compile")
+        }
+        fn into_row(self) -> super::Row {
+            match self {}
+        }
+    }
+
+    /// The route for types with a [`FieldValue`] impl.
+    pub trait ViaFieldValue {
+        /// The field's type.
+        type Value;
+        /// Its column type.
+        fn field_type(&self) -> FieldType;
+        /// Whether it may be null (`is_option` is the derive's reading of the type's syntax).
+        fn is_nullable(&self, is_option: bool) -> bool;
+        /// The value as a cell.
+        fn cell(&self, value: Self::Value) -> Cell;
+    }
+
+    impl<T: FieldValue> ViaFieldValue for &FieldProbe<T> {
+        type Value = T;
+        fn field_type(&self) -> FieldType {
+            T::FIELD_TYPE
+        }
+        fn is_nullable(&self, _is_option: bool) -> bool {
+            T::IS_NULLABLE
+        }
+        fn cell(&self, value: T) -> Cell {
+            value.into_cell()
+        }
+    }
+
+    /// The route for every other serializable type: stored as JSON.
+    pub trait ViaJson {
+        /// The field's type.
+        type Value;
+        /// Always [`FieldType::Json`].
+        fn field_type(&self) -> FieldType;
+        /// Whether it may be null: when it is an `Option`.
+        fn is_nullable(&self, is_option: bool) -> bool;
+        /// The value as JSON text; `null` becomes [`Cell::Null`].
+        fn cell(&self, value: Self::Value) -> Cell;
+    }
+
+    impl<T: serde::Serialize> ViaJson for FieldProbe<T> {
+        type Value = T;
+        fn field_type(&self) -> FieldType {
+            FieldType::Json
+        }
+        fn is_nullable(&self, is_option: bool) -> bool {
+            is_option
+        }
+        fn cell(&self, value: T) -> Cell {
+            match serde_json::to_string(&value) {
+                Ok(text) if text == "null" => Cell::Null,
+                Ok(text) => Cell::Json(text),
+                // Only maps with non-string keys fail, and JSON could not have had those.
+                Err(_) => Cell::Null,
+            }
+        }
     }
 }
 

@@ -22,9 +22,11 @@ use serde_json::Value;
 use crate::{
     Error, Secret,
     auth::{Auth, AuthError},
+    collector::Collector,
     http::{ClientSettings, HttpClient},
     paginate::{Paginator, SinglePage},
     records::Records,
+    runtime::{self, Runnable},
 };
 
 pub use endpoint::{Endpoint, Lookup, Search};
@@ -77,6 +79,7 @@ struct Config {
     item_records: Records,
     search: Search,
     lookup: Lookup,
+    collectors: Vec<Arc<dyn Runnable>>,
     #[cfg(feature = "testing")]
     record_dir: Option<std::path::PathBuf>,
 }
@@ -103,6 +106,7 @@ impl Service {
                 item_records: Records::object(""),
                 search: Search::Naive,
                 lookup: Lookup::ItemPath,
+                collectors: Vec::new(),
                 #[cfg(feature = "testing")]
                 record_dir: None,
             }),
@@ -206,6 +210,22 @@ impl Service {
     /// How [`get`](Self::get) finds one record for endpoints that do not say otherwise.
     pub fn lookup(self, lookup: Lookup) -> Self {
         self.configure(|config| config.lookup = lookup)
+    }
+
+    /// Adds a collector of this service's records, run by the [`Hamstr`](crate::Hamstr) app the
+    /// service is registered with.
+    #[must_use = "the service with the collector is returned; register that one"]
+    pub fn add_collector(mut self, collector: impl Collector) -> Self {
+        // Not `configure`: collectors do not change the HTTP client, which stays shared.
+        Arc::make_mut(&mut self.config)
+            .collectors
+            .push(runtime::erase(collector));
+        self
+    }
+
+    /// The collectors added to this service.
+    pub(crate) fn collectors(&self) -> &[Arc<dyn Runnable>] {
+        &self.config.collectors
     }
 
     /// Records every exchange with the API into `DIR/<service name>.json`, credentials removed,
@@ -403,6 +423,7 @@ impl fmt::Debug for Service {
             .field("auth", &config.auth)
             .field("paginator", &config.paginator)
             .field("records", &config.records)
+            .field("collectors", &config.collectors.len())
             .finish_non_exhaustive()
     }
 }

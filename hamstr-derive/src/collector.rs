@@ -1,0 +1,101 @@
+//! `#[derive(Collector)]`: settings from attributes, callbacks from named functions.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use syn::DeriveInput;
+
+use crate::{
+    attr::{CollectorAttrs, type_span},
+    dummy,
+    errors::Errors,
+};
+
+pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
+    let errors = Errors::new();
+    let attrs = CollectorAttrs::from_input(&errors, input);
+    if attrs.model.get().is_none() {
+        errors.push(syn::Error::new(
+            type_span(input),
+            "missing `model`: name the type its records are stored as, e.g. #[hamstr(model = Payment)]",
+        ));
+    }
+    if attrs.endpoint.get().is_none() {
+        errors.push(syn::Error::new(
+            type_span(input),
+            "missing `endpoint`: the path of the listing to collect, e.g. #[hamstr(endpoint = \"payments\")]; for a collect step of your own, implement `hamstr::Collector` by hand",
+        ));
+    }
+    if let Some(service) = attrs.service.get()
+        && service.value().trim().is_empty()
+    {
+        errors.error_at(service, "the service's name cannot be empty");
+    }
+    if !input.generics.params.is_empty() {
+        errors.error_at(
+            &input.generics,
+            "#[derive(Collector)] does not support generic types; implement `hamstr::Collector` by hand",
+        );
+    }
+    errors.finish()?;
+    Ok(dummy::wrap_in_const(render(input, &attrs)))
+}
+
+fn render(input: &DeriveInput, attrs: &CollectorAttrs) -> TokenStream {
+    let ident = &input.ident;
+    let model = attrs.model.get().expect("checked: the model is given");
+    let endpoint = attrs
+        .endpoint
+        .get()
+        .expect("checked: the endpoint is given");
+    let name = attrs.name.get().map(|name| quote!(.name(#name)));
+    let service = attrs
+        .service
+        .get()
+        .map(|service| quote!(.service(#service)));
+    let records = attrs
+        .records
+        .get()
+        .map(|records| quote!(.records(#records)));
+    let params = attrs
+        .params
+        .iter()
+        .map(|(name, value)| quote!(.param(#name, #value)));
+    let interval = attrs.interval.get().map(|duration| {
+        let seconds = duration.as_secs();
+        let nanos = duration.subsec_nanos();
+        quote!(.interval(::core::time::Duration::new(#seconds, #nanos)))
+    });
+    let on_records = attrs.on_records.get().map(|path| {
+        quote! {
+            async fn on_records(
+                &self,
+                batch: ::hamstr::collector::RecordBatch<#model>,
+            ) -> ::core::result::Result<(), ::hamstr::collector::BoxError> {
+                #path(self, batch).await
+            }
+        }
+    });
+    let on_error = attrs.on_error.get().map(|path| {
+        quote! {
+            fn on_error(&self, error: &::hamstr::Error) {
+                #path(self, error)
+            }
+        }
+    });
+    quote! {
+        #[automatically_derived]
+        #[::hamstr::__private::async_trait]
+        impl ::hamstr::Collector for #ident {
+            type Model = #model;
+
+            fn settings(&self) -> ::hamstr::collector::CollectorSettings {
+                ::hamstr::collector::CollectorSettings::endpoint(#endpoint)
+                    #name #service #records #(#params)* #interval
+            }
+
+            #on_records
+            #on_error
+        }
+    }
+}

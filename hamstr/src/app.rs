@@ -1,0 +1,416 @@
+//! [`Hamstr`]: the app. It registers services and collectors, checks that they fit together
+//! before the first request, and runs them.
+
+use std::{collections::BTreeMap, fmt, future::Future, sync::Arc, time::Duration};
+
+use futures_util::future;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    Error, Service,
+    backend::{Backend, CollectorId},
+    collector::{Collector, IntervalError},
+    model::Schema,
+    report::Report,
+    runtime::{self, Planned, Runnable},
+};
+
+/// The app: services, their collectors, and the [`Backend`] that stores what they collect.
+///
+/// Everything is checked before the first request ([`check`](Self::check)): every collector has
+/// a service, names are unique, intervals parse, endpoints stay under their base URLs, and the
+/// backend can store every model.
+///
+/// # Examples
+/// ```
+/// use hamstr::{CollectorSpec, Hamstr, Model, Service, backend::MemoryBackend, paginate::NextLink};
+/// use hamstr::testing::MockApi;
+///
+/// #[derive(Model, serde::Deserialize)]
+/// #[hamstr(name = "payments")]
+/// struct Payment {
+///     #[hamstr(primary_key)]
+///     id: String,
+///     description: Option<String>,
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), hamstr::Error> {
+/// let api = MockApi::start_demo().await; // 120 payments, HAL links
+/// let mollie = Service::new(format!("{}v2/", api.url()))
+///     .name("mollie")
+///     .paginator(NextLink::at("_links.next.href"))
+///     .add_collector(
+///         CollectorSpec::endpoint("payments")
+///             .records("_embedded.payments")
+///             .model::<Payment>()
+///             .interval("5s"),
+///     );
+/// let store = MemoryBackend::new();
+/// let report = Hamstr::new().backend(store.clone()).register_service(mollie).run_once().await?;
+/// assert!(report.is_success());
+/// assert_eq!(store.records("payments").len(), 120);
+/// # Ok(())
+/// # }
+/// ```
+pub struct Hamstr {
+    services: Vec<Service>,
+    collectors: Vec<Arc<dyn Runnable>>,
+    backend: Option<Arc<dyn Backend>>,
+    grace: Duration,
+}
+
+impl Hamstr {
+    /// An app with nothing registered.
+    pub fn new() -> Self {
+        Self {
+            services: Vec::new(),
+            collectors: Vec::new(),
+            backend: None,
+            grace: Duration::from_secs(30),
+        }
+    }
+
+    /// Where records and collector state are stored.
+    pub fn backend(self, backend: impl Backend) -> Self {
+        self.shared_backend(Arc::new(backend))
+    }
+
+    /// Like [`backend`](Self::backend), with a backend that is already shared.
+    pub fn shared_backend(mut self, backend: Arc<dyn Backend>) -> Self {
+        self.backend = Some(backend);
+        self
+    }
+
+    /// Registers `service` under its [name](Service::service_name), with the collectors added to
+    /// it.
+    pub fn register_service(mut self, service: Service) -> Self {
+        self.services.push(service);
+        self
+    }
+
+    /// Adds a collector that names its service (`#[hamstr(service = "mollie")]`, or
+    /// [`CollectorSettings::service`](crate::collector::CollectorSettings::service)).
+    pub fn add_collector(mut self, collector: impl Collector) -> Self {
+        self.collectors.push(runtime::erase(collector));
+        self
+    }
+
+    /// How long a run may go on after shutdown begins before it is abandoned (default 30 s).
+    /// Runs stop between pages, so this only matters for a collect step of your own that does
+    /// not look at [`Run::is_stopping`](crate::collector::Run::is_stopping).
+    pub fn shutdown_grace(mut self, grace: Duration) -> Self {
+        self.grace = grace;
+        self
+    }
+
+    /// Checks everything that can be checked without sending a request or touching storage.
+    ///
+    /// # Errors
+    /// The first problem found: see [`AppError`], and [`ServiceError`](crate::service::ServiceError)
+    /// for a service's own settings.
+    pub fn check(&self) -> Result<(), Error> {
+        self.plan().map(drop)
+    }
+
+    /// Runs every collector once, all at the same time, and reports what each did. A collector
+    /// that fails does not stop the others; its failure is in the report.
+    ///
+    /// # Errors
+    /// Only problems found before the first request ([`check`](Self::check)), or a backend
+    /// that cannot create its tables.
+    pub async fn run_once(self) -> Result<Report, Error> {
+        let planned = self.prepare().await?;
+        let stop = CancellationToken::new();
+        let runs = planned
+            .iter()
+            .map(|planned| runtime::run_collector(planned, 1, &stop, self.grace));
+        Ok(Report {
+            runs: future::join_all(runs).await,
+        })
+    }
+
+    /// Runs every collector on its interval (a collector without one runs once) until Ctrl-C or
+    /// SIGTERM; then each run in progress stores what it has fetched and stops.
+    ///
+    /// # Errors
+    /// As [`run_once`](Self::run_once), and when the signal handlers cannot be installed.
+    pub async fn run(self) -> Result<(), Error> {
+        let signal = shutdown_signal()?;
+        self.run_until(signal).await
+    }
+
+    /// Like [`run`](Self::run), stopping when `shutdown` completes instead of on a signal. It
+    /// also returns when every collector is done (all of them without an interval).
+    ///
+    /// # Errors
+    /// As [`run_once`](Self::run_once).
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> Result<(), Error> {
+        let planned = self.prepare().await?;
+        let stop = CancellationToken::new();
+        let mut schedulers = JoinSet::new();
+        for planned in planned {
+            schedulers.spawn(runtime::schedule(
+                Arc::new(planned),
+                stop.clone(),
+                self.grace,
+            ));
+        }
+        let mut shutdown = std::pin::pin!(shutdown);
+        loop {
+            tokio::select! {
+                () = &mut shutdown, if !stop.is_cancelled() => {
+                    tracing::info!("shutting down: runs in progress store what they have");
+                    stop.cancel();
+                }
+                joined = schedulers.join_next() => match joined {
+                    None => break,
+                    Some(Ok(())) => {}
+                    // Runs catch their own panics; this is the scheduler itself.
+                    Some(Err(error)) => tracing::error!(%error, "a scheduler stopped"),
+                },
+            }
+        }
+        Ok(())
+    }
+
+    /// Plans, then lets the backend create or update the table of every model.
+    async fn prepare(&self) -> Result<Vec<Planned>, Error> {
+        let planned = self.plan()?;
+        let mut prepared: BTreeMap<&str, (&Schema, &CollectorId)> = BTreeMap::new();
+        for collector in &planned {
+            let schema = collector.schema.as_ref();
+            match prepared.get(schema.name()) {
+                Some((first, _)) if *first == schema => continue,
+                Some((_, first)) => {
+                    return Err(AppError::TableConflict {
+                        table: schema.name().to_owned(),
+                        first: (*first).clone(),
+                        second: collector.id.clone(),
+                    }
+                    .into());
+                }
+                None => {}
+            }
+            collector.backend.prepare(schema).await?;
+            prepared.insert(schema.name(), (schema, &collector.id));
+        }
+        Ok(planned)
+    }
+
+    fn plan(&self) -> Result<Vec<Planned>, Error> {
+        let backend = self.backend.clone().ok_or(AppError::NoBackend)?;
+        let mut services: BTreeMap<String, &Service> = BTreeMap::new();
+        for service in &self.services {
+            service.check()?;
+            if services.insert(service.service_name(), service).is_some() {
+                return Err(AppError::DuplicateService {
+                    service: service.service_name(),
+                }
+                .into());
+            }
+        }
+        let attached = self.services.iter().flat_map(|service| {
+            service
+                .collectors()
+                .iter()
+                .map(move |collector| (Some(service), collector))
+        });
+        let added = self.collectors.iter().map(|collector| (None, collector));
+        let mut planned: Vec<Planned> = Vec::new();
+        for (owner, collector) in attached.chain(added) {
+            let settings = collector.settings();
+            let schema = collector.schema();
+            let name = settings
+                .collector_name()
+                .unwrap_or(schema.name())
+                .to_owned();
+            let service = match (owner, settings.service_name()) {
+                (Some(owner), Some(named)) if named != owner.service_name() => {
+                    return Err(AppError::ServiceMismatch {
+                        collector: name,
+                        added_to: owner.service_name(),
+                        named: named.to_owned(),
+                    }
+                    .into());
+                }
+                (Some(owner), _) => owner,
+                (None, Some(named)) => {
+                    *services
+                        .get(named)
+                        .ok_or_else(|| AppError::UnknownService {
+                            collector: name.clone(),
+                            service: named.to_owned(),
+                            known: services.keys().cloned().collect::<Vec<_>>().join(", "),
+                        })?
+                }
+                (None, None) => return Err(AppError::NoService { collector: name }.into()),
+            };
+            let id = CollectorId::new(service.service_name(), name);
+            if planned.iter().any(|other| other.id == id) {
+                return Err(AppError::DuplicateCollector { collector: id }.into());
+            }
+            let interval = settings
+                .run_interval()
+                .map(|interval| interval.duration())
+                .transpose()
+                .map_err(|source| AppError::Interval {
+                    collector: id.clone(),
+                    source,
+                })?;
+            let endpoint = match settings.endpoint_path() {
+                Some(path) => {
+                    service.endpoint_url(path)?;
+                    let mut endpoint = service.endpoint(path);
+                    if let Some(records) = settings.records_path() {
+                        endpoint = endpoint.records(records.clone());
+                    }
+                    for (name, value) in settings.params() {
+                        endpoint = endpoint.param(name, value);
+                    }
+                    Some(endpoint)
+                }
+                None => None,
+            };
+            planned.push(Planned {
+                id,
+                collector: Arc::clone(collector),
+                service: service.clone(),
+                endpoint,
+                schema,
+                interval,
+                backend: Arc::clone(&backend),
+            });
+        }
+        if planned.is_empty() {
+            return Err(AppError::NoCollectors.into());
+        }
+        Ok(planned)
+    }
+}
+
+impl Default for Hamstr {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for Hamstr {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("Hamstr")
+            .field("services", &self.services)
+            .field("collectors", &self.collectors.len())
+            .field("backend", &self.backend)
+            .field("grace", &self.grace)
+            .finish()
+    }
+}
+
+/// Completes on Ctrl-C, or on SIGTERM where there are signals (a container's stop).
+fn shutdown_signal() -> Result<impl Future<Output = ()> + Send, Error> {
+    #[cfg(unix)]
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|source| AppError::Signals { source })?;
+    Ok(async move {
+        #[cfg(unix)]
+        let terminate = terminate.recv();
+        #[cfg(not(unix))]
+        let terminate = future::pending::<Option<()>>();
+        tokio::select! {
+            result = tokio::signal::ctrl_c() => {
+                if let Err(error) = result {
+                    // Without Ctrl-C handling, SIGTERM (or the process ending) still stops us.
+                    tracing::warn!(%error, "Ctrl-C cannot be handled");
+                    std::future::pending::<()>().await;
+                }
+            }
+            _ = terminate => {}
+        }
+    })
+}
+
+/// Services and collectors that do not fit together, found before the first request.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AppError {
+    /// No backend was set.
+    #[error(
+        "no backend: set one with `Hamstr::backend` (e.g. `backend::Sqlite::open(\"hamstr.db\")`)"
+    )]
+    NoBackend,
+    /// Nothing to run.
+    #[error("no collectors: add one to a service or to the app")]
+    NoCollectors,
+    /// Two services share a name.
+    #[error("two services are named `{service}`; give one another name with `Service::name`")]
+    DuplicateService {
+        /// The name.
+        service: String,
+    },
+    /// A collector added to the app names no service.
+    #[error(
+        "collector `{collector}` names no service; set `service = \"...\"` or add it to a service"
+    )]
+    NoService {
+        /// The collector.
+        collector: String,
+    },
+    /// A collector names a service that was not registered.
+    #[error(
+        "collector `{collector}` names the service `{service}`, which is not registered (registered: {known})"
+    )]
+    UnknownService {
+        /// The collector.
+        collector: String,
+        /// The name it gives.
+        service: String,
+        /// The registered services, comma-separated.
+        known: String,
+    },
+    /// A collector added to one service names another.
+    #[error("collector `{collector}` was added to the service `{added_to}` but names `{named}`")]
+    ServiceMismatch {
+        /// The collector.
+        collector: String,
+        /// The service it was added to.
+        added_to: String,
+        /// The service it names.
+        named: String,
+    },
+    /// Two collectors of a service share a name.
+    #[error("two collectors are named `{collector}`; give one another name")]
+    DuplicateCollector {
+        /// The service and name.
+        collector: CollectorId,
+    },
+    /// A collector's interval is not a duration.
+    #[error("collector `{collector}`: invalid interval")]
+    Interval {
+        /// The collector.
+        collector: CollectorId,
+        /// Why.
+        #[source]
+        source: IntervalError,
+    },
+    /// Two collectors store different models under one table name.
+    #[error(
+        "collectors `{first}` and `{second}` store different models in the table `{table}`; rename one model"
+    )]
+    TableConflict {
+        /// The table.
+        table: String,
+        /// The first collector.
+        first: CollectorId,
+        /// The other.
+        second: CollectorId,
+    },
+    /// The process's signals could not be listened to.
+    #[error("cannot listen for shutdown signals")]
+    Signals {
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}

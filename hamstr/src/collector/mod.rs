@@ -1,0 +1,246 @@
+//! Collectors: what to fetch from a service, into which [`Model`], how often, and what to do with
+//! each batch of records before it is stored.
+//!
+//! Three ways to make one, all run by the same runtime:
+//! - [`CollectorSpec`], the builder with closures:
+//!   `CollectorSpec::endpoint("payments").model::<Payment>().interval("5s").on_records(...)`;
+//! - `#[derive(Collector)]` on a type of your own, with `#[hamstr(...)]` attributes;
+//! - a hand-written [`Collector`] implementation, whose [`collect`](Collector::collect) step is
+//!   your own code: map each page yourself, or call the API through the service and
+//!   [`emit`](Run::emit) what you made of it.
+
+mod batch;
+mod interval;
+mod run;
+mod spec;
+
+use async_trait::async_trait;
+
+use std::time::Duration;
+
+use crate::{Error, backend::CollectorId, model::Model, records::Records};
+
+pub use crate::auth::BoxError;
+pub use batch::RecordBatch;
+pub use interval::{Interval, IntervalError};
+pub use run::Run;
+pub(crate) use run::{RunContext, Tally};
+pub use spec::CollectorSpec;
+
+/// A source of records of one [`Model`]: the runtime calls [`collect`](Self::collect) on each
+/// tick, hands every batch to [`on_records`](Self::on_records), stores what that leaves, and
+/// reports problems to [`on_error`](Self::on_error).
+///
+/// `#[derive(Collector)]` implements it from attributes; implement it by hand for a custom
+/// collect step.
+///
+/// # Examples
+/// A collector whose collect step is its own code: it asks the service for two listings and
+/// emits one kind of record made from both.
+/// ```
+/// use hamstr::{Collector, Error, Model, Service, collector::{CollectorSettings, Run}};
+/// use futures_util::TryStreamExt;
+///
+/// #[derive(Model, serde::Deserialize)]
+/// #[hamstr(name = "people")]
+/// struct Person {
+///     #[hamstr(primary_key)]
+///     login: String,
+///     followers: Option<i64>,
+/// }
+///
+/// struct Team;
+///
+/// #[async_trait::async_trait]
+/// impl Collector for Team {
+///     type Model = Person;
+///
+///     fn settings(&self) -> CollectorSettings {
+///         CollectorSettings::new().name("team").service("github").interval("1h")
+///     }
+///
+///     async fn collect(&self, run: &mut Run<'_, Person>) -> Result<(), Error> {
+///         for group in ["admins", "members"] {
+///             let people: Vec<Person> = run.service().list_as(group).try_collect().await?;
+///             run.emit(people).await?;
+///         }
+///         Ok(())
+///     }
+/// }
+/// ```
+#[async_trait]
+pub trait Collector: Send + Sync + 'static {
+    /// The type of the records it collects.
+    type Model: Model;
+
+    /// Its name, service, endpoint, interval and parameters.
+    fn settings(&self) -> CollectorSettings;
+
+    /// One run: fetch, then [`emit`](Run::emit) records. The default walks the configured
+    /// endpoint page by page, decodes each record into the model (a record that does not fit is
+    /// [skipped](Run::skip) and reported), and emits each page's records.
+    ///
+    /// # Errors
+    /// An error that ends the run (a request that failed, a backend that refused); what was
+    /// emitted before it stays stored.
+    async fn collect(&self, run: &mut Run<'_, Self::Model>) -> Result<(), Error> {
+        run.collect_endpoint().await
+    }
+
+    /// Called with each batch before it is stored; it may change, drop or add records. An error
+    /// ends the run (the batch is not stored) and is reported.
+    ///
+    /// # Errors
+    /// Whatever the callback's own work reports.
+    async fn on_records(&self, batch: RecordBatch<Self::Model>) -> Result<(), BoxError> {
+        let _ = batch;
+        Ok(())
+    }
+
+    /// Called for each problem of a run: a record that did not fit (the run goes on), and the
+    /// error that ended a run.
+    fn on_error(&self, error: &Error) {
+        let _ = error;
+    }
+}
+
+/// Where a collector reads from and how often it runs.
+///
+/// # Examples
+/// ```
+/// use hamstr::collector::CollectorSettings;
+///
+/// let settings = CollectorSettings::endpoint("payments")
+///     .name("payments")
+///     .service("mollie")
+///     .records("_embedded.payments")
+///     .param("limit", "250")
+///     .interval("5s");
+/// assert_eq!(settings.endpoint_path(), Some("payments"));
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct CollectorSettings {
+    name: Option<String>,
+    service: Option<String>,
+    endpoint: Option<String>,
+    records: Option<Records>,
+    params: Vec<(String, String)>,
+    interval: Option<Interval>,
+}
+
+impl CollectorSettings {
+    /// Settings with no endpoint, for a collector that fetches in its own
+    /// [`collect`](Collector::collect).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Settings for the listing at `path`, relative to the service's base URL.
+    pub fn endpoint(path: impl Into<String>) -> Self {
+        Self {
+            endpoint: Some(path.into()),
+            ..Self::default()
+        }
+    }
+
+    /// The collector's name, unique within its service; it names the collector's state and
+    /// appears in logs and reports. Default: its model's name.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// The name of the service it collects from, as registered with
+    /// [`Hamstr::register_service`](crate::Hamstr::register_service). Not needed for a collector
+    /// added with [`Service::add_collector`](crate::Service::add_collector).
+    pub fn service(mut self, service: impl Into<String>) -> Self {
+        self.service = Some(service.into());
+        self
+    }
+
+    /// Where the records are in each page (default: the service's setting).
+    pub fn records(mut self, records: impl Into<Records>) -> Self {
+        self.records = Some(records.into());
+        self
+    }
+
+    /// A query parameter for this collector's requests.
+    pub fn param(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.params.push((name.into(), value.into()));
+        self
+    }
+
+    /// How often it runs: a [`Duration`](std::time::Duration) or a string such as `"5s"` or
+    /// `"1d"`. Without one, it runs once when the app starts.
+    pub fn interval(mut self, interval: impl Into<Interval>) -> Self {
+        self.interval = Some(interval.into());
+        self
+    }
+
+    /// The name, if one was given.
+    pub fn collector_name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    /// The service's name, if one was given.
+    pub fn service_name(&self) -> Option<&str> {
+        self.service.as_deref()
+    }
+
+    /// The endpoint's path, if there is one.
+    pub fn endpoint_path(&self) -> Option<&str> {
+        self.endpoint.as_deref()
+    }
+
+    /// The records path, if one was given.
+    pub fn records_path(&self) -> Option<&Records> {
+        self.records.as_ref()
+    }
+
+    /// The query parameters.
+    pub fn params(&self) -> &[(String, String)] {
+        &self.params
+    }
+
+    /// The interval, if one was given.
+    pub fn run_interval(&self) -> Option<&Interval> {
+        self.interval.as_ref()
+    }
+}
+
+/// Why a collector's run stopped, when the cause is the collector rather than the API.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CollectError {
+    /// The default collect step needs an endpoint, and the collector has none.
+    #[error("{collector}: no endpoint to collect from; set one, or implement `Collector::collect`")]
+    NoEndpoint {
+        /// The collector.
+        collector: CollectorId,
+    },
+    /// An `on_records` callback failed; the batch it was given was not stored.
+    #[error("{collector}: an on_records callback failed")]
+    Callback {
+        /// The collector.
+        collector: CollectorId,
+        /// The callback's error.
+        #[source]
+        source: BoxError,
+    },
+    /// The run did not end within the grace period after shutdown began, and was abandoned.
+    #[error("{collector}: abandoned {grace:?} after shutdown began")]
+    Abandoned {
+        /// The collector.
+        collector: CollectorId,
+        /// How long it was given.
+        grace: Duration,
+    },
+    /// The collect step or a callback panicked; the collector runs again on its next tick.
+    #[error("{collector}: panicked: {message}")]
+    Panicked {
+        /// The collector.
+        collector: CollectorId,
+        /// The panic's message.
+        message: String,
+    },
+}

@@ -1,0 +1,139 @@
+//! What runs did: [`RunReport`] for one run of one collector, [`Report`] for a pass over all
+//! of them ([`Hamstr::run_once`](crate::Hamstr::run_once)).
+
+use std::{fmt, sync::atomic::Ordering, time::Duration};
+
+use chrono::{DateTime, Utc};
+
+use crate::{Error, backend::CollectorId, collector::Tally, error::ErrorChain};
+
+/// One run of one collector: what it fetched, stored, dropped and skipped, and the error that
+/// ended it, if one did.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct RunReport {
+    /// The collector.
+    pub collector: CollectorId,
+    /// When the run started.
+    pub started_at: DateTime<Utc>,
+    /// How long it took.
+    pub elapsed: Duration,
+    /// Pages fetched.
+    pub pages: usize,
+    /// Records that fit the model and were handed to the callbacks.
+    pub records: usize,
+    /// Records the callbacks removed.
+    pub dropped: usize,
+    /// Rows stored with a new primary key.
+    pub inserted: usize,
+    /// Rows that replaced a stored row with the same key.
+    pub updated: usize,
+    /// Records skipped because they could not be used (each also went to the log and to
+    /// `on_error`).
+    pub skipped: usize,
+    /// The first skipped records' errors (up to 100), each naming the page, the record and the
+    /// field.
+    pub skipped_records: Vec<Error>,
+    /// The error that ended the run early; what was stored before it stays stored.
+    pub failure: Option<Error>,
+    /// Whether shutdown began during the run (it stored what it had and stopped).
+    pub was_stopped: bool,
+}
+
+impl RunReport {
+    pub(crate) fn new(
+        collector: CollectorId,
+        started_at: DateTime<Utc>,
+        elapsed: Duration,
+        tally: Tally,
+        failure: Option<Error>,
+        was_stopped: bool,
+    ) -> Self {
+        Self {
+            collector,
+            started_at,
+            elapsed,
+            pages: tally.pages.load(Ordering::Relaxed),
+            records: tally.records,
+            dropped: tally.dropped,
+            inserted: tally.inserted,
+            updated: tally.updated,
+            skipped: tally.skipped,
+            skipped_records: tally.skipped_records,
+            failure,
+            was_stopped,
+        }
+    }
+
+    /// Whether the run ended without an error (skipped records do not count as one).
+    pub fn is_success(&self) -> bool {
+        self.failure.is_none()
+    }
+
+    /// Rows written: inserted plus updated.
+    pub fn stored(&self) -> usize {
+        self.inserted + self.updated
+    }
+}
+
+impl fmt::Display for RunReport {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            formatter,
+            "{}: {} pages, {} records, {} stored ({} new, {} updated)",
+            self.collector,
+            self.pages,
+            self.records,
+            self.stored(),
+            self.inserted,
+            self.updated
+        )?;
+        if self.dropped > 0 {
+            write!(formatter, ", {} dropped by callbacks", self.dropped)?;
+        }
+        if self.skipped > 0 {
+            write!(formatter, ", {} skipped", self.skipped)?;
+        }
+        write!(formatter, " in {} ms", self.elapsed.as_millis())?;
+        if let Some(error) = &self.failure {
+            write!(formatter, "; failed: {}", ErrorChain(error))?;
+        }
+        Ok(())
+    }
+}
+
+/// One pass over every collector: a [`RunReport`] each, in the order they were added.
+#[derive(Debug, Default)]
+#[non_exhaustive]
+pub struct Report {
+    /// The runs.
+    pub runs: Vec<RunReport>,
+}
+
+impl Report {
+    /// Whether every run ended without an error.
+    pub fn is_success(&self) -> bool {
+        self.runs.iter().all(RunReport::is_success)
+    }
+
+    /// The run of `collector` on `service`.
+    pub fn run(&self, service: &str, collector: &str) -> Option<&RunReport> {
+        self.runs
+            .iter()
+            .find(|run| run.collector.service == service && run.collector.collector == collector)
+    }
+
+    /// Records skipped across all runs.
+    pub fn skipped(&self) -> usize {
+        self.runs.iter().map(|run| run.skipped).sum()
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for run in &self.runs {
+            writeln!(formatter, "{run}")?;
+        }
+        Ok(())
+    }
+}
