@@ -79,7 +79,7 @@ impl ModelAttrs {
                 let value = meta.value()?.parse::<LitStr>()?;
                 attrs.name.set(errors, &meta.path, value);
             } else {
-                return Err(unknown(&meta, "model", MODEL_KEYS));
+                skip_unknown(errors, &meta, "model", MODEL_KEYS)?;
             }
             Ok(())
         });
@@ -103,7 +103,7 @@ impl FieldAttrs {
             } else if meta.path.is_ident("skip") {
                 attrs.skip.set(errors, &meta.path, ());
             } else {
-                return Err(unknown(&meta, "field", FIELD_KEYS));
+                skip_unknown(errors, &meta, "field", FIELD_KEYS)?;
             }
             Ok(())
         });
@@ -160,7 +160,7 @@ impl CollectorAttrs {
             } else if path.is_ident("on_error") {
                 attrs.on_error.set(errors, path, meta.value()?.parse()?);
             } else {
-                return Err(unknown(&meta, "collector", COLLECTOR_KEYS));
+                skip_unknown(errors, &meta, "collector", COLLECTOR_KEYS)?;
             }
             Ok(())
         });
@@ -181,11 +181,28 @@ fn for_each_meta(
     }
 }
 
-fn unknown(meta: &ParseNestedMeta<'_>, what: &str, allowed: &str) -> syn::Error {
+/// Records an unknown key and steps over its value, so the keys after it are checked too.
+fn skip_unknown(
+    errors: &Errors,
+    meta: &ParseNestedMeta<'_>,
+    what: &str,
+    allowed: &str,
+) -> syn::Result<()> {
     let key = meta.path.to_token_stream().to_string().replace(' ', "");
-    meta.error(format_args!(
+    errors.push(meta.error(format_args!(
         "unknown hamstr {what} attribute `{key}`; expected {allowed}"
-    ))
+    )));
+    if meta.input.peek(syn::Token![=]) {
+        meta.value()?.parse::<Expr>()?;
+    } else if meta.input.peek(syn::token::Paren) {
+        meta.parse_nested_meta(|nested| {
+            if nested.input.peek(syn::Token![=]) {
+                nested.value()?.parse::<Expr>()?;
+            }
+            Ok(())
+        })?;
+    }
+    Ok(())
 }
 
 /// A parameter's value: a string, a number or a bool, sent as text.

@@ -19,6 +19,10 @@ pub(crate) fn wrap_in_const(items: TokenStream) -> TokenStream {
 /// An impl of `Model` that compiles, next to the real errors, so uses of the type do not add
 /// "`Model` is not implemented" to them.
 pub(crate) fn model(input: &DeriveInput) -> TokenStream {
+    // A generic type gets no placeholder: its impl would add errors about the parameters.
+    if !input.generics.params.is_empty() {
+        return TokenStream::new();
+    }
     let name = &input.ident;
     let (impl_generics, type_generics, where_clause) = input.generics.split_for_impl();
     wrap_in_const(quote! {
@@ -37,6 +41,9 @@ pub(crate) fn model(input: &DeriveInput) -> TokenStream {
 /// The same for `Collector`, with a model that cannot exist, so that adding the collector to an
 /// app does not add an error of its own.
 pub(crate) fn collector(input: &DeriveInput) -> TokenStream {
+    if !input.generics.params.is_empty() {
+        return TokenStream::new();
+    }
     let name = &input.ident;
     let (impl_generics, type_generics, where_clause) = input.generics.split_for_impl();
     wrap_in_const(quote! {

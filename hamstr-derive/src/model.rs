@@ -1,8 +1,8 @@
 //! `#[derive(Model)]`: the schema, built once, and the row, built without a JSON round trip.
 
 use proc_macro2::TokenStream;
-use quote::{quote, quote_spanned};
-use syn::{Data, DeriveInput, Field, Fields, LitStr, Type, spanned::Spanned};
+use quote::{format_ident, quote, quote_spanned};
+use syn::{Data, DeriveInput, Field, Fields, Ident, LitStr, Type, spanned::Spanned};
 
 use crate::{
     attr::{FieldAttrs, ModelAttrs, column_name, snake_case, type_span},
@@ -88,31 +88,38 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
 
 fn render(input: &DeriveInput, table: &LitStr, columns: &[Column<'_>]) -> TokenStream {
     let ident = &input.ident;
-    let schema_columns = columns.iter().map(|column| {
-        let name = &column.name;
+    // One function per field finds how its type is stored, so a type that cannot be stored is
+    // one error at the field, not one per use.
+    let routes: Vec<Ident> = (0..columns.len())
+        .map(|index| format_ident!("__hamstr_route_{}", index))
+        .collect();
+    let route_fns = columns.iter().zip(&routes).map(|(column, route)| {
         let ty = &column.field.ty;
         let is_option = is_option(ty);
         quote_spanned! {ty.span()=>
-            .column(
-                #name,
-                (&&::hamstr::__private::FieldProbe::<#ty>::new()).field_type(),
-                (&&::hamstr::__private::FieldProbe::<#ty>::new()).is_nullable(#is_option),
-            )
+            fn #route() -> ::hamstr::__private::Route<#ty> {
+                (&&::hamstr::__private::FieldProbe::<#ty>::new()).route(#is_option)
+            }
+        }
+    });
+    let schema_columns = columns.iter().zip(&routes).map(|(column, route)| {
+        let name = &column.name;
+        quote! {
+            .column(#name, #route().field_type, #route().is_nullable)
         }
     });
     let keys = columns
         .iter()
         .filter(|column| column.is_primary_key)
         .map(|column| &column.name);
-    let cells = columns.iter().map(|column| {
-        let ty = &column.field.ty;
+    let cells = columns.iter().zip(&routes).map(|(column, route)| {
         let member = &column.field.ident;
-        quote_spanned! {ty.span()=>
-            (&&::hamstr::__private::FieldProbe::<#ty>::new()).cell(self.#member)
-        }
+        quote!((#route().cell)(self.#member))
     });
     quote! {
         use ::hamstr::__private::{ViaFieldValue as _, ViaJson as _};
+
+        #(#route_fns)*
 
         #[automatically_derived]
         impl ::hamstr::Model for #ident {

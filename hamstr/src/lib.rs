@@ -81,7 +81,7 @@ pub use async_trait::async_trait;
 
 #[doc(hidden)] // for generated code only: no docs, no semver promise
 pub mod __private {
-    pub use crate::model::derive::{FieldProbe, Unusable, ViaFieldValue, ViaJson};
+    pub use crate::model::derive::{FieldProbe, Route, Unusable, ViaFieldValue, ViaJson};
     pub use async_trait::async_trait;
     pub use std::sync::{Arc, LazyLock};
 }
@@ -99,6 +99,12 @@ struct StreamApiDoctests;
 #[cfg(doctest)]
 #[doc = include_str!("../../docs/testing.md")]
 struct TestingDoctests;
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/architecture.md")]
+struct ArchitectureDoctests;
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/collectors.md")]
+struct CollectorsDoctests;
 
 /// The HTTP client's types that appear in hamstr's API (`Url`, `Request`, `HeaderMap`).
 pub use reqwest;

@@ -376,6 +376,20 @@ macro_rules! integer_field {
 }
 integer_field!(i8, i16, i32, i64, u8, u16, u32);
 
+macro_rules! wide_integer_field {
+    ($($type:ty),*) => {$(
+        /// Stored as an integer; a value beyond `i64::MAX` is stored as the nearest float rather
+        /// than refused.
+        impl FieldValue for $type {
+            const FIELD_TYPE: FieldType = FieldType::Integer;
+            fn into_cell(self) -> Cell {
+                i64::try_from(self).map_or(Cell::Float(self as f64), Cell::Integer)
+            }
+        }
+    )*};
+}
+wide_integer_field!(u64, usize, isize);
+
 impl FieldValue for f64 {
     const FIELD_TYPE: FieldType = FieldType::Float;
     fn into_cell(self) -> Cell {
@@ -420,6 +434,8 @@ impl FieldValue for NaiveDate {
 
 impl FieldValue for serde_json::Value {
     const FIELD_TYPE: FieldType = FieldType::Json;
+    // Any JSON value may be `null`.
+    const IS_NULLABLE: bool = true;
     fn into_cell(self) -> Cell {
         if self.is_null() {
             Cell::Null
@@ -437,8 +453,10 @@ impl<T: FieldValue> FieldValue for Option<T> {
     }
 }
 
-/// Any serializable value stored as JSON: a nested struct, a list, a map.
-#[derive(Debug, Clone, PartialEq)]
+/// Any serializable value stored as JSON: a nested struct, a list, a map. A derived model
+/// stores such fields as JSON without it; the wrapper makes the choice explicit.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
 pub struct Json<T>(pub T);
 
 impl<T: serde::Serialize> FieldValue for Json<T> {
@@ -492,58 +510,62 @@ pub mod derive {
         }
     }
 
+    /// How one field is stored: found once per field type, used by the schema and by every row.
+    #[derive(Debug)]
+    pub struct Route<T> {
+        /// The column type.
+        pub field_type: FieldType,
+        /// Whether the column may be null.
+        pub is_nullable: bool,
+        /// The value as a cell.
+        pub cell: fn(T) -> Cell,
+    }
+
     /// The route for types with a [`FieldValue`] impl.
     pub trait ViaFieldValue {
         /// The field's type.
         type Value;
-        /// Its column type.
-        fn field_type(&self) -> FieldType;
-        /// Whether it may be null (`is_option` is the derive's reading of the type's syntax).
-        fn is_nullable(&self, is_option: bool) -> bool;
-        /// The value as a cell.
-        fn cell(&self, value: Self::Value) -> Cell;
+        /// How it is stored (`is_option`, the derive's reading of the type, is not needed).
+        fn route(&self, is_option: bool) -> Route<Self::Value>;
     }
 
     impl<T: FieldValue> ViaFieldValue for &FieldProbe<T> {
         type Value = T;
-        fn field_type(&self) -> FieldType {
-            T::FIELD_TYPE
-        }
-        fn is_nullable(&self, _is_option: bool) -> bool {
-            T::IS_NULLABLE
-        }
-        fn cell(&self, value: T) -> Cell {
-            value.into_cell()
+        fn route(&self, _is_option: bool) -> Route<T> {
+            Route {
+                field_type: T::FIELD_TYPE,
+                is_nullable: T::IS_NULLABLE,
+                cell: T::into_cell,
+            }
         }
     }
 
-    /// The route for every other serializable type: stored as JSON.
+    /// The route for every other serializable type: stored as JSON, null when it is an
+    /// `Option` (`is_option`).
     pub trait ViaJson {
         /// The field's type.
         type Value;
-        /// Always [`FieldType::Json`].
-        fn field_type(&self) -> FieldType;
-        /// Whether it may be null: when it is an `Option`.
-        fn is_nullable(&self, is_option: bool) -> bool;
-        /// The value as JSON text; `null` becomes [`Cell::Null`].
-        fn cell(&self, value: Self::Value) -> Cell;
+        /// How it is stored.
+        fn route(&self, is_option: bool) -> Route<Self::Value>;
     }
 
     impl<T: serde::Serialize> ViaJson for FieldProbe<T> {
         type Value = T;
-        fn field_type(&self) -> FieldType {
-            FieldType::Json
-        }
-        fn is_nullable(&self, is_option: bool) -> bool {
-            is_option
-        }
-        fn cell(&self, value: T) -> Cell {
-            match serde_json::to_string(&value) {
-                Ok(text) if text == "null" => Cell::Null,
-                Ok(text) => Cell::Json(text),
-                // Only maps with non-string keys fail, and JSON could not have had those.
-                Err(_) => Cell::Null,
+        fn route(&self, is_option: bool) -> Route<T> {
+            Route {
+                field_type: FieldType::Json,
+                is_nullable: is_option,
+                cell: json_cell::<T>,
             }
+        }
+    }
+
+    fn json_cell<T: serde::Serialize>(value: T) -> Cell {
+        match serde_json::to_string(&value) {
+            Ok(text) if text == "null" => Cell::Null,
+            Ok(text) => Cell::Json(text),
+            // Only maps with non-string keys fail, and JSON could not have had those.
+            Err(_) => Cell::Null,
         }
     }
 }

@@ -208,7 +208,11 @@ fn prepare(connection: &mut Connection, schema: &Schema) -> Result<(), BackendEr
                 .fields()
                 .iter()
                 .map(|field| {
-                    let not_null = if field.is_nullable() { "" } else { " NOT NULL" };
+                    // Only key columns are NOT NULL. The model already refuses a record without
+                    // a required field, and a field the model later drops must not make every
+                    // insert fail on a NOT NULL column no row writes anymore.
+                    let is_key = schema.primary_key().any(|key| key.name() == field.name());
+                    let not_null = if is_key { " NOT NULL" } else { "" };
                     format!(
                         "{} {}{not_null}",
                         quote(field.name()),

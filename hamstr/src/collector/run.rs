@@ -93,6 +93,12 @@ impl<'a, M: Model> Run<'a, M> {
         self.context.stop.is_cancelled()
     }
 
+    /// Completes when the app begins to shut down: race it against long work of your own
+    /// (`tokio::select!`), then emit what you have and return.
+    pub fn stopping(&self) -> impl Future<Output = ()> + Send + 'static + use<M> {
+        self.context.stop.clone().cancelled_owned()
+    }
+
     /// The pages of the configured endpoint, counted in the run's report. The stream ends early,
     /// without an error, when the app shuts down (a request in flight is dropped).
     pub fn pages(&self) -> impl Stream<Item = Result<Page, Error>> + Send + 'static + use<M> {

@@ -1,0 +1,5 @@
+#[derive(hamstr::Collector)]
+#[hamstr(service = "mollie")]
+struct PaymentsCollector;
+
+fn main() {}

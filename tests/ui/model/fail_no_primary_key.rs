@@ -1,0 +1,7 @@
+#[derive(hamstr::Model, serde::Deserialize)]
+struct Payment {
+    uuid: String,
+    amount: i64,
+}
+
+fn main() {}
