@@ -13,7 +13,7 @@ use hamstr::{
 };
 use serde_json::json;
 
-use crate::{Payment, mollie};
+use crate::{Payment, collect_once, mollie};
 
 #[derive(Model, serde::Deserialize, Debug, Clone)]
 #[hamstr(name = "orders")]
@@ -61,7 +61,6 @@ fn error_log() -> (
 #[tokio::test]
 async fn callbacks_transform_and_drop_records_before_storage() {
     let api = MockApi::start_demo().await;
-    let store = MemoryBackend::new();
     let seen = Arc::new(Mutex::new(Vec::new()));
     let pages = Arc::clone(&seen);
     let service = mollie(&api).add_collector(
@@ -77,12 +76,7 @@ async fn callbacks_transform_and_drop_records_before_storage() {
                 }
             }),
     );
-    let report = Hamstr::new()
-        .backend(store.clone())
-        .register_service(service)
-        .run_once()
-        .await
-        .unwrap();
+    let (report, store) = collect_once(service).await;
     let run = &report.runs[0];
     assert_eq!(*seen.lock().unwrap(), [50, 50, 20]);
     let stored = store.records("payments");
@@ -110,13 +104,7 @@ async fn a_misfit_record_is_reported_and_the_rest_stored() {
             .model::<Order>()
             .on_error(on_error),
     );
-    let store = MemoryBackend::new();
-    let report = Hamstr::new()
-        .backend(store.clone())
-        .register_service(service)
-        .run_once()
-        .await
-        .unwrap();
+    let (report, store) = collect_once(service).await;
     let run = &report.runs[0];
     assert!(run.is_success(), "{run}");
     // Three pages of records and the empty fourth that ends a page-number walk.
@@ -191,13 +179,7 @@ async fn a_failing_callback_stops_the_run_without_storing_its_batch() {
             })
             .on_error(on_error),
     );
-    let store = MemoryBackend::new();
-    let report = Hamstr::new()
-        .backend(store.clone())
-        .register_service(service)
-        .run_once()
-        .await
-        .unwrap();
+    let (report, store) = collect_once(service).await;
     let run = &report.runs[0];
     assert!(matches!(
         run.failure,

@@ -1,8 +1,11 @@
 //! Both API styles, from the mock API into each backend, read back the way a user would.
 
+use std::sync::Arc;
+
 use hamstr::{
-    Collector, CollectorSpec, Hamstr,
+    Backend, Collector, CollectorSpec, Hamstr, Service,
     backend::{JsonLines, MemoryBackend, Sqlite},
+    paginate::PageNumber,
     testing::{MockApi, demo::DEMO_PAYMENTS},
 };
 
@@ -191,4 +194,66 @@ async fn a_new_model_field_adds_a_column() {
     };
     assert_eq!(method("tr_00001"), None);
     assert!(method("tr_00125").is_some());
+}
+
+#[derive(hamstr::Model, serde::Deserialize)]
+#[hamstr(name = "orders")]
+struct ShopOrder {
+    id: i64,
+    placed_at: chrono::DateTime<chrono::Utc>,
+    items: Vec<String>,
+    note: Option<String>,
+}
+
+/// The two API styles side by side (a derived collector of payments, a builder collector of
+/// shop orders) into each backend, each read back its own way: the same rows everywhere.
+#[tokio::test]
+async fn both_styles_fill_every_backend() {
+    let api = MockApi::start_demo().await;
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("hamstr.db");
+    let lines = dir.path().join("lines");
+    let memory = MemoryBackend::new();
+    let backends: [(&str, Arc<dyn Backend>); 3] = [
+        ("memory", Arc::new(memory.clone())),
+        ("sqlite", Arc::new(Sqlite::open(&database).unwrap())),
+        ("jsonl", Arc::new(JsonLines::dir(&lines).unwrap())),
+    ];
+    for (kind, backend) in backends {
+        let shop = Service::new(format!("{}shop/", api.url()))
+            .name("shop")
+            .paginator(PageNumber::new().size("per_page", 25))
+            .records("data")
+            .add_collector(CollectorSpec::endpoint("orders").model::<ShopOrder>());
+        let report = Hamstr::new()
+            .shared_backend(backend)
+            .register_service(mollie(&api))
+            .register_service(shop)
+            .add_collector(PaymentsCollector)
+            .run_once()
+            .await
+            .unwrap();
+        assert!(report.is_success(), "{kind}: {report}");
+        let count = |table: &str| -> usize {
+            match kind {
+                "memory" => memory.records(table).len(),
+                "sqlite" => rusqlite::Connection::open(&database)
+                    .unwrap()
+                    .query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |row| {
+                        row.get::<_, i64>(0)
+                    })
+                    .unwrap() as usize,
+                _ => std::fs::read_to_string(lines.join(format!("{table}.jsonl")))
+                    .unwrap()
+                    .lines()
+                    .count(),
+            }
+        };
+        assert_eq!(count("payments"), DEMO_PAYMENTS, "{kind}");
+        assert_eq!(
+            count("orders"),
+            hamstr::testing::demo::DEMO_ORDERS,
+            "{kind}"
+        );
+    }
 }

@@ -7,7 +7,10 @@ mod end_to_end;
 mod scheduler;
 
 use chrono::{DateTime, Utc};
-use hamstr::{Model, Service, paginate::NextLink, testing::MockApi};
+use hamstr::{
+    Hamstr, Model, Service, backend::MemoryBackend, paginate::NextLink, report::Report,
+    testing::MockApi,
+};
 use serde::{Deserialize, Serialize};
 
 /// A payment of the demo API, as a user would write it.
@@ -44,4 +47,16 @@ pub(crate) fn init_logs() {
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_test_writer()
         .try_init();
+}
+
+/// One pass of `service`'s collectors into a fresh memory backend.
+pub(crate) async fn collect_once(service: Service) -> (Report, MemoryBackend) {
+    let store = MemoryBackend::new();
+    let report = Hamstr::new()
+        .backend(store.clone())
+        .register_service(service)
+        .run_once()
+        .await
+        .expect("the app's checks pass");
+    (report, store)
 }
