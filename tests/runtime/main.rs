@@ -3,6 +3,7 @@
 
 mod app_checks;
 mod callbacks_and_misfits;
+mod dynamic_models;
 mod end_to_end;
 mod scheduler;
 

@@ -24,7 +24,7 @@ pub use crate::auth::BoxError;
 pub use batch::RecordBatch;
 pub use interval::{Interval, IntervalError};
 pub use run::Run;
-pub(crate) use run::{RunContext, Tally};
+pub(crate) use run::{RunContext, Tally, commit_rows, pages, skip};
 pub use spec::CollectorSpec;
 
 /// A source of records of one [`Model`]: the runtime calls [`collect`](Self::collect) on each

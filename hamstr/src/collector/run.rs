@@ -15,7 +15,7 @@ use super::{CollectError, Collector, RecordBatch};
 use crate::{
     Error,
     backend::{Backend, Batch, CollectorId, Committed, State},
-    model::{Model, Schema},
+    model::{Model, Row, Schema},
     service::{Endpoint, Page, Service},
 };
 
@@ -102,21 +102,7 @@ impl<'a, M: Model> Run<'a, M> {
     /// The pages of the configured endpoint, counted in the run's report. The stream ends early,
     /// without an error, when the app shuts down (a request in flight is dropped).
     pub fn pages(&self) -> impl Stream<Item = Result<Page, Error>> + Send + 'static + use<M> {
-        let listing = match &self.context.endpoint {
-            Some(endpoint) => endpoint.list_pages().boxed(),
-            None => {
-                let error = CollectError::NoEndpoint {
-                    collector: self.context.id.clone(),
-                };
-                stream::once(future::ready(Err(error.into()))).boxed()
-            }
-        };
-        let pages = Arc::clone(&self.tally.pages);
-        listing
-            .take_until(self.context.stop.clone().cancelled_owned())
-            .inspect_ok(move |_| {
-                pages.fetch_add(1, Ordering::Relaxed);
-            })
+        pages(self.context, self.tally)
     }
 
     /// The default collect step: every page of the endpoint, each record decoded into `M`, each
@@ -160,40 +146,84 @@ impl<'a, M: Model> Run<'a, M> {
             })?;
         let records = batch.take();
         self.tally.dropped += offered.saturating_sub(records.len());
-        if records.is_empty() {
-            return Ok(Committed::default());
-        }
-        let committed = self
-            .context
-            .backend
-            .commit(Batch {
-                collector: self.context.id.clone(),
-                schema: Arc::clone(&self.context.schema),
-                rows: records.into_iter().map(Model::into_row).collect(),
-                state: None,
-            })
-            .await?;
-        self.tally.inserted += committed.inserted;
-        self.tally.updated += committed.updated;
-        Ok(committed)
+        let rows = records.into_iter().map(Model::into_row).collect();
+        commit_rows(self.context, self.tally, rows).await
     }
 
     /// Reports a record that could not be used (it does not fit the model, it lacks a field the
     /// collector needs) and goes on: it is logged, counted, and passed to
     /// [`on_error`](Collector::on_error).
     pub fn skip(&mut self, error: impl Into<Error>) {
-        let error = error.into();
-        tracing::warn!(
-            service = %self.context.id.service,
-            collector = %self.context.id.collector,
-            error = %error,
-            "record skipped"
-        );
-        self.collector.on_error(&error);
-        self.tally.skipped += 1;
-        if self.tally.skipped_records.len() < KEPT_SKIPS {
-            self.tally.skipped_records.push(error);
+        let collector = self.collector;
+        skip(self.context, self.tally, error.into(), |error| {
+            collector.on_error(error);
+        });
+    }
+}
+
+/// The pages of the run's endpoint, counted in `tally`, ending early at shutdown; shared by typed
+/// and dynamic collectors.
+pub(crate) fn pages(
+    context: &RunContext,
+    tally: &Tally,
+) -> impl Stream<Item = Result<Page, Error>> + Send + 'static + use<> {
+    let listing = match &context.endpoint {
+        Some(endpoint) => endpoint.list_pages().boxed(),
+        None => {
+            let error = CollectError::NoEndpoint {
+                collector: context.id.clone(),
+            };
+            stream::once(future::ready(Err(error.into()))).boxed()
         }
+    };
+    let pages = Arc::clone(&tally.pages);
+    listing
+        .take_until(context.stop.clone().cancelled_owned())
+        .inspect_ok(move |_| {
+            pages.fetch_add(1, Ordering::Relaxed);
+        })
+}
+
+/// Stores `rows` in one commit, counting what the backend did.
+pub(crate) async fn commit_rows(
+    context: &RunContext,
+    tally: &mut Tally,
+    rows: Vec<Row>,
+) -> Result<Committed, Error> {
+    if rows.is_empty() {
+        return Ok(Committed::default());
+    }
+    let committed = context
+        .backend
+        .commit(Batch {
+            collector: context.id.clone(),
+            schema: Arc::clone(&context.schema),
+            rows,
+            state: None,
+        })
+        .await?;
+    tally.inserted += committed.inserted;
+    tally.updated += committed.updated;
+    Ok(committed)
+}
+
+/// Logs, counts and reports (to `on_error`) a record that could not be used.
+pub(crate) fn skip(
+    context: &RunContext,
+    tally: &mut Tally,
+    error: Error,
+    on_error: impl FnOnce(&Error),
+) {
+    tracing::warn!(
+        service = %context.id.service,
+        collector = %context.id.collector,
+        error = %error,
+        "record skipped"
+    );
+    on_error(&error);
+    tally.skipped += 1;
+    if tally.skipped_records.len() < KEPT_SKIPS {
+        tally.skipped_records.push(error);
     }
 }
 

@@ -3,6 +3,7 @@
 //! Collectors of every kind reach it as one object type, [`Runnable`]: typed collectors through
 //! [`Typed`], so the scheduler, the reports and the backends never see a model's Rust type.
 
+mod dynamic;
 mod run;
 mod scheduler;
 
@@ -16,6 +17,7 @@ use crate::{
     model::{Model, Schema},
 };
 
+pub(crate) use dynamic::DynamicCollector;
 pub(crate) use run::{Planned, run_collector};
 pub(crate) use scheduler::schedule;
 

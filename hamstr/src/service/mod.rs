@@ -22,11 +22,12 @@ use serde_json::Value;
 use crate::{
     Error, Secret,
     auth::{Auth, AuthError},
-    collector::Collector,
+    collector::{Collector, CollectorSettings},
     http::{ClientSettings, HttpClient},
+    model::DynamicModel,
     paginate::{Paginator, SinglePage},
     records::Records,
-    runtime::{self, Runnable},
+    runtime::{self, DynamicCollector, Runnable},
 };
 
 pub use endpoint::{Endpoint, Lookup, Search};
@@ -220,6 +221,21 @@ impl Service {
         Arc::make_mut(&mut self.config)
             .collectors
             .push(runtime::erase(collector));
+        self
+    }
+
+    /// Adds a collector of records described at run time: `settings` (its endpoint, interval,
+    /// parameters; the name defaults to the model's) and a [`DynamicModel`] that reads each
+    /// record's fields by path. This is what a YAML project's collectors become.
+    #[must_use = "the service with the collector is returned; register that one"]
+    pub fn add_dynamic_collector(
+        mut self,
+        settings: CollectorSettings,
+        model: DynamicModel,
+    ) -> Self {
+        Arc::make_mut(&mut self.config)
+            .collectors
+            .push(Arc::new(DynamicCollector { settings, model }));
         self
     }
 

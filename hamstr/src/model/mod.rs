@@ -4,10 +4,14 @@
 //! A Schema is the one description every path shares: `#[derive(Model)]` builds it at compile
 //! time, a YAML model at load time, and every backend creates its storage from it.
 
+mod dynamic;
+
 use std::{collections::BTreeMap, fmt, sync::Arc};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::de::DeserializeOwned;
+
+pub use dynamic::{DynamicModel, DynamicModelBuilder, RowError};
 
 /// The type of a field, as backends store it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

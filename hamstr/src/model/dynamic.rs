@@ -1,0 +1,288 @@
+//! [`DynamicModel`]: a model described at run time (a YAML file's `model:`), whose rows are read
+//! from each record's raw JSON by path and type.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::value::RawValue;
+
+use super::{Cell, FieldType, Row, Schema, SchemaError};
+use crate::{
+    http::RedactedUrl,
+    records::{DecodeError, JsonPath},
+};
+
+/// A model known only at run time: a [`Schema`], and for each field the path in a record it is
+/// read from. The YAML path builds one per collector; it reaches the same backends as a derived
+/// model, through the same Schema.
+///
+/// A field is read from the record's raw JSON (no `serde_json::Value` is built): a value of the
+/// field's type, or text that reads as one (`"42"` for an integer, `"true"` for a bool). A
+/// missing or `null` value is null, unless the field is required (key fields always are); then
+/// the record does not fit and is skipped, with the path and the reason.
+///
+/// # Examples
+/// ```
+/// use hamstr::model::{DynamicModel, FieldType};
+///
+/// let model = DynamicModel::builder("payments")
+///     .field("id", "id", FieldType::String, true)
+///     .field("amount_value", "amount.value", FieldType::Float, false)
+///     .field("created_at", "createdAt", FieldType::DateTime, false)
+///     .primary_key(["id"])
+///     .build()
+///     .unwrap();
+/// let record = serde_json::value::RawValue::from_string(
+///     r#"{"id": "tr_1", "amount": {"value": "10.50"}, "createdAt": "2026-01-01T12:00:00Z"}"#.into(),
+/// )
+/// .unwrap();
+/// let row = model.row(&record).unwrap();
+/// assert_eq!(row[1], hamstr::model::Cell::Float(10.5));
+/// ```
+#[derive(Debug, Clone)]
+pub struct DynamicModel {
+    schema: Arc<Schema>,
+    paths: Vec<JsonPath>,
+}
+
+impl DynamicModel {
+    /// Starts describing the model `name` (its table).
+    pub fn builder(name: impl Into<String>) -> DynamicModelBuilder {
+        DynamicModelBuilder {
+            name: name.into(),
+            fields: Vec::new(),
+            primary_key: Vec::new(),
+        }
+    }
+
+    /// Its schema.
+    pub fn schema(&self) -> &Arc<Schema> {
+        &self.schema
+    }
+
+    /// The record as a row, cells in the schema's order.
+    ///
+    /// # Errors
+    /// A [`RowError`] naming the field's path and what was wrong with its value.
+    pub fn row(&self, record: &RawValue) -> Result<Row, RowError> {
+        self.schema
+            .fields()
+            .iter()
+            .zip(&self.paths)
+            .map(|(field, path)| {
+                let error = |message: String| RowError {
+                    path: path.as_str().to_owned(),
+                    message,
+                };
+                let found = path
+                    .find(record.get())
+                    .map_err(|cause| error(cause.to_string()))?
+                    .filter(|value| value.get() != "null");
+                match found {
+                    Some(value) => cell(field.field_type(), value).map_err(error),
+                    None if field.is_nullable() => Ok(Cell::Null),
+                    None => Err(error("a required field is missing or null".to_owned())),
+                }
+            })
+            .collect()
+    }
+
+    /// [`row`](Self::row), with the page and position a [`DecodeError`] names.
+    pub(crate) fn decode_row(
+        &self,
+        record: &RawValue,
+        url: &RedactedUrl,
+        index: usize,
+    ) -> Result<Row, DecodeError> {
+        self.row(record).map_err(|error| DecodeError {
+            url: url.clone(),
+            index,
+            path: error.path,
+            message: error.message,
+        })
+    }
+}
+
+/// Builds a [`DynamicModel`]; see [`DynamicModel::builder`].
+#[derive(Debug, Clone)]
+pub struct DynamicModelBuilder {
+    name: String,
+    fields: Vec<(String, JsonPath, FieldType, bool)>,
+    primary_key: Vec<String>,
+}
+
+impl DynamicModelBuilder {
+    /// A column `column` of `field_type`, read from `path` in each record (`amount.value`);
+    /// `is_required` refuses records where it is missing or null.
+    pub fn field(
+        mut self,
+        column: impl Into<String>,
+        path: impl Into<JsonPath>,
+        field_type: FieldType,
+        is_required: bool,
+    ) -> Self {
+        self.fields
+            .push((column.into(), path.into(), field_type, is_required));
+        self
+    }
+
+    /// The primary key: one or several column names. Key fields are always required.
+    pub fn primary_key<I, S>(mut self, columns: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.primary_key = columns.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Checks the description and builds the model.
+    ///
+    /// # Errors
+    /// As [`SchemaBuilder::build`](super::SchemaBuilder::build).
+    pub fn build(self) -> Result<DynamicModel, SchemaError> {
+        let mut schema = Schema::builder(self.name);
+        let mut paths = Vec::with_capacity(self.fields.len());
+        for (column, path, field_type, is_required) in self.fields {
+            let is_key = self.primary_key.contains(&column);
+            schema = schema.column(column, field_type, !(is_required || is_key));
+            paths.push(path);
+        }
+        Ok(DynamicModel {
+            schema: Arc::new(schema.primary_key(self.primary_key).build()?),
+            paths,
+        })
+    }
+}
+
+/// A record's value that does not fit its field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("at `{path}`: {message}")]
+pub struct RowError {
+    /// The field's path in the record.
+    pub path: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// The cell for `value` (raw JSON, not null) as a `field_type`.
+fn cell(field_type: FieldType, value: &RawValue) -> Result<Cell, String> {
+    let text = value.get();
+    let unexpected = || format!("expected {field_type}, found {}", shorten(text));
+    // A JSON string's content, for types that also accept text.
+    let string = || serde_json::from_str::<String>(text).ok();
+    match field_type {
+        FieldType::Json => Ok(Cell::Json(text.to_owned())),
+        FieldType::String => match string() {
+            Some(value) => Ok(Cell::String(value)),
+            // Ids and codes arrive as numbers from some APIs: keep their text.
+            None if !text.starts_with(['{', '[']) => Ok(Cell::String(text.to_owned())),
+            None => Err(unexpected()),
+        },
+        FieldType::Integer => {
+            let digits = string().unwrap_or_else(|| text.to_owned());
+            digits
+                .trim()
+                .parse::<i64>()
+                .map(Cell::Integer)
+                .map_err(|_| unexpected())
+        }
+        FieldType::Float => {
+            let number = string().unwrap_or_else(|| text.to_owned());
+            number
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|number| number.is_finite())
+                .map(Cell::Float)
+                .ok_or_else(unexpected)
+        }
+        FieldType::Bool => match string().as_deref().unwrap_or(text) {
+            "true" => Ok(Cell::Bool(true)),
+            "false" => Ok(Cell::Bool(false)),
+            _ => Err(unexpected()),
+        },
+        FieldType::DateTime => {
+            let text = string().ok_or_else(unexpected)?;
+            DateTime::parse_from_rfc3339(&text)
+                .map(|instant| Cell::DateTime(instant.with_timezone(&Utc)))
+                .map_err(|cause| format!("`{text}` is not an RFC 3339 date and time: {cause}"))
+        }
+        FieldType::Date => {
+            let text = string().ok_or_else(unexpected)?;
+            NaiveDate::parse_from_str(&text, "%Y-%m-%d")
+                .or_else(|_| {
+                    DateTime::parse_from_rfc3339(&text).map(|instant| instant.date_naive())
+                })
+                .map(Cell::Date)
+                .map_err(|_| format!("`{text}` is not a date (YYYY-MM-DD)"))
+        }
+    }
+}
+
+/// The start of a long value, for messages.
+fn shorten(text: &str) -> String {
+    const LIMIT: usize = 40;
+    match text.char_indices().nth(LIMIT) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn model() -> DynamicModel {
+        DynamicModel::builder("things")
+            .field("id", "id", FieldType::Integer, false)
+            .field("name", "name", FieldType::String, true)
+            .field("price", "price.value", FieldType::Float, false)
+            .field("is_open", "open", FieldType::Bool, false)
+            .field("at", "at", FieldType::DateTime, false)
+            .field("on", "on", FieldType::Date, false)
+            .field("extra", "extra", FieldType::Json, false)
+            .primary_key(["id"])
+            .build()
+            .unwrap()
+    }
+
+    fn row(json: &str) -> Result<Row, RowError> {
+        model().row(&RawValue::from_string(json.to_owned()).unwrap())
+    }
+
+    #[test]
+    fn values_are_read_by_path_and_type() {
+        let full = row(
+            r#"{"id": "7", "name": 12, "price": {"value": "9.5"}, "open": "true",
+            "at": "2026-01-01T10:00:00+01:00", "on": "2026-02-03", "extra": {"a": [1]}}"#,
+        )
+        .unwrap();
+        assert_eq!(full[0], Cell::Integer(7));
+        assert_eq!(full[1], Cell::String("12".into()));
+        assert_eq!(full[2], Cell::Float(9.5));
+        assert_eq!(full[3], Cell::Bool(true));
+        assert_eq!(full[4].to_json(), "2026-01-01T09:00:00Z");
+        assert_eq!(full[5].to_json(), "2026-02-03");
+        assert_eq!(full[6], Cell::Json(r#"{"a": [1]}"#.into()));
+        let sparse = row(r#"{"id": 1, "name": "x", "extra": null}"#).unwrap();
+        assert_eq!(sparse.iter().filter(|cell| **cell == Cell::Null).count(), 5);
+    }
+
+    #[test]
+    fn misfits_name_the_path_and_the_reason() {
+        let error = row(r#"{"id": 1}"#).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "at `name`: a required field is missing or null"
+        );
+        let error = row(r#"{"name": "x"}"#).unwrap_err();
+        assert_eq!(error.path, "id");
+        let error = row(r#"{"id": 1.5, "name": "x"}"#).unwrap_err();
+        assert_eq!(error.to_string(), "at `id`: expected integer, found 1.5");
+        let error = row(r#"{"id": 1, "name": "x", "at": "yesterday"}"#).unwrap_err();
+        assert!(error.message.contains("not an RFC 3339"), "{error}");
+        let error = row(r#"{"id": 1, "name": {"first": "x"}}"#).unwrap_err();
+        assert!(error.message.starts_with("expected string"), "{error}");
+    }
+}
