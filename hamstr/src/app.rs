@@ -12,7 +12,7 @@ use crate::{
     backend::{Backend, CollectorId},
     collector::{Collector, IntervalError},
     model::Schema,
-    report::Report,
+    report::{Observer, Report},
     runtime::{self, Planned, Runnable},
 };
 
@@ -58,6 +58,7 @@ pub struct Hamstr {
     services: Vec<Service>,
     collectors: Vec<Arc<dyn Runnable>>,
     backend: Option<Arc<dyn Backend>>,
+    observer: Option<Arc<dyn Observer>>,
     grace: Duration,
 }
 
@@ -68,6 +69,7 @@ impl Hamstr {
             services: Vec::new(),
             collectors: Vec::new(),
             backend: None,
+            observer: None,
             grace: Duration::from_secs(30),
         }
     }
@@ -94,6 +96,12 @@ impl Hamstr {
     /// [`CollectorSettings::service`](crate::collector::CollectorSettings::service)).
     pub fn add_collector(mut self, collector: impl Collector) -> Self {
         self.collectors.push(runtime::erase(collector));
+        self
+    }
+
+    /// Lets `observer` see every run as it goes: start, each page, the report.
+    pub fn observe(mut self, observer: impl Observer) -> Self {
+        self.observer = Some(Arc::new(observer));
         self
     }
 
@@ -281,6 +289,7 @@ impl Hamstr {
                 schema,
                 interval,
                 backend: Arc::clone(&backend),
+                observer: self.observer.clone(),
             });
         }
         if planned.is_empty() {
@@ -303,6 +312,7 @@ impl fmt::Debug for Hamstr {
             .field("services", &self.services)
             .field("collectors", &self.collectors.len())
             .field("backend", &self.backend)
+            .field("is_observed", &self.observer.is_some())
             .field("grace", &self.grace)
             .finish()
     }

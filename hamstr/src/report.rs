@@ -1,5 +1,6 @@
 //! What runs did: [`RunReport`] for one run of one collector, [`Report`] for a pass over all
-//! of them ([`Hamstr::run_once`](crate::Hamstr::run_once)).
+//! of them ([`Hamstr::run_once`](crate::Hamstr::run_once)), and [`Observer`], which sees runs as
+//! they go (a progress display, a status page).
 
 use std::{fmt, sync::atomic::Ordering, time::Duration};
 
@@ -135,5 +136,40 @@ impl fmt::Display for Report {
             writeln!(formatter, "{run}")?;
         }
         Ok(())
+    }
+}
+
+/// Sees every run as it goes; set one with [`Hamstr::observe`](crate::Hamstr::observe). The
+/// methods are called on the run's task, so they must return quickly (update a counter, send on a
+/// channel).
+pub trait Observer: Send + Sync + 'static {
+    /// A run of `collector` starts.
+    fn run_started(&self, collector: &CollectorId) {
+        let _ = collector;
+    }
+
+    /// A run of `collector` fetched a page with `records` records.
+    fn page_fetched(&self, collector: &CollectorId, records: usize) {
+        let _ = (collector, records);
+    }
+
+    /// A run ended.
+    fn run_finished(&self, report: &RunReport) {
+        let _ = report;
+    }
+}
+
+/// A shared observer, so the app and, say, a status page can hold the same one.
+impl<T: Observer + ?Sized> Observer for std::sync::Arc<T> {
+    fn run_started(&self, collector: &CollectorId) {
+        (**self).run_started(collector);
+    }
+
+    fn page_fetched(&self, collector: &CollectorId, records: usize) {
+        (**self).page_fetched(collector, records);
+    }
+
+    fn run_finished(&self, report: &RunReport) {
+        (**self).run_finished(report);
     }
 }

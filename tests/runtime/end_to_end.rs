@@ -257,3 +257,54 @@ async fn both_styles_fill_every_backend() {
         );
     }
 }
+
+/// An observer sees each run start, each page with its record count, and each report.
+#[tokio::test]
+async fn an_observer_sees_runs_as_they_go() {
+    use std::sync::Mutex;
+
+    use hamstr::{
+        backend::CollectorId,
+        report::{Observer, RunReport},
+    };
+
+    #[derive(Default)]
+    struct Events(Mutex<Vec<String>>);
+    impl Observer for Events {
+        fn run_started(&self, collector: &CollectorId) {
+            self.0.lock().unwrap().push(format!("start {collector}"));
+        }
+        fn page_fetched(&self, collector: &CollectorId, records: usize) {
+            self.0
+                .lock()
+                .unwrap()
+                .push(format!("page {collector} {records}"));
+        }
+        fn run_finished(&self, report: &RunReport) {
+            self.0
+                .lock()
+                .unwrap()
+                .push(format!("end {} {}", report.collector, report.stored()));
+        }
+    }
+    let api = MockApi::start_demo().await;
+    let events = Arc::new(Events::default());
+    Hamstr::new()
+        .backend(MemoryBackend::new())
+        .register_service(mollie(&api))
+        .add_collector(PaymentsCollector)
+        .observe(Arc::clone(&events))
+        .run_once()
+        .await
+        .unwrap();
+    assert_eq!(
+        *events.0.lock().unwrap(),
+        [
+            "start mollie/payments",
+            "page mollie/payments 50",
+            "page mollie/payments 50",
+            "page mollie/payments 20",
+            "end mollie/payments 120",
+        ]
+    );
+}

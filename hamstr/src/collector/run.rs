@@ -16,6 +16,7 @@ use crate::{
     Error,
     backend::{Backend, Batch, CollectorId, Committed, State},
     model::{Model, Row, Schema},
+    report::Observer,
     service::{Endpoint, Page, Service},
 };
 
@@ -39,6 +40,7 @@ pub(crate) struct RunContext {
     pub(crate) schema: Arc<Schema>,
     pub(crate) state: Option<State>,
     pub(crate) stop: CancellationToken,
+    pub(crate) observer: Option<Arc<dyn Observer>>,
 }
 
 /// The counts of a run, filled in as it goes.
@@ -177,10 +179,15 @@ pub(crate) fn pages(
         }
     };
     let pages = Arc::clone(&tally.pages);
+    let observer = context.observer.clone();
+    let collector = context.id.clone();
     listing
         .take_until(context.stop.clone().cancelled_owned())
-        .inspect_ok(move |_| {
+        .inspect_ok(move |page| {
             pages.fetch_add(1, Ordering::Relaxed);
+            if let Some(observer) = &observer {
+                observer.page_fetched(&collector, page.len());
+            }
         })
 }
 

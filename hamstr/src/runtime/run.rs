@@ -15,7 +15,7 @@ use crate::{
     collector::{CollectError, RunContext, Tally},
     error::ErrorChain,
     model::Schema,
-    report::RunReport,
+    report::{Observer, RunReport},
     service::{Endpoint, Service},
 };
 
@@ -29,6 +29,7 @@ pub(crate) struct Planned {
     pub(crate) schema: Arc<Schema>,
     pub(crate) interval: Option<Duration>,
     pub(crate) backend: Arc<dyn Backend>,
+    pub(crate) observer: Option<Arc<dyn Observer>>,
 }
 
 /// Runs `planned` once, inside its `collector_run` span. Shutdown (`stop`) ends the walk between
@@ -49,6 +50,9 @@ pub(crate) async fn run_collector(
 }
 
 async fn run_in_span(planned: &Planned, stop: &CancellationToken, grace: Duration) -> RunReport {
+    if let Some(observer) = &planned.observer {
+        observer.run_started(&planned.id);
+    }
     let started_at = Utc::now();
     let started = Instant::now();
     let mut tally = Tally::default();
@@ -63,6 +67,7 @@ async fn run_in_span(planned: &Planned, stop: &CancellationToken, grace: Duratio
                 schema: Arc::clone(&planned.schema),
                 state: state.clone(),
                 stop: stop.clone(),
+                observer: planned.observer.clone(),
             };
             let collect = AssertUnwindSafe(planned.collector.collect(&context, &mut tally))
                 .catch_unwind()
@@ -120,6 +125,9 @@ async fn run_in_span(planned: &Planned, stop: &CancellationToken, grace: Duratio
             stopped = report.was_stopped,
             "run finished"
         ),
+    }
+    if let Some(observer) = &planned.observer {
+        observer.run_finished(&report);
     }
     report
 }
