@@ -1,6 +1,6 @@
 //! hamstr gathers records from many HTTP APIs into one place.
 //!
-//! A [`Service`] is one API: its base URL, its [auth](auth), its [paginator](paginate). Over
+//! A [`Service`] is one API: its base URL, its [`auth`], its [paginator](paginate). Over
 //! it, one async interface reads any listing: [`list`](Service::list) (a stream of records
 //! across all pages), [`list_pages`](Service::list_pages), [`get`](Service::get) and
 //! [`search`](Service::search).
