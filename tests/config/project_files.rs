@@ -449,3 +449,40 @@ fn load_reads_a_file_and_refuses_a_huge_one() {
         "{error}"
     );
 }
+
+/// The YAML reference cannot drift: its complete files parse, and its error example is what
+/// `render` shows.
+#[test]
+fn the_yaml_reference_shows_what_the_loader_does() {
+    let reference = include_str!("../../docs/yaml.md");
+    let blocks = |language: &str| -> Vec<String> {
+        reference
+            .split(&format!("```{language}\n"))
+            .skip(1)
+            .map(|rest| rest.split("```").next().unwrap_or_default().to_owned())
+            .collect()
+    };
+    let files: Vec<String> = blocks("yaml")
+        .into_iter()
+        .filter(|block| block.starts_with("services:") || block.contains("\nservices:"))
+        .collect();
+    assert!(files.len() >= 2, "{files:?}");
+    for file in &files {
+        let environment = |name: &str| Some(format!("{name}_value"));
+        if let Err(error) = config::parse_with_env(file, "hamstr.yml", &environment) {
+            panic!(
+                "a complete file of the reference does not parse:\n{}",
+                error.render()
+            );
+        }
+    }
+    let error =
+        parse("name: shop\nservices:\n  mollie:\n    bse_url: https://api.mollie.com/v2/\n")
+            .unwrap_err();
+    let shown = &blocks("text")[0];
+    assert!(
+        error.render().contains(shown.trim_end()),
+        "{}\n---\n{shown}",
+        error.render()
+    );
+}
