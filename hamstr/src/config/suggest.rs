@@ -93,7 +93,7 @@ mod tests {
         assert_eq!(closest("bse_url", &keys), Some("base_url"));
         assert_eq!(closest("Headers", &keys), Some("headers"));
         assert_eq!(closest("colour", &keys), None);
-        assert_eq!(closest("ahtu", &keys), Some("auth"));
+        assert_eq!(closest("atuh", &keys), Some("auth"));
         assert_eq!(closest(&"x".repeat(1000), &keys), None);
     }
 
