@@ -39,6 +39,10 @@ pub enum Error {
     /// The backend could not store or load.
     #[error(transparent)]
     Backend(#[from] BackendError),
+    /// A project file cannot be used.
+    #[cfg(feature = "yaml")]
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
 }
 
 /// `Result` with hamstr's [`Error`].

@@ -37,6 +37,7 @@
 //! | `derive` | yes | `#[derive(Model)]` and `#[derive(Collector)]` |
 //! | `sqlite` | yes | [`backend::Sqlite`], the embedded default store (SQLite built in) |
 //! | `testing` | no | [`testing::MockApi`], a local mock API with fault injection, and record/replay |
+//! | `yaml` | no | [`config`]: a project from a `hamstr.yml` file, with every error at its line and column |
 
 #![forbid(unsafe_code)]
 #![warn(clippy::print_stdout, clippy::print_stderr)]
@@ -49,6 +50,8 @@ mod app;
 pub mod auth;
 pub mod backend;
 pub mod collector;
+#[cfg(feature = "yaml")]
+pub mod config;
 mod error;
 mod http;
 pub mod model;

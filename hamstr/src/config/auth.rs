@@ -1,0 +1,152 @@
+//! `auth:` (bearer, API key in a header or the query, basic), and `api_key:` directly under a
+//! service as its shorthand. Credentials become [`Secret`](crate::Secret)s.
+
+use marked_yaml::{
+    Node,
+    types::{MarkedMappingNode, MarkedScalarNode},
+};
+
+use super::{
+    AuthConfig,
+    value::{Checker, get, is_null},
+};
+
+const AUTH_KEYS: [&str; 3] = ["bearer", "api_key", "basic"];
+
+/// `auth:`, or `api_key:` as its shorthand. `Some(None)` is no auth; `None` is a problem.
+pub(super) fn of_service(
+    checker: &mut Checker<'_>,
+    service: &MarkedMappingNode,
+) -> Option<Option<AuthConfig>> {
+    let auth_node = get(service, "auth");
+    let api_key_node = get(service, "api_key");
+    if let (Some(_), Some(node)) = (auth_node, api_key_node) {
+        let place = checker.place_of(node);
+        checker.report(
+            place,
+            "a service takes `auth` or its shorthand `api_key`, not both",
+            "keep one of them".to_owned(),
+        );
+        return None;
+    }
+    match (auth_node, api_key_node) {
+        (Some(node), _) => auth(checker, node).map(Some),
+        // `api_key: TOKEN` is a bearer token; `api_key: {header|query, value}` as under `auth`.
+        (None, Some(node @ Node::Scalar(_))) => Some(Some(AuthConfig::Bearer(
+            checker.secret(node, "the API key")?,
+        ))),
+        (None, Some(node)) => api_key(checker, node).map(Some),
+        (None, None) => Some(None),
+    }
+}
+
+fn auth(checker: &mut Checker<'_>, node: &Node) -> Option<AuthConfig> {
+    let mapping = checker.mapping(node, "`auth`")?;
+    checker.check_keys(mapping, "`auth`", &AUTH_KEYS, &[]);
+    let given: Vec<(&MarkedScalarNode, &Node)> = mapping
+        .iter()
+        .filter(|(key, value)| AUTH_KEYS.contains(&key.as_str()) && !is_null(value))
+        .collect();
+    let [(kind, value)] = given.as_slice() else {
+        let (place, message) = match given.get(1) {
+            Some((second, _)) => (
+                checker.place_of_scalar(second),
+                "`auth` takes one kind of credential",
+            ),
+            None => (checker.place_of(node), "`auth` names no credential"),
+        };
+        checker.report(
+            place,
+            message,
+            "use one of `bearer: TOKEN`, `api_key: {header: NAME, value: KEY}`, `api_key: {query: NAME, value: KEY}` or `basic: {username: ..., password: ...}`".to_owned(),
+        );
+        return None;
+    };
+    match kind.as_str() {
+        "bearer" => Some(AuthConfig::Bearer(
+            checker.secret(value, "the bearer token")?,
+        )),
+        "api_key" => api_key(checker, value),
+        _ => basic(checker, value),
+    }
+}
+
+fn api_key(checker: &mut Checker<'_>, node: &Node) -> Option<AuthConfig> {
+    const HELP: &str =
+        "write `api_key: {header: NAME, value: KEY}` or `api_key: {query: NAME, value: KEY}`";
+    let mapping = checker.mapping(node, "`api_key`")?;
+    checker.check_keys(mapping, "`api_key`", &["header", "query", "value"], &[]);
+    let value = match get(mapping, "value") {
+        Some(value) => checker.secret(value, "the API key"),
+        None => {
+            let place = checker.place_of(node);
+            checker.report(place, "`api_key` has no `value`", HELP.to_owned());
+            None
+        }
+    };
+    match (get(mapping, "header"), get(mapping, "query")) {
+        (Some(header_node), None) => {
+            let header = checker.name_text(header_node, "`header`")?;
+            if reqwest::header::HeaderName::from_bytes(header.value.as_bytes()).is_err() {
+                let place = checker.place_of(header_node);
+                checker.report(
+                    place,
+                    format!("{} is not a header name", header.shown()),
+                    "a header name is letters, digits and `-`".to_owned(),
+                );
+                return None;
+            }
+            Some(AuthConfig::ApiKeyHeader {
+                header: header.value,
+                value: value?,
+            })
+        }
+        (None, Some(query)) => Some(AuthConfig::ApiKeyQuery {
+            param: checker.name(query, "`query`")?,
+            value: value?,
+        }),
+        (Some(_), Some(query)) => {
+            let place = checker.place_of(query);
+            checker.report(
+                place,
+                "`api_key` goes in a `header` or a `query` parameter, not both",
+                HELP.to_owned(),
+            );
+            None
+        }
+        (None, None) => {
+            let place = checker.place_of(node);
+            checker.report(
+                place,
+                "`api_key` says neither `header` nor `query`",
+                HELP.to_owned(),
+            );
+            None
+        }
+    }
+}
+
+fn basic(checker: &mut Checker<'_>, node: &Node) -> Option<AuthConfig> {
+    let mapping = checker.mapping(node, "`basic`")?;
+    checker.check_keys(mapping, "`basic`", &["username", "password"], &[]);
+    let mut required = |key: &str| {
+        let found = get(mapping, key);
+        if found.is_none() {
+            let place = checker.place_of(node);
+            checker.report(
+                place,
+                format!("`basic` has no `{key}`"),
+                "write `basic: {username: ..., password: ...}`".to_owned(),
+            );
+        }
+        found
+    };
+    let username = required("username");
+    let password = required("password");
+    let username = username.and_then(|node| checker.name(node, "`username`"));
+    let password = password.and_then(|node| checker.secret(node, "the password"));
+    Some(AuthConfig::Basic {
+        username: username?,
+        password: password?,
+    })
+}

@@ -1,0 +1,413 @@
+//! Parses the text into a marked-yaml node tree (every node knows its line and column) and walks
+//! it into a [`Project`], reporting every problem on the way.
+
+use std::collections::HashMap;
+
+use marked_yaml::{
+    Node,
+    types::{MarkedMappingNode, MarkedScalarNode},
+};
+
+use super::{
+    CollectorConfig, PaginatorConfig, Problem, Project, ServiceConfig, Storage, auth, fields,
+    limits, paginator, syntax,
+    value::{Checker, Place, get, is_null, quote},
+};
+
+const PROJECT_KEYS: [&str; 3] = ["name", "storage", "services"];
+const SERVICE_KEYS: [&str; 9] = [
+    "base_url",
+    "auth",
+    "api_key",
+    "headers",
+    "params",
+    "paginator",
+    "records",
+    "timeout",
+    "collectors",
+];
+const COLLECTOR_KEYS: [&str; 6] = [
+    "name",
+    "interval",
+    "records",
+    "params",
+    "model",
+    "primary_key",
+];
+
+/// The project in `source`, or every problem in it.
+pub(super) fn project(
+    source: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Project, Vec<Problem>> {
+    let problems = limits::check(source);
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let root = syntax::parse(source)?;
+    let mut checker = Checker::new(source, env);
+    let project = match &root {
+        Node::Mapping(mapping) => read_project(&mut checker, mapping),
+        // marked-yaml only answers with a mapping at the top; say so if that ever changes.
+        other => {
+            checker.expected(
+                other,
+                "the file",
+                "a mapping of `name`, `storage` and `services`",
+            );
+            None
+        }
+    };
+    checker.finish(project)
+}
+
+fn read_project(checker: &mut Checker<'_>, root: &MarkedMappingNode) -> Option<Project> {
+    checker.check_keys(
+        root,
+        "the project",
+        &PROJECT_KEYS,
+        &[
+            (&SERVICE_KEYS, "in a service, under `services: {NAME: ...}`"),
+            (
+                &COLLECTOR_KEYS,
+                "in a collector, under `collectors:` of a service",
+            ),
+        ],
+    );
+    let name = get(root, "name").and_then(|node| checker.name(node, "`name`"));
+    let storage = match get(root, "storage") {
+        Some(node) => storage(checker, node),
+        None => Some(Storage::default()),
+    };
+    let services = match root.iter().find(|(key, _)| key.as_str() == "services") {
+        None => {
+            checker.report(
+                Place::START,
+                "the file has no `services`",
+                "add `services:` with at least one service".to_owned(),
+            );
+            None
+        }
+        Some((key, node)) => services(checker, key, node),
+    };
+    Some(Project {
+        name,
+        storage: storage?,
+        services: services?,
+    })
+}
+
+fn storage(checker: &mut Checker<'_>, node: &Node) -> Option<Storage> {
+    let text = checker.text(node, "`storage`")?;
+    match Storage::parse(&text.value) {
+        Ok(storage) => Some(storage),
+        Err(message) => {
+            let place = checker.place_of(node);
+            // The message quotes the value; a value from the environment is shown as written.
+            let message = if text.is_expanded {
+                format!(
+                    "{} is not a storage; expected sqlite://PATH, jsonl://DIR, stdout or memory",
+                    text.shown()
+                )
+            } else {
+                message
+            };
+            checker.report(
+                place,
+                message,
+                format!("the default is `{}`", Storage::DEFAULT),
+            );
+            None
+        }
+    }
+}
+
+fn services(
+    checker: &mut Checker<'_>,
+    key: &MarkedScalarNode,
+    node: &Node,
+) -> Option<Vec<ServiceConfig>> {
+    const HELP: &str =
+        "add at least one service: `services: {name: {base_url: ..., collectors: ...}}`";
+    if is_null(node) {
+        let place = checker.place_of_scalar(key);
+        checker.report(place, "`services` is empty", HELP.to_owned());
+        return None;
+    }
+    let mapping = checker.mapping(node, "`services`")?;
+    if mapping.is_empty() {
+        let place = checker.place_of(node);
+        checker.report(place, "`services` is empty", HELP.to_owned());
+        return None;
+    }
+    // Collector names are unique across the project: each is a table of its own.
+    let mut collector_names: HashMap<String, usize> = HashMap::new();
+    let mut services = Vec::with_capacity(mapping.len());
+    let mut is_complete = true;
+    for (name, value) in mapping.iter() {
+        match service(checker, name, value, &mut collector_names) {
+            Some(service) => services.push(service),
+            None => is_complete = false,
+        }
+    }
+    is_complete.then_some(services)
+}
+
+fn service(
+    checker: &mut Checker<'_>,
+    name_key: &MarkedScalarNode,
+    node: &Node,
+    collector_names: &mut HashMap<String, usize>,
+) -> Option<ServiceConfig> {
+    let name = name_key.as_str();
+    let owner = checker.place_of_scalar(name_key);
+    if name.trim().is_empty() {
+        checker.report(owner, "a service needs a name", None);
+    }
+    let section = format!("service {}", quote(name));
+    if is_null(node) {
+        checker.report(
+            owner,
+            format!("{section} has no `base_url`"),
+            "add `base_url: https://api.example.com/v1/`".to_owned(),
+        );
+        return None;
+    }
+    let mapping = checker.mapping(node, &section)?;
+    checker.check_keys(
+        mapping,
+        &section,
+        &SERVICE_KEYS,
+        &[
+            (&["name", "storage", "services"], "at the top of the file"),
+            (&COLLECTOR_KEYS, "in a collector, under `collectors:`"),
+        ],
+    );
+    let base_url = match get(mapping, "base_url") {
+        Some(node) => base_url(checker, node),
+        None => {
+            checker.report(
+                owner,
+                format!("{section} has no `base_url`"),
+                "add `base_url: https://api.example.com/v1/`".to_owned(),
+            );
+            None
+        }
+    };
+    let auth = auth::of_service(checker, mapping);
+    let headers = get(mapping, "headers")
+        .map(|node| headers(checker, node))
+        .unwrap_or_default();
+    let params = get(mapping, "params")
+        .map(|node| checker.pairs(node, "`params`"))
+        .unwrap_or_default();
+    let paginator = match get(mapping, "paginator") {
+        Some(node) => paginator::paginator(checker, node),
+        None => Some(PaginatorConfig::None),
+    };
+    let records = get(mapping, "records").and_then(|node| checker.name(node, "`records`"));
+    let timeout = get(mapping, "timeout").and_then(|node| checker.duration(node, "`timeout`"));
+    let collectors = match get(mapping, "collectors") {
+        Some(node) => collectors(checker, node, collector_names),
+        None => Some(Vec::new()),
+    };
+    Some(ServiceConfig {
+        name: name.to_owned(),
+        base_url: base_url?,
+        auth: auth?,
+        headers,
+        params,
+        paginator: paginator?,
+        records,
+        timeout,
+        collectors: collectors?,
+    })
+}
+
+fn base_url(checker: &mut Checker<'_>, node: &Node) -> Option<String> {
+    const HELP: &str = "write an absolute http or https URL such as `https://api.example.com/v1/`";
+    let text = checker.text(node, "`base_url`")?;
+    let problem = match reqwest::Url::parse(text.value.trim()) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") => return Some(text.value),
+        Ok(url) => format!("its scheme is `{}`", url.scheme()),
+        // The parser's reason never quotes the text.
+        Err(error) => error.to_string(),
+    };
+    let place = checker.place_of(node);
+    checker.report(
+        place,
+        format!("{} is not an http or https URL: {problem}", text.shown()),
+        HELP.to_owned(),
+    );
+    None
+}
+
+fn headers(checker: &mut Checker<'_>, node: &Node) -> Vec<(String, String)> {
+    let headers = checker.pairs(node, "`headers`");
+    let Some(mapping) = node.as_mapping() else {
+        return headers;
+    };
+    for (key, value) in mapping.iter() {
+        let place = checker.place_of_scalar(key);
+        if reqwest::header::HeaderName::from_bytes(key.as_str().as_bytes()).is_err() {
+            checker.report(
+                place,
+                format!("{} is not a header name", quote(key.as_str())),
+                "a header name is letters, digits and `-`".to_owned(),
+            );
+        }
+        let Some((_, text)) = headers.iter().find(|(name, _)| name == key.as_str()) else {
+            continue;
+        };
+        if reqwest::header::HeaderValue::from_str(text).is_err() {
+            // Never quote the value: it may be a credential from the environment.
+            let place = checker.place_of(value);
+            checker.report(
+                place,
+                format!(
+                    "the value of header {} is not a valid header value",
+                    quote(key.as_str())
+                ),
+                "a header value is one line of visible ASCII text".to_owned(),
+            );
+        }
+    }
+    headers
+}
+
+fn collectors(
+    checker: &mut Checker<'_>,
+    node: &Node,
+    names: &mut HashMap<String, usize>,
+) -> Option<Vec<CollectorConfig>> {
+    let mapping = checker.mapping(node, "`collectors`")?;
+    let mut collectors = Vec::with_capacity(mapping.len());
+    let mut is_complete = true;
+    for (endpoint, value) in mapping.iter() {
+        match collector(checker, endpoint, value, names) {
+            Some(collector) => collectors.push(collector),
+            None => is_complete = false,
+        }
+    }
+    is_complete.then_some(collectors)
+}
+
+fn collector(
+    checker: &mut Checker<'_>,
+    endpoint_key: &MarkedScalarNode,
+    node: &Node,
+    names: &mut HashMap<String, usize>,
+) -> Option<CollectorConfig> {
+    let endpoint = endpoint_key.as_str();
+    let owner = checker.place_of_scalar(endpoint_key);
+    let section = format!("collector {}", quote(endpoint));
+    let empty = MarkedMappingNode::new_empty(*node.span());
+    let mapping = if is_null(node) {
+        &empty
+    } else {
+        checker.mapping(node, &section)?
+    };
+    checker.check_keys(
+        mapping,
+        &section,
+        &COLLECTOR_KEYS,
+        &[(
+            &[
+                "base_url",
+                "auth",
+                "api_key",
+                "headers",
+                "paginator",
+                "timeout",
+            ],
+            "in the service, next to `collectors:`",
+        )],
+    );
+    // The name, what a message may show of it, and its place.
+    let name = match get(mapping, "name") {
+        Some(node) => checker
+            .name_text(node, "`name`")
+            .map(|name| (name.value.clone(), name.shown(), checker.place_of(node))),
+        None => match default_name(endpoint) {
+            Some(name) => Some((name.to_owned(), quote(name), owner)),
+            None => {
+                checker.report(
+                    owner,
+                    format!("cannot name {section} after its endpoint"),
+                    "give it a `name:`".to_owned(),
+                );
+                None
+            }
+        },
+    };
+    if let Some((name, shown, place)) = &name {
+        match names.get(name) {
+            Some(first_line) => {
+                let first_line = *first_line;
+                checker.report(
+                    *place,
+                    format!("two collectors are named {shown}"),
+                    format!(
+                        "the other is on line {first_line}; each stores into a table of its own, so give one another `name:`"
+                    ),
+                );
+            }
+            None => {
+                names.insert(name.clone(), place.line);
+            }
+        }
+    }
+    let interval = get(mapping, "interval").and_then(|node| checker.duration(node, "`interval`"));
+    let records = get(mapping, "records").and_then(|node| checker.name(node, "`records`"));
+    let params = get(mapping, "params")
+        .map(|node| checker.pairs(node, "`params`"))
+        .unwrap_or_default();
+    let model = mapping
+        .iter()
+        .find(|(key, value)| key.as_str() == "model" && !is_null(value));
+    let model = match model {
+        Some(model) => fields::model(checker, model, get(mapping, "primary_key")),
+        None => {
+            checker.report(
+                owner,
+                format!("{section} has no `model`"),
+                "add `model:` with a field per line, e.g. `model: {id: string, createdAt: datetime}`"
+                    .to_owned(),
+            );
+            None
+        }
+    };
+    let (fields, primary_key) = model?;
+    Some(CollectorConfig {
+        endpoint: endpoint.to_owned(),
+        name: name?.0,
+        interval,
+        records,
+        params,
+        fields,
+        primary_key,
+    })
+}
+
+/// The last segment of an endpoint's path: `payments` for `/v2/payments/?x=1`.
+fn default_name(endpoint: &str) -> Option<&str> {
+    let path = endpoint.split(['?', '#']).next().unwrap_or_default();
+    path.trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .filter(|segment| !segment.trim().is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_collector_is_named_after_its_last_path_segment() {
+        assert_eq!(default_name("/payments"), Some("payments"));
+        assert_eq!(default_name("v2/customers/?limit=5"), Some("customers"));
+        assert_eq!(default_name("orders"), Some("orders"));
+        assert_eq!(default_name("/"), None);
+        assert_eq!(default_name(""), None);
+    }
+}

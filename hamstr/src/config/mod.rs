@@ -1,0 +1,448 @@
+//! A project from a `hamstr.yml` file: its services, their collectors and models, and where the
+//! records go.
+//!
+//! [`load`] reads the file and checks all of it before answering: every mistake is reported at
+//! once, each at its line and column with what is allowed there ([`ConfigError`]). The result is
+//! plain data ([`Project`]); turning it into a running app is a separate step.
+//!
+//! ```
+//! use hamstr::config::{self, PaginatorConfig, Storage};
+//!
+//! let source = r#"
+//! name: shop
+//! services:
+//!   mollie:
+//!     base_url: https://api.mollie.com/v2/
+//!     auth: {bearer: "${MOLLIE_API_KEY}"}
+//!     paginator: {type: json_next, path: _links.next.href}
+//!     collectors:
+//!       /payments:
+//!         interval: 5m
+//!         records: _embedded.payments
+//!         model: {id: string, createdAt: datetime}
+//! "#;
+//! let environment = |name: &str| (name == "MOLLIE_API_KEY").then(|| "test_token".to_owned());
+//! let project = config::parse_with_env(source, "hamstr.yml", &environment).unwrap();
+//! assert!(matches!(project.storage, Storage::Sqlite(_)));
+//! let mollie = &project.services[0];
+//! assert!(matches!(mollie.paginator, PaginatorConfig::JsonNext { .. }));
+//! assert_eq!(mollie.collectors[0].name, "payments");
+//!
+//! let error = config::parse_with_env("services: {}", "hamstr.yml", &environment).unwrap_err();
+//! assert_eq!(error.to_string(), "hamstr.yml:1:11: `services` is empty (help: add at least one service: `services: {name: {base_url: ..., collectors: ...}}`)");
+//! ```
+
+mod auth;
+mod env;
+mod fields;
+mod limits;
+mod load;
+mod paginator;
+mod render;
+mod suggest;
+mod syntax;
+mod value;
+
+use std::{fmt, path::Path, path::PathBuf, time::Duration};
+
+use crate::{Secret, model::FieldType};
+
+/// What a `hamstr.yml` describes: where records go, and the services to collect them from.
+#[derive(Debug, Clone)]
+pub struct Project {
+    /// The project's name (`name:`), if given.
+    pub name: Option<String>,
+    /// Where records and collector state are kept (`storage:`); `sqlite://hamstr.db` by default.
+    pub storage: Storage,
+    /// The services, in file order.
+    pub services: Vec<ServiceConfig>,
+}
+
+/// Where a project keeps its records and collector state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Storage {
+    /// An SQLite database file: `sqlite://PATH`.
+    Sqlite(PathBuf),
+    /// A folder of JSON Lines files, one per model: `jsonl://DIR`.
+    JsonLines(PathBuf),
+    /// JSON Lines on standard output: `stdout`.
+    Stdout,
+    /// Memory only, gone when the process ends: `memory`.
+    Memory,
+}
+
+impl Storage {
+    /// What `storage:` means when it is not given.
+    pub const DEFAULT: &'static str = "sqlite://hamstr.db";
+
+    /// Reads a storage as written in `hamstr.yml` or on the command line: `sqlite://PATH`,
+    /// `jsonl://DIR`, `stdout` or `memory`.
+    ///
+    /// # Errors
+    /// A message that names what is allowed, for any other text.
+    ///
+    /// # Examples
+    /// ```
+    /// use hamstr::config::Storage;
+    /// use std::path::PathBuf;
+    /// assert_eq!(Storage::parse("sqlite://data/shop.db"), Ok(Storage::Sqlite(PathBuf::from("data/shop.db"))));
+    /// assert_eq!(Storage::parse("memory"), Ok(Storage::Memory));
+    /// assert!(Storage::parse("postgres://db").unwrap_err().contains("sqlite://PATH"));
+    /// ```
+    pub fn parse(text: &str) -> Result<Storage, String> {
+        const ALLOWED: &str = "expected sqlite://PATH, jsonl://DIR, stdout or memory";
+        let text = text.trim();
+        let path = |rest: &str, what: &str| {
+            if rest.is_empty() {
+                Err(format!("`{text}` names no {what}; {ALLOWED}"))
+            } else {
+                Ok(PathBuf::from(rest))
+            }
+        };
+        if let Some(rest) = text.strip_prefix("sqlite://") {
+            path(rest, "file").map(Storage::Sqlite)
+        } else if let Some(rest) = text.strip_prefix("jsonl://") {
+            path(rest, "folder").map(Storage::JsonLines)
+        } else if text == "stdout" {
+            Ok(Storage::Stdout)
+        } else if text == "memory" {
+            Ok(Storage::Memory)
+        } else {
+            Err(format!("`{text}` is not a storage; {ALLOWED}"))
+        }
+    }
+}
+
+impl Default for Storage {
+    /// `sqlite://hamstr.db`.
+    fn default() -> Self {
+        Storage::Sqlite(PathBuf::from("hamstr.db"))
+    }
+}
+
+/// One service (one API) of a project: `services: {NAME: {...}}`.
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    /// Its name, the key under `services:`.
+    pub name: String,
+    /// The URL its endpoints are relative to (`base_url:`).
+    pub base_url: String,
+    /// How requests prove who is asking (`auth:`, or the `api_key:` shorthand for a bearer token).
+    pub auth: Option<AuthConfig>,
+    /// Headers sent with every request, in file order.
+    pub headers: Vec<(String, String)>,
+    /// Query parameters sent with every request, as text, in file order.
+    pub params: Vec<(String, String)>,
+    /// How to get from one page to the next; [`PaginatorConfig::None`] when not given.
+    pub paginator: PaginatorConfig,
+    /// Where the records are in a page body, for collectors that do not say (`records:`).
+    pub records: Option<String>,
+    /// How long one request may take (`timeout:`).
+    pub timeout: Option<Duration>,
+    /// The collectors, in file order; there may be none.
+    pub collectors: Vec<CollectorConfig>,
+}
+
+/// How a service's requests are authenticated.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum AuthConfig {
+    /// `Authorization: Bearer TOKEN` (`bearer:`).
+    Bearer(Secret),
+    /// A key in a request header (`api_key: {header: NAME, value: KEY}`).
+    ApiKeyHeader {
+        /// The header's name.
+        header: String,
+        /// The key.
+        value: Secret,
+    },
+    /// A key in a query parameter (`api_key: {query: NAME, value: KEY}`).
+    ApiKeyQuery {
+        /// The parameter's name.
+        param: String,
+        /// The key.
+        value: Secret,
+    },
+    /// HTTP basic auth (`basic: {username: ..., password: ...}`).
+    Basic {
+        /// The user name.
+        username: String,
+        /// The password.
+        password: Secret,
+    },
+}
+
+/// How a service gets from one page to the next; each variant's fields are its YAML keys.
+///
+/// A field left `None` takes the paginator's own default (see [`crate::paginate`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PaginatorConfig {
+    /// One request, one page (`none`).
+    None,
+    /// `?page=1`, `?page=2`... (`page_number`).
+    PageNumber {
+        /// The page number's query parameter.
+        param: Option<String>,
+        /// The first page's number.
+        start: Option<u64>,
+        /// The query parameter for the page size; given together with `size`.
+        size_param: Option<String>,
+        /// The page size to ask for.
+        size: Option<u64>,
+        /// Where the body gives the total number of records.
+        total_path: Option<String>,
+    },
+    /// `?offset=0&limit=100`, `?offset=100&limit=100`... (`offset`).
+    Offset {
+        /// The offset's query parameter.
+        offset_param: Option<String>,
+        /// The limit's query parameter.
+        limit_param: Option<String>,
+        /// The number of records to ask for per page.
+        limit: Option<u64>,
+        /// Where the body gives the total number of records.
+        total_path: Option<String>,
+    },
+    /// A cursor from the body goes back as a query parameter (`cursor`).
+    Cursor {
+        /// Where the next cursor is in the body.
+        path: String,
+        /// The query parameter that carries it.
+        param: String,
+        /// Where the body says whether more pages follow (Stripe's `has_more`).
+        has_more_path: Option<String>,
+        /// The record field whose last value is the cursor, with `has_more_path`.
+        id_field: Option<String>,
+        /// The query parameter for the page size; given together with `size`.
+        size_param: Option<String>,
+        /// The page size to ask for.
+        size: Option<u64>,
+    },
+    /// The next page's URL is in the body (`json_next`, also written `next_link`).
+    JsonNext {
+        /// Where the URL is in the body.
+        path: Option<String>,
+    },
+    /// The next page's URL is in the `Link` header (`link_header`).
+    LinkHeader {
+        /// The link relation to follow (`next` by default).
+        rel: Option<String>,
+    },
+    /// Asks for the records after the last id seen (`seek`).
+    Seek {
+        /// The query parameter that carries the last id.
+        param: Option<String>,
+        /// Where a record's id is.
+        id_field: Option<String>,
+        /// The query parameter for the page size; given together with `size`.
+        size_param: Option<String>,
+        /// The page size to ask for.
+        size: Option<u64>,
+    },
+}
+
+/// One collector: an endpoint of a service, read into one model.
+#[derive(Debug, Clone)]
+pub struct CollectorConfig {
+    /// The endpoint, relative to the service's base URL: the key under `collectors:`.
+    pub endpoint: String,
+    /// The model's (and table's) name; by default the endpoint's last path segment.
+    pub name: String,
+    /// How often it runs (`interval:`).
+    pub interval: Option<Duration>,
+    /// Where the records are in a page body; the service's when `None`.
+    pub records: Option<String>,
+    /// Query parameters of this collector's requests, as text, in file order.
+    pub params: Vec<(String, String)>,
+    /// The model's fields, in file order.
+    pub fields: Vec<FieldConfig>,
+    /// The columns of the primary key (`primary_key:`, `id` by default).
+    pub primary_key: Vec<String>,
+}
+
+/// One field of a collector's model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldConfig {
+    /// The column it is stored in.
+    pub column: String,
+    /// Where it is read from in a record: the key as written, dots going into nested objects.
+    pub path: String,
+    /// Its type.
+    pub field_type: FieldType,
+    /// Whether a record without it (or with null) does not fit; always true in the primary key.
+    pub is_required: bool,
+}
+
+/// Reads and checks the project file at `path`.
+///
+/// # Errors
+/// [`ConfigError`] with every problem found, each at its line and column; a file that cannot be
+/// read, or that is larger than 1 MiB, gives a single diagnostic at 1:1.
+pub fn load(path: &Path) -> Result<Project, ConfigError> {
+    use std::io::Read;
+
+    let file_name = path.display().to_string();
+    let read_error = |message: String| ConfigError::single(&file_name, message, None);
+    let file = std::fs::File::open(path)
+        .map_err(|error| read_error(format!("cannot read the file: {error}")))?;
+    // Read one byte past the limit, never the whole of a huge file.
+    let mut bytes = Vec::new();
+    file.take(limits::MAX_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|error| read_error(format!("cannot read the file: {error}")))?;
+    if bytes.len() > limits::MAX_BYTES {
+        return Err(ConfigError::single(
+            &file_name,
+            limits::too_large_message(),
+            Some(limits::TOO_LARGE_HELP.to_owned()),
+        ));
+    }
+    let source = String::from_utf8(bytes)
+        .map_err(|error| read_error(format!("the file is not UTF-8 text: {error}")))?;
+    parse(&source, &file_name)
+}
+
+/// Checks a project file's text; `${VAR}` comes from the process environment.
+///
+/// # Errors
+/// [`ConfigError`] with every problem found.
+pub fn parse(source: &str, file_name: &str) -> Result<Project, ConfigError> {
+    parse_with_env(source, file_name, &|name| std::env::var(name).ok())
+}
+
+/// Checks a project file's text, reading `${VAR}` through `env`.
+///
+/// # Errors
+/// [`ConfigError`] with every problem found, in file order.
+pub fn parse_with_env(
+    source: &str,
+    file_name: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Project, ConfigError> {
+    load::project(source, env).map_err(|problems| ConfigError::new(file_name, source, problems))
+}
+
+/// A project file that cannot be used, with every problem found in it.
+///
+/// `Display` gives one line per problem (`FILE:LINE:COL: message (help: ...)`);
+/// [`render`](Self::render) shows each with its source line and a caret, as rustc does.
+/// Neither ever holds a value that came from the environment.
+#[derive(Clone, thiserror::Error)]
+pub struct ConfigError {
+    file_name: String,
+    diagnostics: Vec<Diagnostic>,
+    /// For each diagnostic, its source line and how many characters to underline.
+    snippets: Vec<render::Snippet>,
+}
+
+impl ConfigError {
+    fn new(file_name: &str, source: &str, mut problems: Vec<Problem>) -> Self {
+        // File order; `sort_by_key` is stable, so problems at one place keep their order.
+        problems.sort_by_key(|problem| (problem.line, problem.column));
+        let lines = value::lines(source);
+        let snippets = problems
+            .iter()
+            .map(|problem| render::Snippet::new(&lines, problem))
+            .collect();
+        let diagnostics = problems.into_iter().map(Problem::into_diagnostic).collect();
+        Self {
+            file_name: file_name.to_owned(),
+            diagnostics,
+            snippets,
+        }
+    }
+
+    fn single(file_name: &str, message: String, help: Option<String>) -> Self {
+        let problem = Problem {
+            line: 1,
+            column: 1,
+            width: 0,
+            message,
+            help,
+        };
+        Self::new(file_name, "", vec![problem])
+    }
+
+    /// The name of the file, as given to [`load`] or [`parse`].
+    pub fn file_name(&self) -> &str {
+        &self.file_name
+    }
+
+    /// Every problem, in file order.
+    pub fn diagnostics(&self) -> &[Diagnostic] {
+        &self.diagnostics
+    }
+
+    /// Every problem as rustc shows its errors: the place, the source line, a caret under the
+    /// offending text, the message and a `help:` line.
+    pub fn render(&self) -> String {
+        render::render(self)
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (index, diagnostic) in self.diagnostics.iter().enumerate() {
+            if index > 0 {
+                formatter.write_str("\n")?;
+            }
+            write!(
+                formatter,
+                "{}:{}:{}: {}",
+                self.file_name, diagnostic.line, diagnostic.column, diagnostic.message
+            )?;
+            if let Some(help) = &diagnostic.help {
+                write!(formatter, " (help: {help})")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for ConfigError {
+    // Not derived: the snippets repeat the file's lines, which say nothing a reader needs here.
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("ConfigError")
+            .field("file_name", &self.file_name)
+            .field("diagnostics", &self.diagnostics)
+            .finish()
+    }
+}
+
+/// One problem in a project file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// The line, from 1.
+    pub line: usize,
+    /// The column in characters, from 1.
+    pub column: usize,
+    /// What is wrong.
+    pub message: String,
+    /// What would be right, when that can be said.
+    pub help: Option<String>,
+}
+
+/// A diagnostic while checking, with the width of the text it is about.
+#[derive(Debug, Clone)]
+struct Problem {
+    line: usize,
+    column: usize,
+    /// How many characters to underline; 0 for a point.
+    width: usize,
+    message: String,
+    help: Option<String>,
+}
+
+impl Problem {
+    fn into_diagnostic(self) -> Diagnostic {
+        Diagnostic {
+            line: self.line,
+            column: self.column,
+            message: self.message,
+            help: self.help,
+        }
+    }
+}
