@@ -416,6 +416,9 @@ pub enum AppError {
         /// The other.
         second: CollectorId,
     },
+    /// A model described at run time cannot be a schema.
+    #[error(transparent)]
+    Schema(#[from] crate::model::SchemaError),
     /// The process's signals could not be listened to.
     #[error("cannot listen for shutdown signals")]
     Signals {

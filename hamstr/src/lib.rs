@@ -49,6 +49,9 @@ extern crate self as hamstr;
 mod app;
 pub mod auth;
 pub mod backend;
+#[cfg(feature = "cli")]
+#[doc(hidden)] // the `hamstr` binary's code, not a library API
+pub mod cli;
 pub mod collector;
 #[cfg(feature = "yaml")]
 pub mod config;

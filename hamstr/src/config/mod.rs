@@ -33,6 +33,7 @@
 //! ```
 
 mod auth;
+mod build;
 mod env;
 mod fields;
 mod limits;

@@ -1,0 +1,201 @@
+//! A checked [`Project`] into the app: the same builder calls a Rust project makes, so YAML
+//! collectors reach the same runtime and backends (one engine).
+
+use std::sync::Arc;
+
+use crate::{
+    Error, Hamstr, Service,
+    auth::Auth,
+    backend::{Backend, JsonLines, MemoryBackend},
+    collector::CollectorSettings,
+    model::DynamicModel,
+    paginate::{Cursor, LinkHeader, NextLink, Offset, PageNumber, Seek, SinglePage},
+};
+
+use super::{AuthConfig, CollectorConfig, PaginatorConfig, Project, ServiceConfig, Storage};
+
+impl Project {
+    /// The app this project describes: its services with their collectors, storing into
+    /// `storage` (usually [`Project::storage`], or what the command line chose instead).
+    ///
+    /// # Errors
+    /// A storage that cannot be opened, or a model that cannot be a schema (a key naming no
+    /// field, two fields with one column).
+    pub fn into_app(self, storage: &Storage) -> Result<Hamstr, Error> {
+        let mut app = Hamstr::new().shared_backend(storage.open()?);
+        for service in self.services {
+            app = app.register_service(build_service(service)?);
+        }
+        Ok(app)
+    }
+}
+
+impl Storage {
+    /// Opens the backend this names.
+    ///
+    /// # Errors
+    /// When the file or folder cannot be opened or created.
+    pub fn open(&self) -> Result<Arc<dyn Backend>, Error> {
+        Ok(match self {
+            #[cfg(feature = "sqlite")]
+            Storage::Sqlite(path) => Arc::new(crate::backend::Sqlite::open(path)?),
+            #[cfg(not(feature = "sqlite"))]
+            Storage::Sqlite(path) => {
+                return Err(crate::backend::BackendError::store(
+                    "sqlite",
+                    format!("opening {}", path.display()),
+                    std::io::Error::other("hamstr was built without its `sqlite` feature"),
+                )
+                .into());
+            }
+            Storage::JsonLines(dir) => Arc::new(JsonLines::dir(dir)?),
+            Storage::Stdout => Arc::new(JsonLines::stdout()),
+            Storage::Memory => Arc::new(MemoryBackend::new()),
+        })
+    }
+}
+
+fn build_service(config: ServiceConfig) -> Result<Service, Error> {
+    let mut service = Service::new(config.base_url).name(config.name);
+    if let Some(auth) = config.auth {
+        service = service.auth(match auth {
+            AuthConfig::Bearer(token) => Auth::bearer(token),
+            AuthConfig::ApiKeyHeader { header, value } => Auth::api_key_header(header, value),
+            AuthConfig::ApiKeyQuery { param, value } => Auth::api_key_query(param, value),
+            AuthConfig::Basic { username, password } => Auth::basic(username, password),
+        });
+    }
+    for (name, value) in config.headers {
+        service = service.header(name, value);
+    }
+    for (name, value) in config.params {
+        service = service.param(name, value);
+    }
+    if let Some(records) = config.records {
+        service = service.records(records.as_str());
+    }
+    if let Some(timeout) = config.timeout {
+        service = service.timeout(timeout);
+    }
+    service = with_paginator(service, config.paginator);
+    for collector in config.collectors {
+        let (settings, model) = build_collector(collector)?;
+        service = service.add_dynamic_collector(settings, model);
+    }
+    Ok(service)
+}
+
+fn with_paginator(service: Service, config: PaginatorConfig) -> Service {
+    match config {
+        PaginatorConfig::None => service.paginator(SinglePage),
+        PaginatorConfig::PageNumber {
+            param,
+            start,
+            size_param,
+            size,
+            total_path,
+        } => {
+            let mut paginator = param.map_or_else(PageNumber::new, PageNumber::param);
+            if let Some(start) = start {
+                paginator = paginator.start(start);
+            }
+            if let Some(size) = size {
+                paginator =
+                    paginator.size(size_param.unwrap_or_else(|| "per_page".to_owned()), size);
+            }
+            if let Some(total) = total_path {
+                paginator = paginator.total(total.as_str());
+            }
+            service.paginator(paginator)
+        }
+        PaginatorConfig::Offset {
+            offset_param,
+            limit_param,
+            limit,
+            total_path,
+        } => {
+            let mut paginator = match (offset_param, limit_param) {
+                (None, None) => Offset::new(),
+                (offset, limit) => Offset::params(
+                    offset.unwrap_or_else(|| "offset".to_owned()),
+                    limit.unwrap_or_else(|| "limit".to_owned()),
+                ),
+            };
+            if let Some(limit) = limit {
+                paginator = paginator.limit(limit);
+            }
+            if let Some(total) = total_path {
+                paginator = paginator.total(total.as_str());
+            }
+            service.paginator(paginator)
+        }
+        PaginatorConfig::Cursor {
+            path,
+            param,
+            has_more_path,
+            id_field,
+            size_param,
+            size,
+        } => {
+            let mut paginator = match has_more_path {
+                Some(has_more) => Cursor::has_more(
+                    has_more.as_str(),
+                    param,
+                    id_field.as_deref().unwrap_or("id"),
+                ),
+                None => Cursor::token(path.as_str(), param),
+            };
+            if let (Some(size_param), Some(size)) = (size_param, size) {
+                paginator = paginator.size(size_param, size);
+            }
+            service.paginator(paginator)
+        }
+        PaginatorConfig::JsonNext { path } => service
+            .paginator(path.map_or_else(NextLink::default, |path| NextLink::at(path.as_str()))),
+        PaginatorConfig::LinkHeader { rel } => {
+            service.paginator(rel.map_or_else(LinkHeader::new, LinkHeader::rel))
+        }
+        PaginatorConfig::Seek {
+            param,
+            id_field,
+            size_param,
+            size,
+        } => {
+            let mut paginator = param.map_or_else(Seek::default, Seek::param);
+            if let Some(id_field) = id_field {
+                paginator = paginator.id_field(id_field.as_str());
+            }
+            if let (Some(size_param), Some(size)) = (size_param, size) {
+                paginator = paginator.size(size_param, size);
+            }
+            service.paginator(paginator)
+        }
+    }
+}
+
+fn build_collector(config: CollectorConfig) -> Result<(CollectorSettings, DynamicModel), Error> {
+    let mut settings = CollectorSettings::endpoint(config.endpoint).name(config.name.clone());
+    if let Some(interval) = config.interval {
+        settings = settings.interval(interval);
+    }
+    if let Some(records) = config.records {
+        settings = settings.records(records.as_str());
+    }
+    for (name, value) in config.params {
+        settings = settings.param(name, value);
+    }
+    let mut model = DynamicModel::builder(config.name);
+    for field in config.fields {
+        model = model.field(
+            field.column,
+            field.path.as_str(),
+            field.field_type,
+            field.is_required,
+        );
+    }
+    let model = model
+        .primary_key(config.primary_key)
+        .build()
+        .map_err(crate::app::AppError::from)?;
+    Ok((settings, model))
+}

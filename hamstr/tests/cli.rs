@@ -1,0 +1,335 @@
+//! The `hamstr` binary itself, run as a user runs it, against mock APIs on 127.0.0.1: every
+//! paginator type and auth kind, every storage mode, exit codes, `check`, `init` and `mock`.
+//!
+//! These live in the hamstr package because only a package's own tests are told where its
+//! binary is (`CARGO_BIN_EXE_hamstr`).
+
+use std::{path::Path, process::Output};
+
+use hamstr::testing::{Collection, Fault, LinkStyle, MockApi, MockAuth, Paging};
+use serde_json::{Value, json};
+use tokio::process::Command;
+
+fn items(count: usize) -> Vec<Value> {
+    (1..=count)
+        .map(|id| json!({"id": id, "name": format!("item {id}"), "price": {"value": format!("{id}.50")}}))
+        .collect()
+}
+
+/// Runs `hamstr ARGS` in `dir` with `env`, and waits for it.
+async fn hamstr(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_hamstr"));
+    command
+        .args(args)
+        .current_dir(dir)
+        .env("RUST_LOG", "hamstr=info");
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command.output().await.expect("the hamstr binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+const MODEL: &str = "
+        model:
+          id: integer
+          name: string
+          price.value: {type: float, column: price}";
+
+/// One mock API with a route per paging style, and a YAML service per paginator type.
+fn paged_project(api: &MockApi) -> String {
+    let styles = [
+        (
+            "page_number",
+            Paging::page_number(),
+            "{type: page_number, size_param: per_page, size: 10}",
+        ),
+        ("offset", Paging::offset(), "{type: offset, limit: 10}"),
+        (
+            "cursor",
+            Paging::cursor_token(),
+            "{type: cursor, path: next_token, param: cursor}",
+        ),
+        (
+            "has_more",
+            Paging::has_more(),
+            "{type: cursor, path: has_more, param: starting_after, has_more_path: has_more, id_field: id}",
+        ),
+        (
+            "json_next",
+            Paging::next_link(LinkStyle::Relative),
+            "{type: json_next, path: _links.next.href}",
+        ),
+        ("link_header", Paging::link_header(), "link_header"),
+        (
+            "seek",
+            Paging::seek(),
+            "{type: seek, size_param: limit, size: 10}",
+        ),
+    ];
+    let mut yaml = String::from("name: paged\nservices:\n");
+    for (name, paging, paginator) in styles {
+        api.route(
+            &format!("/{name}/items"),
+            Collection::new(items(25))
+                .records_at("data")
+                .paging(paging)
+                .page_size(10),
+        );
+        yaml.push_str(&format!(
+            "  {name}:\n    base_url: {url}{name}/\n    records: data\n    paginator: {paginator}\n    collectors:\n      /items:\n        name: {name}{MODEL}\n",
+            url = api.url()
+        ));
+    }
+    yaml
+}
+
+/// `hamstr run --once` walks every paginator type to the end and stores every record in SQLite.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_paginator_type_into_sqlite() {
+    let api = MockApi::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("hamstr.yml"), paged_project(&api)).unwrap();
+    let output = hamstr(dir.path(), &["run", "hamstr.yml", "--once"], &[]).await;
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let db = rusqlite::Connection::open(dir.path().join("hamstr.db")).unwrap();
+    for table in [
+        "page_number",
+        "offset",
+        "cursor",
+        "has_more",
+        "json_next",
+        "link_header",
+        "seek",
+    ] {
+        let (count, price): (i64, f64) = db
+            .query_row(
+                &format!("SELECT COUNT(*), MAX(price) FROM {table}"),
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((count, price), (25, 25.5), "{table}");
+    }
+    let summary = text(&output.stdout);
+    assert!(summary.contains("seek/seek"), "{summary}");
+}
+
+/// Every auth kind reaches the API (which refuses requests without it), with the secret taken
+/// from the environment and never printed.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_auth_kind_with_secrets_from_the_environment() {
+    let kinds = [
+        (
+            "bearer",
+            MockAuth::bearer("s3cr3t-bearer"),
+            "auth: {bearer: \"${TOKEN_BEARER}\"}",
+        ),
+        (
+            "shorthand",
+            MockAuth::bearer("s3cr3t-shorthand"),
+            "api_key: ${TOKEN_SHORTHAND}",
+        ),
+        (
+            "header",
+            MockAuth::header("X-Api-Key", "s3cr3t-header"),
+            "auth: {api_key: {header: X-Api-Key, value: \"${TOKEN_HEADER}\"}}",
+        ),
+        (
+            "query",
+            MockAuth::query("key", "s3cr3t-query"),
+            "auth: {api_key: {query: key, value: \"${TOKEN_QUERY}\"}}",
+        ),
+        (
+            "basic",
+            MockAuth::basic("shop", "s3cr3t-basic"),
+            "auth: {basic: {username: shop, password: \"${TOKEN_BASIC}\"}}",
+        ),
+    ];
+    let mut apis = Vec::new();
+    let mut yaml = String::from("services:\n");
+    for (name, auth, setting) in kinds {
+        let api = MockApi::start().await;
+        api.require_auth(auth);
+        api.route("/items", Collection::new(items(5)).records_at("data"));
+        yaml.push_str(&format!(
+            "  {name}:\n    base_url: {url}\n    {setting}\n    records: data\n    collectors:\n      /items:\n        name: {name}{MODEL}\n",
+            url = api.url()
+        ));
+        apis.push(api);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("hamstr.yml"), yaml).unwrap();
+    let env = [
+        ("TOKEN_BEARER", "s3cr3t-bearer"),
+        ("TOKEN_SHORTHAND", "s3cr3t-shorthand"),
+        ("TOKEN_HEADER", "s3cr3t-header"),
+        ("TOKEN_QUERY", "s3cr3t-query"),
+        ("TOKEN_BASIC", "s3cr3t-basic"),
+        ("RUST_LOG", "debug"),
+    ];
+    let output = hamstr(
+        dir.path(),
+        &["run", "hamstr.yml", "--once", "--storage", "jsonl://out"],
+        &env,
+    )
+    .await;
+    let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
+    assert!(output.status.success(), "{stderr}");
+    for name in ["bearer", "shorthand", "header", "query", "basic"] {
+        let lines =
+            std::fs::read_to_string(dir.path().join("out").join(format!("{name}.jsonl"))).unwrap();
+        assert_eq!(lines.lines().count(), 5, "{name}");
+    }
+    for api in &apis {
+        assert_eq!(api.request_count(), 1);
+    }
+    assert!(
+        !stdout.contains("s3cr3t") && !stderr.contains("s3cr3t"),
+        "{stdout}\n{stderr}"
+    );
+}
+
+/// `--storage stdout`: JSON lines on stdout and nothing else; logs and the summary on stderr.
+#[tokio::test(flavor = "multi_thread")]
+async fn stdout_storage_writes_only_json_lines() {
+    let api = MockApi::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("hamstr.yml"), paged_project(&api)).unwrap();
+    let output = hamstr(
+        dir.path(),
+        &["run", "hamstr.yml", "--once", "--storage", "stdout"],
+        &[],
+    )
+    .await;
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    let lines: Vec<Value> = stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("every stdout line is a JSON object"))
+        .collect();
+    assert_eq!(lines.len(), 7 * 25);
+    assert!(text(&output.stderr).contains("run finished"));
+    assert!(!dir.path().join("hamstr.db").exists());
+}
+
+/// `--storage memory` keeps nothing on disk, and a failing collector makes the exit status 1
+/// while the others' records are still collected; the summary names what failed and why.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failing_collector_exits_1_and_the_summary_says_why() {
+    let api = MockApi::start().await;
+    let yaml = paged_project(&api);
+    api.inject("/offset/items", Fault::Status(503), 1);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("hamstr.yml"), yaml).unwrap();
+    let output = hamstr(
+        dir.path(),
+        &["run", "hamstr.yml", "--once", "--storage", "memory"],
+        &[],
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(1));
+    let summary = text(&output.stdout);
+    assert!(summary.contains("offset/offset"), "{summary}");
+    assert!(summary.contains("503"), "{summary}");
+    assert!(summary.contains("┆ 25 "), "{summary}");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+}
+
+/// `hamstr check` reports every problem with file:line:column and exits 2; a file with errors
+/// never starts a run.
+#[tokio::test(flavor = "multi_thread")]
+async fn check_reports_every_error_with_its_place() {
+    let api = MockApi::start().await;
+    api.route("/items", Collection::new(items(5)).records_at("data"));
+    let dir = tempfile::tempdir().unwrap();
+    let broken = format!(
+        "services:\n  shop:\n    base_url: {}\n    paginatr: page_number\n    collectors:\n      /items:\n        interval: 5\n        model: {{id: integer, name: text}}\n",
+        api.url()
+    );
+    std::fs::write(dir.path().join("broken.yml"), broken).unwrap();
+    for command in ["check", "run"] {
+        let output = hamstr(dir.path(), &[command, "broken.yml"], &[]).await;
+        assert_eq!(output.status.code(), Some(2), "{command}");
+        let stderr = text(&output.stderr);
+        assert!(stderr.contains("broken.yml:4:5"), "{stderr}");
+        assert!(stderr.contains("did you mean `paginator`"), "{stderr}");
+        assert!(stderr.contains("broken.yml:7:19"), "{stderr}");
+        assert!(stderr.contains("broken.yml:8:36"), "{stderr}");
+    }
+    assert_eq!(api.request_count(), 0);
+}
+
+/// `hamstr init` writes a starter that runs as is against `hamstr mock`, and so does the
+/// design notes' example, `examples/hamstr.yml`.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_starter_from_init_and_the_example_run_against_hamstr_mock() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = hamstr(dir.path(), &["init"], &[]).await;
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let again = hamstr(dir.path(), &["init"], &[]).await;
+    assert_eq!(again.status.code(), Some(1), "init does not overwrite");
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/hamstr.yml");
+    std::fs::copy(example, dir.path().join("example.yml")).unwrap();
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut mock = Command::new(env!("CARGO_BIN_EXE_hamstr"))
+        .args(["mock", "--port", &port.to_string()])
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    // The mock prints its address once it listens.
+    let mut stdout = tokio::io::BufReader::new(mock.stdout.take().unwrap());
+    let mut line = String::new();
+    tokio::io::AsyncBufReadExt::read_line(&mut stdout, &mut line)
+        .await
+        .unwrap();
+    assert!(line.contains(&format!("127.0.0.1:{port}")), "{line}");
+
+    let url = format!("http://127.0.0.1:{port}");
+    let env = [("HAMSTR_DEMO_URL", url.as_str())];
+    let output = hamstr(dir.path(), &["run", "hamstr.yml", "--once"], &env).await;
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let db = rusqlite::Connection::open(dir.path().join("hamstr.db")).unwrap();
+    let count = |table: &str| -> i64 {
+        db.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |row| {
+            row.get(0)
+        })
+        .unwrap()
+    };
+    assert_eq!(count("payments"), 120);
+    assert_eq!(count("orders"), 75);
+
+    let env = [("MOLLIE_URL", url.as_str())];
+    let output = hamstr(
+        dir.path(),
+        &[
+            "run",
+            "example.yml",
+            "--once",
+            "--storage",
+            "sqlite://example.db",
+        ],
+        &env,
+    )
+    .await;
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let db = rusqlite::Connection::open(dir.path().join("example.db")).unwrap();
+    let resources: i64 = db
+        .query_row(
+            "SELECT COUNT(*) FROM payments WHERE resource = 'payment'",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(resources, 120);
+    mock.kill().await.unwrap();
+}
