@@ -56,7 +56,7 @@ fn paged_project(api: &MockApi) -> String {
         (
             "has_more",
             Paging::has_more(),
-            "{type: cursor, path: has_more, param: starting_after, has_more_path: has_more, id_field: id}",
+            "{type: cursor, param: starting_after, has_more_path: has_more, id_field: id}",
         ),
         (
             "json_next",

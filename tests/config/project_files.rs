@@ -235,7 +235,7 @@ fn every_paginator_type_takes_its_keys() {
             "{type: cursor, path: meta.next, param: after, has_more_path: has_more, id_field: id, size_param: limit, size: 10}"
         ),
         PaginatorConfig::Cursor {
-            path: "meta.next".to_owned(),
+            path: Some("meta.next".to_owned()),
             param: "after".to_owned(),
             has_more_path: Some("has_more".to_owned()),
             id_field: Some("id".to_owned()),
@@ -415,7 +415,7 @@ fn every_storage_form() {
         assert_eq!(project.storage, expected, "{text}");
     }
     for text in ["sqlite://", "jsonl://", "postgres://db", "Memory", ""] {
-        let error = Storage::parse(text).unwrap_err();
+        let error = Storage::parse(text).unwrap_err().to_string();
         assert!(
             error.contains("sqlite://PATH, jsonl://DIR, stdout or memory"),
             "{error}"

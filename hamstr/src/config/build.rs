@@ -143,7 +143,9 @@ fn with_paginator(service: Service, config: PaginatorConfig) -> Service {
                     param,
                     id_field.as_deref().unwrap_or("id"),
                 ),
-                None => Cursor::token(path.as_str(), param),
+                // The loader requires `path` without `has_more_path`; a hand-made config
+                // without either gets the common name.
+                None => Cursor::token(path.as_deref().unwrap_or("next_cursor"), param),
             };
             if let (Some(size_param), Some(size)) = (size_param, size) {
                 paginator = paginator.size(size_param, size);

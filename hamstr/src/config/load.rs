@@ -101,7 +101,7 @@ fn storage(checker: &mut Checker<'_>, node: &Node) -> Option<Storage> {
     let text = checker.text(node, "`storage`")?;
     match Storage::parse(&text.value) {
         Ok(storage) => Some(storage),
-        Err(message) => {
+        Err(error) => {
             let place = checker.place_of(node);
             // The message quotes the value; a value from the environment is shown as written.
             let message = if text.is_expanded {
@@ -110,7 +110,7 @@ fn storage(checker: &mut Checker<'_>, node: &Node) -> Option<Storage> {
                     text.shown()
                 )
             } else {
-                message
+                error.to_string()
             };
             checker.report(
                 place,

@@ -89,14 +89,14 @@ impl Storage {
     /// use std::path::PathBuf;
     /// assert_eq!(Storage::parse("sqlite://data/shop.db"), Ok(Storage::Sqlite(PathBuf::from("data/shop.db"))));
     /// assert_eq!(Storage::parse("memory"), Ok(Storage::Memory));
-    /// assert!(Storage::parse("postgres://db").unwrap_err().contains("sqlite://PATH"));
+    /// assert!(Storage::parse("postgres://db").unwrap_err().to_string().contains("sqlite://PATH"));
     /// ```
-    pub fn parse(text: &str) -> Result<Storage, String> {
+    pub fn parse(text: &str) -> Result<Storage, StorageError> {
         const ALLOWED: &str = "expected sqlite://PATH, jsonl://DIR, stdout or memory";
         let text = text.trim();
         let path = |rest: &str, what: &str| {
             if rest.is_empty() {
-                Err(format!("`{text}` names no {what}; {ALLOWED}"))
+                Err(StorageError(format!("`{text}` names no {what}; {ALLOWED}")))
             } else {
                 Ok(PathBuf::from(rest))
             }
@@ -110,10 +110,17 @@ impl Storage {
         } else if text == "memory" {
             Ok(Storage::Memory)
         } else {
-            Err(format!("`{text}` is not a storage; {ALLOWED}"))
+            Err(StorageError(format!(
+                "`{text}` is not a storage; {ALLOWED}"
+            )))
         }
     }
 }
+
+/// Text that is not a storage; the message names the forms that are.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct StorageError(String);
 
 impl Default for Storage {
     /// `sqlite://hamstr.db`.
@@ -208,8 +215,8 @@ pub enum PaginatorConfig {
     },
     /// A cursor from the body goes back as a query parameter (`cursor`).
     Cursor {
-        /// Where the next cursor is in the body.
-        path: String,
+        /// Where the next cursor is in the body (not needed with `has_more_path`).
+        path: Option<String>,
         /// The query parameter that carries it.
         param: String,
         /// Where the body says whether more pages follow (Stripe's `has_more`).

@@ -67,7 +67,7 @@ impl Kind {
     fn required(self) -> (&'static [&'static str], &'static str) {
         match self {
             Kind::Cursor => (
-                &["path", "param"],
+                &["param"],
                 "{type: cursor, path: next_cursor, param: cursor}",
             ),
             _ => (&[], ""),
@@ -113,7 +113,11 @@ pub(super) fn paginator(checker: &mut Checker<'_>, node: &Node) -> Option<Pagina
                     format!(
                         "the {} paginator needs {}, so it cannot be given by its name alone",
                         kind.name(),
-                        and_list(required)
+                        if kind == Kind::Cursor {
+                            "`param`, and `path` or `has_more_path`".to_owned()
+                        } else {
+                            and_list(required)
+                        }
                     ),
                     format!("write it as a mapping: `paginator: {example}`"),
                 );
@@ -176,6 +180,17 @@ fn from_mapping(
             place,
             format!("the {} paginator needs {}", kind.name(), and_list(&missing)),
             format!("for example `paginator: {example}`"),
+        );
+    }
+    if kind == Kind::Cursor
+        && get(mapping, "path").is_none()
+        && get(mapping, "has_more_path").is_none()
+    {
+        let place = checker.place_of(node);
+        checker.report(
+            place,
+            "the cursor paginator needs `path` (where the next cursor is) or `has_more_path` (where the body says more pages follow)".to_owned(),
+            "for example `paginator: {type: cursor, path: next_cursor, param: cursor}` or `{type: cursor, param: starting_after, has_more_path: has_more, id_field: id}`".to_owned(),
         );
     }
     let has_size = get(mapping, "size").is_some();
@@ -284,7 +299,7 @@ fn build(
             let size_param = text("size_param");
             let size = number(checker, mapping, "size");
             PaginatorConfig::Cursor {
-                path: path?,
+                path,
                 param: param?,
                 has_more_path,
                 id_field,
