@@ -156,7 +156,7 @@ async fn every_auth_kind_with_secrets_from_the_environment() {
         api.require_auth(auth);
         api.route("/items", Collection::new(items(5)).records_at("data"));
         yaml.push_str(&format!(
-            "  {name}:\n    base_url: {url}\n    {setting}\n    records: data\n    collectors:\n      /items:\n        name: {name}{MODEL}\n",
+            "  {name}:\n    base_url: {url}\n    {setting}\n    user_agent: shop-sync/{name}\n    records: data\n    collectors:\n      /items:\n        name: {name}{MODEL}\n",
             url = api.url()
         ));
         apis.push(api);
@@ -184,8 +184,16 @@ async fn every_auth_kind_with_secrets_from_the_environment() {
             std::fs::read_to_string(dir.path().join("out").join(format!("{name}.jsonl"))).unwrap();
         assert_eq!(lines.lines().count(), 5, "{name}");
     }
-    for api in &apis {
-        assert_eq!(api.request_count(), 1);
+    for (api, name) in apis
+        .iter()
+        .zip(["bearer", "shorthand", "header", "query", "basic"])
+    {
+        let requests = api.requests("/items");
+        assert_eq!(requests.len(), 1);
+        assert_eq!(
+            requests[0].header("user-agent"),
+            Some(format!("shop-sync/{name}").as_str())
+        );
     }
     assert!(
         !stdout.contains("s3cr3t") && !stderr.contains("s3cr3t"),

@@ -320,6 +320,9 @@ fn service_settings_and_intervals() {
       Accept: application/json
       X-Trace: \"${TRACE:-off}\"
     timeout: 30s
+    connect_timeout: 5s
+    user_agent: shop-sync/1.0
+    max_body_bytes: 1048576
     collectors:
       /a: {interval: 1h 30m, model: {id: string}}
       /b: {interval: {hours: 2, minutes: 30}, model: {id: string}}
@@ -345,6 +348,9 @@ fn service_settings_and_intervals() {
         pairs(&[("Accept", "application/json"), ("X-Trace", "off")])
     );
     assert_eq!(service.timeout, Some(Duration::from_secs(30)));
+    assert_eq!(service.connect_timeout, Some(Duration::from_secs(5)));
+    assert_eq!(service.user_agent.as_deref(), Some("shop-sync/1.0"));
+    assert_eq!(service.max_body_bytes, Some(1_048_576));
     let intervals: Vec<Option<Duration>> = service
         .collectors
         .iter()

@@ -77,6 +77,15 @@ fn build_service(config: ServiceConfig) -> Result<Service, Error> {
     if let Some(timeout) = config.timeout {
         service = service.timeout(timeout);
     }
+    if let Some(timeout) = config.connect_timeout {
+        service = service.connect_timeout(timeout);
+    }
+    if let Some(user_agent) = config.user_agent {
+        service = service.user_agent(user_agent);
+    }
+    if let Some(limit) = config.max_body_bytes {
+        service = service.max_body_bytes(usize::try_from(limit).unwrap_or(usize::MAX));
+    }
     service = with_paginator(service, config.paginator);
     for collector in config.collectors {
         let (settings, model) = build_collector(collector)?;

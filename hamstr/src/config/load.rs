@@ -15,7 +15,7 @@ use super::{
 };
 
 const PROJECT_KEYS: [&str; 3] = ["name", "storage", "services"];
-const SERVICE_KEYS: [&str; 9] = [
+const SERVICE_KEYS: [&str; 12] = [
     "base_url",
     "auth",
     "api_key",
@@ -24,6 +24,9 @@ const SERVICE_KEYS: [&str; 9] = [
     "paginator",
     "records",
     "timeout",
+    "connect_timeout",
+    "user_agent",
+    "max_body_bytes",
     "collectors",
 ];
 const COLLECTOR_KEYS: [&str; 6] = [
@@ -207,6 +210,11 @@ fn service(
     };
     let records = get(mapping, "records").and_then(|node| checker.name(node, "`records`"));
     let timeout = get(mapping, "timeout").and_then(|node| checker.duration(node, "`timeout`"));
+    let connect_timeout = get(mapping, "connect_timeout")
+        .and_then(|node| checker.duration(node, "`connect_timeout`"));
+    let user_agent = get(mapping, "user_agent").and_then(|node| checker.name(node, "`user_agent`"));
+    let max_body_bytes =
+        get(mapping, "max_body_bytes").and_then(|node| checker.unsigned(node, "`max_body_bytes`"));
     let collectors = match get(mapping, "collectors") {
         Some(node) => collectors(checker, node, collector_names),
         None => Some(Vec::new()),
@@ -220,6 +228,9 @@ fn service(
         paginator: paginator?,
         records,
         timeout,
+        connect_timeout,
+        user_agent,
+        max_body_bytes,
         collectors: collectors?,
     })
 }

@@ -148,6 +148,12 @@ pub struct ServiceConfig {
     pub records: Option<String>,
     /// How long one request may take (`timeout:`).
     pub timeout: Option<Duration>,
+    /// How long to wait for a connection (`connect_timeout:`).
+    pub connect_timeout: Option<Duration>,
+    /// The `User-Agent` header (`user_agent:`).
+    pub user_agent: Option<String>,
+    /// The largest body accepted (`max_body_bytes:`).
+    pub max_body_bytes: Option<u64>,
     /// The collectors, in file order; there may be none.
     pub collectors: Vec<CollectorConfig>,
 }
