@@ -341,11 +341,15 @@ fn json_kind(raw: &str) -> JsonKind {
 
 /// The first characters of a body, on one line, for an error about a body that is not JSON.
 pub(crate) fn body_start(body: &str) -> String {
-    const SHOWN: usize = 60;
-    let mut start: String = body
-        .trim_start()
+    excerpt(body.trim_start(), 60)
+}
+
+/// At most `limit` characters of `text`, on one line (control characters become spaces), with
+/// `…` when it was cut: how messages show values that may be long or hold line breaks.
+pub(crate) fn excerpt(text: &str, limit: usize) -> String {
+    let mut shown: String = text
         .chars()
-        .take(SHOWN)
+        .take(limit)
         .map(|character| {
             if character.is_control() {
                 ' '
@@ -354,10 +358,10 @@ pub(crate) fn body_start(body: &str) -> String {
             }
         })
         .collect();
-    if body.trim_start().chars().count() > SHOWN {
-        start.push('…');
+    if text.chars().count() > limit {
+        shown.push('…');
     }
-    start
+    shown
 }
 
 /// Decodes record `index` of the page at `url` into `T`, naming the field path on failure.

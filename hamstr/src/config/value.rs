@@ -458,22 +458,7 @@ pub(super) fn describe(node: &Node) -> String {
 
 /// Text in backticks for a message, cut short and on one line.
 pub(super) fn quote(text: &str) -> String {
-    const MAX: usize = 60;
-    let mut shown: String = text
-        .chars()
-        .take(MAX)
-        .map(|character| {
-            if character.is_control() {
-                ' '
-            } else {
-                character
-            }
-        })
-        .collect();
-    if text.chars().count() > MAX {
-        shown.push('…');
-    }
-    format!("`{shown}`")
+    format!("`{}`", crate::records::excerpt(text, 60))
 }
 
 /// The source's lines, split at `\n`, `\r\n` and `\r` as YAML counts them.

@@ -9,7 +9,7 @@ use serde_json::value::RawValue;
 use super::{Cell, FieldType, Row, Schema, SchemaError};
 use crate::{
     http::RedactedUrl,
-    records::{DecodeError, JsonPath},
+    records::{DecodeError, JsonPath, excerpt},
 };
 
 /// A model known only at run time: a [`Schema`], and for each field the path in a record it is
@@ -168,7 +168,7 @@ pub struct RowError {
 /// The cell for `value` (raw JSON, not null) as a `field_type`.
 fn cell(field_type: FieldType, value: &RawValue) -> Result<Cell, String> {
     let text = value.get();
-    let unexpected = || format!("expected {field_type}, found {}", shorten(text));
+    let unexpected = || format!("expected {field_type}, found {}", excerpt(text, 40));
     // A JSON string's content, for types that also accept text.
     let string = || serde_json::from_str::<String>(text).ok();
     match field_type {
@@ -217,15 +217,6 @@ fn cell(field_type: FieldType, value: &RawValue) -> Result<Cell, String> {
                 .map(Cell::Date)
                 .map_err(|_| format!("`{text}` is not a date (YYYY-MM-DD)"))
         }
-    }
-}
-
-/// The start of a long value, for messages.
-fn shorten(text: &str) -> String {
-    const LIMIT: usize = 40;
-    match text.char_indices().nth(LIMIT) {
-        Some((end, _)) => format!("{}…", &text[..end]),
-        None => text.to_owned(),
     }
 }
 
