@@ -129,14 +129,35 @@ impl Hamstr {
     /// Only problems found before the first request ([`check`](Self::check)), or a backend
     /// that cannot create its tables.
     pub async fn run_once(self) -> Result<Report, Error> {
+        self.run_once_until(future::pending()).await
+    }
+
+    /// Like [`run_once`](Self::run_once), stopping early when `shutdown` completes: each run
+    /// stores what it has fetched and stops, and the report says which were stopped.
+    ///
+    /// # Errors
+    /// As [`run_once`](Self::run_once).
+    pub async fn run_once_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> Result<Report, Error> {
         let planned = self.prepare().await?;
         let stop = CancellationToken::new();
-        let runs = planned
-            .iter()
-            .map(|planned| runtime::run_collector(planned, 1, &stop, self.grace));
-        Ok(Report {
-            runs: future::join_all(runs).await,
-        })
+        let runs = future::join_all(
+            planned
+                .iter()
+                .map(|planned| runtime::run_collector(planned, 1, &stop, self.grace)),
+        );
+        let mut runs = std::pin::pin!(runs);
+        let runs = tokio::select! {
+            runs = &mut runs => runs,
+            () = shutdown => {
+                tracing::info!("shutting down: runs in progress store what they have");
+                stop.cancel();
+                runs.await
+            }
+        };
+        Ok(Report { runs })
     }
 
     /// Runs every collector on its interval (a collector without one runs once) until Ctrl-C or
@@ -319,7 +340,7 @@ impl fmt::Debug for Hamstr {
 }
 
 /// Completes on Ctrl-C, or on SIGTERM where there are signals (a container's stop).
-fn shutdown_signal() -> Result<impl Future<Output = ()> + Send, Error> {
+pub(crate) fn shutdown_signal() -> Result<impl Future<Output = ()> + Send, Error> {
     #[cfg(unix)]
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(|source| AppError::Signals { source })?;

@@ -179,7 +179,14 @@ async fn run(file: &Path, once: bool, storage: Option<&str>) -> ExitCode {
         Some(progress) => app.observe(Arc::clone(progress)),
         None => app,
     };
-    let report = match app.run_once().await {
+    let signal = match crate::app::shutdown_signal() {
+        Ok(signal) => signal,
+        Err(error) => {
+            report_error(&error);
+            return ExitCode::FAILURE;
+        }
+    };
+    let report = match app.run_once_until(signal).await {
         Ok(report) => report,
         Err(error) => {
             report_error(&error);

@@ -275,3 +275,20 @@ async fn shutdown_mid_walk_keeps_fetched_pages() {
             .unwrap();
     assert!(state.is_none());
 }
+
+/// `run_once_until`: shutdown during the pass lets each run store what it has and stop; the
+/// report says so.
+#[tokio::test(start_paused = true)]
+async fn a_single_pass_stops_gracefully_on_shutdown() {
+    let clock = Clock::new(None, Duration::from_secs(600));
+    let store = MemoryBackend::new();
+    let started = Instant::now();
+    let report = app(clock, &store)
+        .run_once_until(tokio::time::sleep(Duration::from_secs(60)))
+        .await
+        .unwrap();
+    assert_eq!(started.elapsed(), Duration::from_secs(60));
+    let run = &report.runs[0];
+    assert!(run.was_stopped && run.is_success(), "{run}");
+    assert_eq!(store.records("ticks").len(), 1);
+}
