@@ -1,0 +1,609 @@
+//! Collection throughput against a local API that costs almost nothing to serve, side by side
+//! with a hand-written loop (the floor), and a scheduler scale run.
+//!
+//! ```sh
+//! cargo bench -p hamstr --bench throughput --features testing            # 200,000 records
+//! cargo bench -p hamstr --bench throughput --features testing -- --records 20000
+//! ```
+//!
+//! The parent process serves pre-rendered pages on 127.0.0.1 from a thread of its own and runs
+//! each scenario in a child process (this binary again, `--scenario NAME`), so that each one's
+//! peak RSS and CPU time are its own. Linux only: they come from `/proc/self`.
+
+use std::{
+    fmt::Write as _,
+    io::Write as _,
+    process::Command,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use axum::{
+    Router,
+    body::Bytes,
+    extract::{Query, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::IntoResponse,
+    routing::get,
+};
+use chrono::{DateTime, Utc};
+use hamstr::{
+    CollectorSpec, Hamstr, Model, Service,
+    backend::{CollectorId, JsonLines, MemoryBackend, Sqlite},
+    paginate::{LinkHeader, NextLink},
+    report::Observer,
+};
+use serde::{Deserialize, Serialize};
+
+const PAGE_SIZE: usize = 100;
+
+/// About 500 bytes as JSON: 12 fields with a timestamp, a nested object, a list and nulls.
+#[derive(Model, Serialize, Deserialize, Debug)]
+#[hamstr(name = "orders")]
+struct Order {
+    id: i64,
+    created_at: DateTime<Utc>,
+    status: String,
+    customer_email: String,
+    description: String,
+    amount: Amount,
+    tags: Vec<String>,
+    method: Option<String>,
+    is_test: bool,
+    score: f64,
+    note: Option<String>,
+    shop_id: i64,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone)]
+struct Amount {
+    value: String,
+    currency: String,
+}
+
+fn order(id: usize) -> Order {
+    Order {
+        id: id as i64,
+        created_at: DateTime::from_timestamp(1_767_225_600 + id as i64 * 37, 0).expect("in range"),
+        status: ["paid", "open", "failed", "refunded"][id % 4].to_owned(),
+        customer_email: format!("customer{:06}@example.com", id % 50_000),
+        description: format!(
+            "Order #{id}: two pad thai, one green curry, spring rolls and a mango sticky rice to go, table {}",
+            id % 40
+        ),
+        amount: Amount {
+            value: format!("{}.{:02}", 5 + id % 90, id % 100),
+            currency: "EUR".to_owned(),
+        },
+        tags: vec![
+            "online".to_owned(),
+            format!("zone-{}", id % 12),
+            "takeaway".to_owned(),
+        ],
+        method: (!id.is_multiple_of(3)).then(|| ["ideal", "creditcard"][id % 2].to_owned()),
+        is_test: id.is_multiple_of(10),
+        score: (id % 1000) as f64 / 7.0,
+        note: None,
+        shop_id: (id % 25) as i64,
+    }
+}
+
+/// The pages, rendered once: `{"data": [...], "next": URL}`.
+struct Pages {
+    bodies: Vec<Bytes>,
+}
+
+fn render(records: usize, base: &str) -> Pages {
+    let count = records.div_ceil(PAGE_SIZE);
+    let bodies = (0..count)
+        .map(|page| {
+            let first = page * PAGE_SIZE + 1;
+            let last = (first + PAGE_SIZE - 1).min(records);
+            let data: Vec<Order> = (first..=last).map(order).collect();
+            let next = (page + 1 < count).then(|| format!("{base}/next/orders?page={}", page + 2));
+            let body = serde_json::json!({"data": data, "next": next});
+            Bytes::from(serde_json::to_vec(&body).expect("serializable"))
+        })
+        .collect();
+    Pages { bodies }
+}
+
+#[derive(Deserialize)]
+struct PageQuery {
+    page: Option<usize>,
+}
+
+async fn serve_page(
+    State(pages): State<Arc<Pages>>,
+    Query(query): Query<PageQuery>,
+    link_style: bool,
+    base: &str,
+) -> impl IntoResponse {
+    let page = query.page.unwrap_or(1);
+    let Some(body) = pages.bodies.get(page - 1) else {
+        return (StatusCode::NOT_FOUND, HeaderMap::new(), Bytes::new());
+    };
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if link_style && page < pages.bodies.len() {
+        let link = format!("<{base}/link/orders?page={}>; rel=\"next\"", page + 1);
+        headers.insert(header::LINK, HeaderValue::from_str(&link).expect("ascii"));
+    }
+    (StatusCode::OK, headers, body.clone())
+}
+
+/// Serves the pages on 127.0.0.1 from a thread of its own; returns the base URL.
+fn start_server(records: usize) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a local port");
+    listener.set_nonblocking(true).expect("non-blocking");
+    let base = format!("http://{}", listener.local_addr().expect("an address"));
+    let pages = Arc::new(render(records, &base));
+    let small =
+        Bytes::from(serde_json::to_vec(&serde_json::json!({"data": [order(1)]})).expect("json"));
+    let next_base = base.clone();
+    let link_base = base.clone();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        runtime.block_on(async move {
+            let next_base: &'static str = Box::leak(next_base.into_boxed_str());
+            let link_base: &'static str = Box::leak(link_base.into_boxed_str());
+            let app = Router::new()
+                .route(
+                    "/next/orders",
+                    get(move |state, query| serve_page(state, query, false, next_base)),
+                )
+                .route(
+                    "/link/orders",
+                    get(move |state, query| serve_page(state, query, true, link_base)),
+                )
+                .route("/small", get(move || std::future::ready(small.clone())))
+                .with_state(pages);
+            let listener = tokio::net::TcpListener::from_std(listener).expect("a tokio listener");
+            axum::serve(listener, app).await.expect("the server runs");
+        });
+    });
+    base
+}
+
+/// CPU time (user + system) and peak RSS of this process so far.
+fn usage() -> (Duration, u64) {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks = |index: usize| {
+        fields
+            .get(index)
+            .and_then(|field| field.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    // utime, stime, cutime, cstime are fields 14-17; `rest` starts at field 3. Ticks are 1/100 s.
+    let cpu = Duration::from_millis((ticks(11) + ticks(12) + ticks(13) + ticks(14)) * 10);
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let peak_kib = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0);
+    (cpu, peak_kib)
+}
+
+/// What one scenario did.
+struct Measured {
+    records: usize,
+    wall: Duration,
+    cpu: Duration,
+    peak_kib: u64,
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let value = |name: &str| {
+        args.iter()
+            .position(|arg| arg == name)
+            .and_then(|index| args.get(index + 1))
+            .cloned()
+    };
+    if let Some(scenario) = value("--scenario") {
+        let base = value("--base").expect("--base");
+        let records: usize = value("--records")
+            .and_then(|text| text.parse().ok())
+            .expect("--records");
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        let started = Instant::now();
+        let stored = runtime.block_on(run_scenario(&scenario, &base, records));
+        let wall = started.elapsed();
+        let (cpu, peak_kib) = usage();
+        println!(
+            "RESULT {stored} {} {} {peak_kib}",
+            wall.as_micros(),
+            cpu.as_millis()
+        );
+        return;
+    }
+    let records: usize = value("--records")
+        .and_then(|text| text.parse().ok())
+        .unwrap_or(200_000);
+    parent(records);
+}
+
+fn parent(records: usize) {
+    let base = start_server(records);
+    let scenarios = [
+        ("floor: count only", "floor-count", None),
+        ("hamstr: memory", "hamstr-memory", Some("floor-count")),
+        ("floor: JSON Lines", "floor-jsonl", None),
+        ("hamstr: JSON Lines", "hamstr-jsonl", Some("floor-jsonl")),
+        ("floor: SQLite", "floor-sqlite", None),
+        (
+            "hamstr: SQLite (next link)",
+            "hamstr-sqlite",
+            Some("floor-sqlite"),
+        ),
+        (
+            "hamstr: SQLite (Link header)",
+            "hamstr-sqlite-link",
+            Some("floor-sqlite"),
+        ),
+        (
+            "hamstr CLI (YAML): SQLite",
+            "cli-sqlite",
+            Some("floor-sqlite"),
+        ),
+    ];
+    let mut results: Vec<(&str, &str, Measured)> = Vec::new();
+    let mut table = String::new();
+    let _ = writeln!(
+        table,
+        "{records} records, pages of {PAGE_SIZE}\n{:<30} {:>10} {:>9} {:>9} {:>9} {:>8}",
+        "scenario", "records/s", "wall s", "CPU s", "peak MiB", "/floor"
+    );
+    for (label, scenario, floor) in scenarios {
+        let measured = child(scenario, &base, records);
+        let ratio = floor
+            .and_then(|floor| results.iter().find(|(_, name, _)| *name == floor))
+            .map(|(_, _, floor)| {
+                format!(
+                    "{:.2}",
+                    floor.wall.as_secs_f64() / measured.wall.as_secs_f64()
+                )
+            })
+            .unwrap_or_default();
+        let _ = writeln!(
+            table,
+            "{label:<30} {:>10.0} {:>9.2} {:>9.2} {:>9.1} {ratio:>8}",
+            measured.records as f64 / measured.wall.as_secs_f64(),
+            measured.wall.as_secs_f64(),
+            measured.cpu.as_secs_f64(),
+            measured.peak_kib as f64 / 1024.0,
+        );
+        assert_eq!(measured.records, records, "{label} stored every record");
+        results.push((label, scenario, measured));
+    }
+    let scale = child("scale", &base, 10_000);
+    let _ = write!(
+        table,
+        "{}",
+        std::fs::read_to_string(scale_report_path()).unwrap_or_default()
+    );
+    let _ = scale;
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(table.as_bytes());
+}
+
+fn scale_report_path() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("hamstr-bench-scale-{}.txt", std::process::id()))
+}
+
+/// Runs one scenario in a child process and reads what it measured.
+fn child(scenario: &str, base: &str, records: usize) -> Measured {
+    let output = Command::new(std::env::current_exe().expect("this binary"))
+        .args([
+            "--scenario",
+            scenario,
+            "--base",
+            base,
+            "--records",
+            &records.to_string(),
+        ])
+        .env("HAMSTR_BENCH_SCALE_REPORT", scale_report_path())
+        .output()
+        .expect("the scenario runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let line = stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("RESULT "))
+        .unwrap_or_else(|| {
+            panic!(
+                "{scenario} failed:\n{}",
+                String::from_utf8_lossy(&output.stderr)
+            )
+        });
+    let numbers: Vec<u64> = line
+        .split(' ')
+        .map(|field| field.parse().expect("numbers"))
+        .collect();
+    Measured {
+        records: numbers[0] as usize,
+        wall: Duration::from_micros(numbers[1]),
+        cpu: Duration::from_millis(numbers[2]),
+        peak_kib: numbers[3],
+    }
+}
+
+async fn run_scenario(scenario: &str, base: &str, records: usize) -> usize {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    match scenario {
+        "floor-count" => floor(base, |_| {}).await,
+        "floor-jsonl" => {
+            let file = std::fs::File::create(dir.path().join("orders.jsonl")).expect("a file");
+            let mut writer = std::io::BufWriter::new(file);
+            floor(base, move |page: Vec<Order>| {
+                for record in &page {
+                    serde_json::to_writer(&mut writer, record).expect("written");
+                    writer.write_all(b"\n").expect("written");
+                }
+                writer.flush().expect("flushed");
+            })
+            .await
+        }
+        "floor-sqlite" => floor_sqlite(base, &dir.path().join("floor.db")).await,
+        "hamstr-memory" => {
+            let store = MemoryBackend::new();
+            collect(base, false, store.clone()).await;
+            store.rows("orders").len()
+        }
+        "hamstr-jsonl" => {
+            collect(base, false, JsonLines::dir(dir.path()).expect("a folder")).await;
+            count_lines(&dir.path().join("orders.jsonl"))
+        }
+        "hamstr-sqlite" | "hamstr-sqlite-link" => {
+            let path = dir.path().join("hamstr.db");
+            collect(
+                base,
+                scenario.ends_with("link"),
+                Sqlite::open(&path).expect("a database"),
+            )
+            .await;
+            count_rows(&path)
+        }
+        "cli-sqlite" => {
+            let project = dir.path().join("hamstr.yml");
+            std::fs::write(&project, yaml(base)).expect("written");
+            let status = tokio::process::Command::new(env!("CARGO_BIN_EXE_hamstr"))
+                .args([
+                    "run",
+                    "hamstr.yml",
+                    "--once",
+                    "--storage",
+                    "sqlite://cli.db",
+                ])
+                .current_dir(dir.path())
+                .env("RUST_LOG", "hamstr=warn")
+                .stdout(std::process::Stdio::null())
+                .status()
+                .await
+                .expect("the hamstr binary runs");
+            assert!(status.success());
+            count_rows(&dir.path().join("cli.db"))
+        }
+        "scale" => scale(base, records).await,
+        other => panic!("unknown scenario {other}"),
+    }
+}
+
+fn yaml(base: &str) -> String {
+    format!(
+        "services:\n  shop:\n    base_url: {base}/next/\n    paginator: {{type: json_next, path: next}}\n    records: data\n    collectors:\n      /orders:\n        model:\n          id: integer\n          created_at: datetime\n          status: string\n          customer_email: string\n          description: string\n          amount: json\n          tags: json\n          method: string\n          is_test: bool\n          score: float\n          note: string\n          shop_id: integer\n"
+    )
+}
+
+/// The floor: reqwest, serde_json into the same struct, `handle` per page; no framework.
+async fn floor(base: &str, mut handle: impl FnMut(Vec<Order>)) -> usize {
+    #[derive(Deserialize)]
+    struct Page {
+        data: Vec<Order>,
+        next: Option<String>,
+    }
+    let client = hamstr::reqwest::Client::new();
+    let mut next = Some(format!("{base}/next/orders"));
+    let mut count = 0;
+    while let Some(url) = next {
+        let body = client
+            .get(&url)
+            .send()
+            .await
+            .expect("sent")
+            .bytes()
+            .await
+            .expect("a body");
+        let page: Page = serde_json::from_slice(&body).expect("a page");
+        count += page.data.len();
+        next = page.next;
+        handle(page.data);
+    }
+    count
+}
+
+/// The floor into SQLite: the same driver, one transaction per page, an upsert per record.
+async fn floor_sqlite(base: &str, path: &std::path::Path) -> usize {
+    let connection = rusqlite::Connection::open(path).expect("a database");
+    connection
+        .execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
+             CREATE TABLE orders (id INTEGER PRIMARY KEY, created_at TEXT, status TEXT,
+               customer_email TEXT, description TEXT, amount TEXT, tags TEXT, method TEXT,
+               is_test INTEGER, score REAL, note TEXT, shop_id INTEGER);",
+        )
+        .expect("a table");
+    let connection = Mutex::new(connection);
+    floor(base, |page| {
+        let mut connection = connection.lock().expect("not poisoned");
+        let transaction = connection.transaction().expect("a transaction");
+        {
+            let mut insert = transaction
+                .prepare_cached(
+                    "INSERT INTO orders VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                     ON CONFLICT (id) DO UPDATE SET created_at = excluded.created_at, status = excluded.status,
+                       customer_email = excluded.customer_email, description = excluded.description,
+                       amount = excluded.amount, tags = excluded.tags, method = excluded.method,
+                       is_test = excluded.is_test, score = excluded.score, note = excluded.note,
+                       shop_id = excluded.shop_id",
+                )
+                .expect("a statement");
+            for order in page {
+                insert
+                    .execute(rusqlite::params![
+                        order.id,
+                        order.created_at.to_rfc3339(),
+                        order.status,
+                        order.customer_email,
+                        order.description,
+                        serde_json::to_string(&order.amount).expect("json"),
+                        serde_json::to_string(&order.tags).expect("json"),
+                        order.method,
+                        order.is_test,
+                        order.score,
+                        order.note,
+                        order.shop_id,
+                    ])
+                    .expect("inserted");
+            }
+        }
+        transaction.commit().expect("committed");
+    })
+    .await;
+    count_rows(path)
+}
+
+/// hamstr: a typed Model, the default collect step, `run_once`.
+async fn collect(base: &str, link_header: bool, backend: impl hamstr::Backend) {
+    let (path, service) = if link_header {
+        (
+            "link/",
+            Service::new(format!("{base}/link/")).paginator(LinkHeader::new()),
+        )
+    } else {
+        (
+            "next/",
+            Service::new(format!("{base}/next/")).paginator(NextLink::at("next")),
+        )
+    };
+    let _ = path;
+    let service = service
+        .name("shop")
+        .records("data")
+        .add_collector(CollectorSpec::endpoint("orders").model::<Order>());
+    let report = Hamstr::new()
+        .backend(backend)
+        .register_service(service)
+        .run_once()
+        .await
+        .expect("checks pass");
+    assert!(report.is_success(), "{report}");
+}
+
+fn count_rows(path: &std::path::Path) -> usize {
+    let connection = rusqlite::Connection::open(path).expect("a database");
+    connection
+        .query_row("SELECT COUNT(*) FROM orders", [], |row| {
+            row.get::<_, i64>(0)
+        })
+        .expect("a count") as usize
+}
+
+fn count_lines(path: &std::path::Path) -> usize {
+    std::fs::read_to_string(path)
+        .expect("the file")
+        .lines()
+        .count()
+}
+
+/// When each collector's runs started.
+#[derive(Default)]
+struct Starts(Mutex<std::collections::HashMap<CollectorId, Vec<Instant>>>);
+
+impl Observer for Starts {
+    fn run_started(&self, collector: &CollectorId) {
+        let now = Instant::now();
+        if let Ok(mut starts) = self.0.lock() {
+            starts.entry(collector.clone()).or_default().push(now);
+        }
+    }
+}
+
+#[derive(Model, Deserialize)]
+#[hamstr(name = "small")]
+struct Small {
+    id: i64,
+}
+
+/// `collectors` collectors on 1-second intervals for 10 s: how late ticks fire, the CPU share,
+/// memory per collector. Returns how many collectors ran.
+async fn scale(base: &str, collectors: usize) -> usize {
+    let (_, before_kib) = usage();
+    let mut service = Service::new(format!("{base}/"))
+        .name("local")
+        .records("data");
+    for index in 0..collectors {
+        service = service.add_collector(
+            CollectorSpec::endpoint("small")
+                .name(format!("c{index}"))
+                .model::<Small>()
+                .interval(Duration::from_secs(1)),
+        );
+    }
+    let starts = Arc::new(Starts::default());
+    let app = Hamstr::new()
+        .backend(MemoryBackend::new())
+        .register_service(service)
+        .observe(Arc::clone(&starts));
+    let (cpu_before, _) = usage();
+    let started = Instant::now();
+    app.run_until(tokio::time::sleep(Duration::from_secs(10)))
+        .await
+        .expect("checks pass");
+    let wall = started.elapsed();
+    let (cpu_after, peak_kib) = usage();
+    let starts = starts.0.lock().expect("not poisoned");
+    let mut lateness: Vec<Duration> = starts
+        .values()
+        .flat_map(|runs| {
+            let first = runs[0];
+            runs.iter().enumerate().skip(1).map(move |(index, start)| {
+                start.saturating_duration_since(first + Duration::from_secs(index as u64))
+            })
+        })
+        .collect();
+    lateness.sort();
+    let percentile = |share: f64| {
+        lateness
+            .get(((lateness.len() as f64 * share) as usize).min(lateness.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or_default()
+    };
+    let report = format!(
+        "\nscale: {collectors} collectors, 1 s interval, {:.1} s: {} runs, tick lateness p50 {:.1} ms, p99 {:.1} ms; CPU {:.0}% of one core (server included); {:.1} KiB per collector\n",
+        wall.as_secs_f64(),
+        lateness.len() + starts.len(),
+        percentile(0.5).as_secs_f64() * 1000.0,
+        percentile(0.99).as_secs_f64() * 1000.0,
+        (cpu_after - cpu_before).as_secs_f64() / wall.as_secs_f64() * 100.0,
+        peak_kib.saturating_sub(before_kib) as f64 / collectors as f64,
+    );
+    if let Ok(path) = std::env::var("HAMSTR_BENCH_SCALE_REPORT") {
+        let _ = std::fs::write(path, report);
+    }
+    starts.len()
+}
