@@ -1,7 +1,7 @@
 //! [`DynamicModel`]: a model described at run time (a YAML file's `model:`), whose rows are read
 //! from each record's raw JSON by path and type.
 
-use std::sync::Arc;
+use std::{borrow::Cow, collections::HashMap, sync::Arc};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::value::RawValue;
@@ -42,7 +42,27 @@ use crate::{
 #[derive(Debug, Clone)]
 pub struct DynamicModel {
     schema: Arc<Schema>,
-    paths: Vec<JsonPath>,
+    paths: Vec<FieldPath>,
+}
+
+/// Where a field is: a key of the record's top-level object (read from one pass over the
+/// record), and the rest of the path below it.
+#[derive(Debug, Clone)]
+struct FieldPath {
+    path: JsonPath,
+    key: Option<String>,
+    rest: JsonPath,
+}
+
+impl FieldPath {
+    fn new(path: JsonPath) -> Self {
+        let (key, rest) = match path.as_str().split_once('.') {
+            Some((key, rest)) => (Some(key.to_owned()), JsonPath::new(rest)),
+            None if path.is_root() => (None, JsonPath::root()),
+            None => (Some(path.as_str().to_owned()), JsonPath::root()),
+        };
+        Self { path, key, rest }
+    }
 }
 
 impl DynamicModel {
@@ -65,19 +85,34 @@ impl DynamicModel {
     /// # Errors
     /// A [`RowError`] naming the field's path and what was wrong with its value.
     pub fn row(&self, record: &RawValue) -> Result<Row, RowError> {
+        // One pass over the record for its top-level keys; nested paths then read only their
+        // own value. Scanning the whole record once per field cost a pass per column.
+        let top: HashMap<Cow<'_, str>, &RawValue> =
+            serde_json::from_str(record.get()).map_err(|_| RowError {
+                path: ".".to_owned(),
+                message: format!("a record is an object, found {}", excerpt(record.get(), 40)),
+            })?;
         self.schema
             .fields()
             .iter()
             .zip(&self.paths)
             .map(|(field, path)| {
                 let error = |message: String| RowError {
-                    path: path.as_str().to_owned(),
+                    path: path.path.as_str().to_owned(),
                     message,
                 };
-                let found = path
-                    .find(record.get())
-                    .map_err(|cause| error(cause.to_string()))?
-                    .filter(|value| value.get() != "null");
+                let parent = match &path.key {
+                    None => Some(record),
+                    Some(key) => top.get(key.as_str()).copied(),
+                };
+                let found = match parent {
+                    Some(parent) if !path.rest.is_root() => path
+                        .rest
+                        .find(parent.get())
+                        .map_err(|cause| error(cause.to_string()))?,
+                    other => other,
+                }
+                .filter(|value| value.get() != "null");
                 match found {
                     Some(value) => cell(field.field_type(), value).map_err(error),
                     None if field.is_nullable() => Ok(Cell::Null),
@@ -146,7 +181,7 @@ impl DynamicModelBuilder {
         for (column, path, field_type, is_required) in self.fields {
             let is_key = self.primary_key.contains(&column);
             schema = schema.column(column, field_type, !(is_required || is_key));
-            paths.push(path);
+            paths.push(FieldPath::new(path));
         }
         Ok(DynamicModel {
             schema: Arc::new(schema.primary_key(self.primary_key).build()?),
@@ -275,5 +310,7 @@ mod tests {
         assert!(error.message.contains("not an RFC 3339"), "{error}");
         let error = row(r#"{"id": 1, "name": {"first": "x"}}"#).unwrap_err();
         assert!(error.message.starts_with("expected string"), "{error}");
+        let error = row(r#"["not", "an", "object"]"#).unwrap_err();
+        assert_eq!(error.to_string(), r#"at `.`: a record is an object, found ["not", "an", "object"]"#);
     }
 }
