@@ -311,6 +311,9 @@ mod tests {
         let error = row(r#"{"id": 1, "name": {"first": "x"}}"#).unwrap_err();
         assert!(error.message.starts_with("expected string"), "{error}");
         let error = row(r#"["not", "an", "object"]"#).unwrap_err();
-        assert_eq!(error.to_string(), r#"at `.`: a record is an object, found ["not", "an", "object"]"#);
+        assert_eq!(
+            error.to_string(),
+            r#"at `.`: a record is an object, found ["not", "an", "object"]"#
+        );
     }
 }
