@@ -224,6 +224,15 @@ fn main() {
         let started = Instant::now();
         let stored = runtime.block_on(run_scenario(&scenario, &base, records));
         let wall = started.elapsed();
+        if std::env::var_os("HAMSTR_BENCH_DEBUG").is_some() {
+            let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+            for line in status
+                .lines()
+                .filter(|line| line.starts_with("Rss") || line.starts_with("VmHWM"))
+            {
+                eprintln!("{scenario}: {line}");
+            }
+        }
         let (cpu, peak_kib) = usage();
         println!(
             "RESULT {stored} {} {} {peak_kib}",
@@ -320,6 +329,9 @@ fn child(scenario: &str, base: &str, records: usize) -> Measured {
         .env("HAMSTR_BENCH_SCALE_REPORT", scale_report_path())
         .output()
         .expect("the scenario runs");
+    if std::env::var_os("HAMSTR_BENCH_DEBUG").is_some() {
+        let _ = std::io::stderr().write_all(&output.stderr);
+    }
     let stdout = String::from_utf8_lossy(&output.stdout);
     let line = stdout
         .lines()
@@ -523,11 +535,11 @@ fn count_rows(path: &std::path::Path) -> usize {
         .expect("a count") as usize
 }
 
+/// Counts lines as a stream, so that counting does not add the file's size to the peak RSS.
 fn count_lines(path: &std::path::Path) -> usize {
-    std::fs::read_to_string(path)
-        .expect("the file")
-        .lines()
-        .count()
+    use std::io::BufRead as _;
+    let file = std::fs::File::open(path).expect("the file");
+    std::io::BufReader::new(file).lines().count()
 }
 
 /// When each collector's runs started.
