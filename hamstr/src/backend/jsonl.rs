@@ -454,7 +454,9 @@ mod tests {
         assert!(!line.contains('\n'), "{line}");
         let read: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&line).unwrap();
         let expected: serde_json::Map<String, serde_json::Value> =
-            crate::model::row_to_json(&schema, &row).into_iter().collect();
+            crate::model::row_to_json(&schema, &row)
+                .into_iter()
+                .collect();
         assert_eq!(read, expected);
         assert_eq!(row_key(&schema, &row), record_key(&schema, &read));
     }
