@@ -450,7 +450,7 @@ async fn floor(base: &str, mut handle: impl FnMut(Vec<Order>)) -> usize {
 
 /// The floor into SQLite: the same driver, one transaction per page, an upsert per record.
 async fn floor_sqlite(base: &str, path: &std::path::Path) -> usize {
-    let connection = rusqlite::Connection::open(path).expect("a database");
+    let mut connection = rusqlite::Connection::open(path).expect("a database");
     connection
         .execute_batch(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
@@ -459,9 +459,7 @@ async fn floor_sqlite(base: &str, path: &std::path::Path) -> usize {
                is_test INTEGER, score REAL, note TEXT, shop_id INTEGER);",
         )
         .expect("a table");
-    let connection = Mutex::new(connection);
     floor(base, |page| {
-        let mut connection = connection.lock().expect("not poisoned");
         let transaction = connection.transaction().expect("a transaction");
         {
             let mut insert = transaction

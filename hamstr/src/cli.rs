@@ -134,9 +134,8 @@ fn report_config_error(error: &ConfigError) {
     eprintln!("{}", error.render());
 }
 
-#[allow(clippy::print_stderr)]
 fn report_error(error: &Error) {
-    eprintln!("error: {}", crate::error::ErrorChain(error));
+    report_error_text(&crate::error::ErrorChain(error).to_string());
 }
 
 async fn run(file: &Path, once: bool, storage: Option<&str>) -> ExitCode {

@@ -35,6 +35,7 @@
 //! | flag | default | what it adds |
 //! |---|---|---|
 //! | `derive` | yes | `#[derive(Model)]` and `#[derive(Collector)]` |
+//! | `cli` | yes | the `hamstr` command (`run`, `check`, `mock`, `init`); turns on `yaml` and `testing`. Library users can leave it out |
 //! | `sqlite` | yes | [`backend::Sqlite`], the embedded default store (SQLite built in) |
 //! | `testing` | no | [`testing::MockApi`], a local mock API with fault injection, and record/replay |
 //! | `yaml` | no | [`config`]: a project from a `hamstr.yml` file, with every error at its line and column |

@@ -466,9 +466,17 @@ pub struct Json<T>(pub T);
 impl<T: serde::Serialize> FieldValue for Json<T> {
     const FIELD_TYPE: FieldType = FieldType::Json;
     fn into_cell(self) -> Cell {
-        // Serializing a value that came from JSON into JSON only fails for maps with non-string
-        // keys, which JSON could not have had.
-        serde_json::to_string(&self.0).map_or(Cell::Null, Cell::Json)
+        json_cell(self.0)
+    }
+}
+
+/// A serializable value as a JSON cell; `null` is [`Cell::Null`].
+fn json_cell<T: serde::Serialize>(value: T) -> Cell {
+    match serde_json::to_string(&value) {
+        Ok(text) if text == "null" => Cell::Null,
+        Ok(text) => Cell::Json(text),
+        // Only maps with non-string keys fail, and JSON could not have had those.
+        Err(_) => Cell::Null,
     }
 }
 
@@ -481,7 +489,7 @@ impl<T: serde::Serialize> FieldValue for Json<T> {
 pub mod derive {
     use std::marker::PhantomData;
 
-    use super::{Cell, FieldType, FieldValue};
+    use super::{Cell, FieldType, FieldValue, json_cell};
 
     /// Carries a field's type to the two routes.
     #[derive(Debug)]
@@ -561,15 +569,6 @@ pub mod derive {
                 is_nullable: is_option,
                 cell: json_cell::<T>,
             }
-        }
-    }
-
-    fn json_cell<T: serde::Serialize>(value: T) -> Cell {
-        match serde_json::to_string(&value) {
-            Ok(text) if text == "null" => Cell::Null,
-            Ok(text) => Cell::Json(text),
-            // Only maps with non-string keys fail, and JSON could not have had those.
-            Err(_) => Cell::Null,
         }
     }
 }

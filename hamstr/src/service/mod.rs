@@ -122,7 +122,7 @@ impl Service {
         self
     }
 
-    /// The name used in logs, errors and (later) storage. Default: the base URL's host.
+    /// The name used in logs, errors, collector ids and stored state. Default: the base URL's host.
     pub fn name(self, name: impl Into<String>) -> Self {
         let name = name.into();
         self.configure(|config| config.name = Some(name))
