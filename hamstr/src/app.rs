@@ -14,6 +14,7 @@ use crate::{
     model::Schema,
     report::{Observer, Report},
     runtime::{self, Planned, Runnable},
+    state::CollectorStatus,
 };
 
 /// The app: services, their collectors, and the [`Backend`] that stores what they collect.
@@ -60,6 +61,7 @@ pub struct Hamstr {
     backend: Option<Arc<dyn Backend>>,
     observer: Option<Arc<dyn Observer>>,
     grace: Duration,
+    is_backfill: bool,
 }
 
 impl Hamstr {
@@ -71,6 +73,7 @@ impl Hamstr {
             backend: None,
             observer: None,
             grace: Duration::from_secs(30),
+            is_backfill: false,
         }
     }
 
@@ -111,6 +114,66 @@ impl Hamstr {
     pub fn shutdown_grace(mut self, grace: Duration) -> Self {
         self.grace = grace;
         self
+    }
+
+    /// Makes the first run of every collector a backfill: it reads everything once, as if it had
+    /// no incremental strategy, and the stored state is kept and moved on (a mark only ever
+    /// moves to newer values). Later runs are incremental again. `hamstr run --full`.
+    pub fn backfill(mut self) -> Self {
+        self.is_backfill = true;
+        self
+    }
+
+    /// Each collector's strategy, stored state and its last `runs` runs (newest first), read
+    /// from the backend without sending a request. `hamstr status`.
+    ///
+    /// # Errors
+    /// What [`check`](Self::check) finds, or the backend's error.
+    pub async fn status(&self, runs: usize) -> Result<Vec<CollectorStatus>, Error> {
+        let mut statuses = Vec::new();
+        for planned in self.plan()? {
+            statuses.push(CollectorStatus {
+                state: planned.backend.load_state(&planned.id).await?,
+                runs: planned.backend.run_history(Some(&planned.id), runs).await?,
+                strategy: planned.incremental,
+                collector: planned.id,
+            });
+        }
+        Ok(statuses)
+    }
+
+    /// Forgets what `collector` (`collector` or `service/collector`) remembers: its walk in
+    /// progress, its mark and its values, so its next run reads everything. Stored records stay.
+    /// `hamstr reset`.
+    ///
+    /// # Errors
+    /// [`AppError::UnknownCollector`], what [`check`](Self::check) finds, or the backend's error.
+    pub async fn reset_state(&self, collector: &str) -> Result<CollectorId, Error> {
+        let planned = self.plan()?;
+        let found = planned
+            .iter()
+            .find(|planned| {
+                planned.id.to_string() == collector || planned.id.collector == collector
+            })
+            .ok_or_else(|| AppError::UnknownCollector {
+                collector: collector.to_owned(),
+                known: planned
+                    .iter()
+                    .map(|planned| planned.id.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })?;
+        found.backend.prepare(&found.schema).await?;
+        found
+            .backend
+            .commit(crate::backend::Batch {
+                collector: found.id.clone(),
+                schema: Arc::clone(&found.schema),
+                rows: Vec::new(),
+                state: Some(crate::state::State::default()),
+            })
+            .await?;
+        Ok(found.id.clone())
     }
 
     /// Checks everything that can be checked without sending a request or touching storage.
@@ -288,6 +351,7 @@ impl Hamstr {
                     collector: id.clone(),
                     source,
                 })?;
+            let incremental = settings.incremental_strategy().clone();
             let endpoint = match settings.endpoint_path() {
                 Some(path) => {
                     service.endpoint_url(path)?;
@@ -302,6 +366,10 @@ impl Hamstr {
                 }
                 None => None,
             };
+            let listing = match &endpoint {
+                Some(endpoint) => endpoint.listing_url()?.to_string(),
+                None => String::new(),
+            };
             planned.push(Planned {
                 id,
                 collector: Arc::clone(collector),
@@ -309,6 +377,9 @@ impl Hamstr {
                 endpoint,
                 schema,
                 interval,
+                incremental,
+                listing,
+                is_backfill: self.is_backfill,
                 backend: Arc::clone(&backend),
                 observer: self.observer.clone(),
             });
@@ -335,6 +406,7 @@ impl fmt::Debug for Hamstr {
             .field("backend", &self.backend)
             .field("is_observed", &self.observer.is_some())
             .field("grace", &self.grace)
+            .field("is_backfill", &self.is_backfill)
             .finish()
     }
 }
@@ -440,6 +512,14 @@ pub enum AppError {
     /// A model described at run time cannot be a schema.
     #[error(transparent)]
     Schema(#[from] crate::model::SchemaError),
+    /// No collector has that name.
+    #[error("no collector is named `{collector}` (collectors: {known})")]
+    UnknownCollector {
+        /// The name asked for.
+        collector: String,
+        /// The collectors there are, as `service/collector`.
+        known: String,
+    },
     /// The process's signals could not be listened to.
     #[error("cannot listen for shutdown signals")]
     Signals {

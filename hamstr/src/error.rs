@@ -36,6 +36,9 @@ pub enum Error {
     /// A collector's own code stopped its run.
     #[error(transparent)]
     Collect(#[from] CollectError),
+    /// A record an incremental strategy cannot place.
+    #[error(transparent)]
+    Incremental(#[from] crate::state::IncrementalError),
     /// The backend could not store or load.
     #[error(transparent)]
     Backend(#[from] BackendError),

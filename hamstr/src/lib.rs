@@ -65,6 +65,7 @@ pub mod report;
 mod runtime;
 mod secret;
 pub mod service;
+pub mod state;
 #[cfg(feature = "testing")]
 pub mod testing;
 

@@ -27,8 +27,10 @@ pub struct RunReport {
     pub dropped: usize,
     /// Rows stored with a new primary key.
     pub inserted: usize,
-    /// Rows that replaced a stored row with the same key.
+    /// Rows that changed a stored row with the same key.
     pub updated: usize,
+    /// Records stored again as they were (the same values under the same key).
+    pub unchanged: usize,
     /// Records skipped because they could not be used (each also went to the log and to
     /// `on_error`).
     pub skipped: usize,
@@ -59,6 +61,7 @@ impl RunReport {
             dropped: tally.dropped,
             inserted: tally.inserted,
             updated: tally.updated,
+            unchanged: tally.unchanged,
             skipped: tally.skipped,
             skipped_records: tally.skipped_records,
             failure,
@@ -71,9 +74,9 @@ impl RunReport {
         self.failure.is_none()
     }
 
-    /// Rows written: inserted plus updated.
+    /// Rows the backend took: inserted, updated and unchanged.
     pub fn stored(&self) -> usize {
-        self.inserted + self.updated
+        self.inserted + self.updated + self.unchanged
     }
 }
 
@@ -81,13 +84,14 @@ impl fmt::Display for RunReport {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             formatter,
-            "{}: {} pages, {} records, {} stored ({} new, {} updated)",
+            "{}: {} pages, {} records, {} stored ({} new, {} updated, {} unchanged)",
             self.collector,
             self.pages,
             self.records,
             self.stored(),
             self.inserted,
-            self.updated
+            self.updated,
+            self.unchanged
         )?;
         if self.dropped > 0 {
             write!(formatter, ", {} dropped by callbacks", self.dropped)?;

@@ -7,7 +7,7 @@ use chrono::{TimeZone, Utc};
 use hamstr::{
     backend::{Backend, BackendError, Batch, CollectorId, Committed, State},
     model::{Cell, FieldType, Row, Schema},
-    service::Checkpoint,
+    state::{Mark, RunOutcome, RunRecord},
 };
 use serde_json::json;
 
@@ -31,6 +31,10 @@ macro_rules! behaviours {
             #[tokio::test]
             async fn commits_state_with_rows() {
                 crate::suite::commits_state_with_rows($make).await;
+            }
+            #[tokio::test]
+            async fn keeps_the_load_history() {
+                crate::suite::keeps_the_load_history($make).await;
             }
             #[tokio::test]
             async fn a_new_field_adds_a_column() {
@@ -95,7 +99,8 @@ pub(crate) async fn upserts_by_primary_key<F: Fixture>(fixture: F) {
         committed,
         Committed {
             inserted: 2,
-            updated: 0
+            updated: 0,
+            unchanged: 0
         }
     );
     let second = vec![
@@ -111,12 +116,29 @@ pub(crate) async fn upserts_by_primary_key<F: Fixture>(fixture: F) {
         committed,
         Committed {
             inserted: 1,
-            updated: 1
+            updated: 1,
+            unchanged: 0
+        }
+    );
+    // The same values again change nothing, and are counted as unchanged.
+    let again = vec![payment("tr_2", 250, None), payment("tr_3", 301, Some("three"))];
+    let committed = fixture
+        .backend()
+        .commit(batch(&schema, again, None))
+        .await
+        .unwrap();
+    assert_eq!(
+        committed,
+        Committed {
+            inserted: 0,
+            updated: 1,
+            unchanged: 1
         }
     );
     let rows = fixture.read("payments");
     assert_eq!(rows.len(), 3);
     assert_eq!(rows[1]["amount"], json!(250));
+    assert_eq!(rows[2]["amount"], json!(301));
     assert_eq!(rows[1]["description"], json!(null));
     assert_eq!(rows[2]["description"], json!("three"));
     // Preparing again with the same schema changes nothing.
@@ -162,7 +184,8 @@ pub(crate) async fn keeps_composite_keys_apart<F: Fixture>(fixture: F) {
         committed,
         Committed {
             inserted: 0,
-            updated: 1
+            updated: 1,
+            unchanged: 0
         }
     );
     let rows = fixture.read("stars");
@@ -174,6 +197,45 @@ pub(crate) async fn keeps_composite_keys_apart<F: Fixture>(fixture: F) {
     assert_eq!(serde["count"], json!(5));
 }
 
+/// Runs are kept in the load history and read back newest first, for one collector or all.
+pub(crate) async fn keeps_the_load_history<F: Fixture>(fixture: F) {
+    let backend = fixture.backend();
+    assert!(backend.run_history(None, 10).await.unwrap().is_empty());
+    let run = |collector: &str, minute: u32, outcome: RunOutcome| RunRecord {
+        collector: CollectorId::new("shop", collector),
+        started_at: Utc.with_ymd_and_hms(2026, 11, 24, 12, minute, 0).unwrap(),
+        finished_at: Utc.with_ymd_and_hms(2026, 11, 24, 12, minute, 30).unwrap(),
+        outcome,
+        pages: 3,
+        records: 250,
+        inserted: 200,
+        updated: 20,
+        unchanged: 25,
+        dropped: 1,
+        skipped: 4,
+        is_full: minute == 0,
+        resumed_at_page: (minute == 2).then_some(7),
+        error: (outcome == RunOutcome::Failed).then(|| "503 Service Unavailable".to_owned()),
+    };
+    let runs = [
+        run("orders", 0, RunOutcome::Succeeded),
+        run("refunds", 1, RunOutcome::Stopped),
+        run("orders", 2, RunOutcome::Failed),
+    ];
+    for record in &runs {
+        backend.record_run(record).await.unwrap();
+    }
+    let orders = CollectorId::new("shop", "orders");
+    assert_eq!(
+        backend.run_history(Some(&orders), 10).await.unwrap(),
+        vec![runs[2].clone(), runs[0].clone()]
+    );
+    assert_eq!(
+        backend.run_history(None, 2).await.unwrap(),
+        vec![runs[2].clone(), runs[1].clone()]
+    );
+}
+
 /// State is stored with its batch, a batch without state keeps the stored one, and collectors
 /// keep their own.
 pub(crate) async fn commits_state_with_rows<F: Fixture>(fixture: F) {
@@ -182,9 +244,7 @@ pub(crate) async fn commits_state_with_rows<F: Fixture>(fixture: F) {
     let id = CollectorId::new("mollie", "payments");
     assert_eq!(fixture.backend().load_state(&id).await.unwrap(), None);
     let mut state = State::default();
-    state.checkpoint = Some(Checkpoint::new(
-        "https://api.mollie.com/v2/payments?from=tr_2",
-    ));
+    state.mark = Some(Mark::new("seek", "id", "tr_2"));
     state.last_run = Some(Utc.with_ymd_and_hms(2026, 11, 24, 12, 0, 0).unwrap());
     state
         .values

@@ -92,8 +92,12 @@ async fn derived_collector_fills_memory_and_upserts() {
     let second = app().run_once().await.unwrap();
     assert_eq!(first.runs[0].inserted, DEMO_PAYMENTS);
     assert_eq!(
-        (second.runs[0].inserted, second.runs[0].updated),
-        (0, DEMO_PAYMENTS)
+        (
+            second.runs[0].inserted,
+            second.runs[0].updated,
+            second.runs[0].unchanged
+        ),
+        (0, 0, DEMO_PAYMENTS)
     );
     let records = store.records("payments");
     assert_eq!(records.len(), DEMO_PAYMENTS);

@@ -268,12 +268,16 @@ async fn shutdown_mid_walk_keeps_fetched_pages() {
     running.await.unwrap().unwrap();
     assert!(asked.elapsed() < Duration::from_secs(30));
     assert_eq!(store.records("items").len(), 10);
-    // The stopped run did not save a finished run's state.
+    // The stopped run saved the walk's place after page 1, not a finished run's state.
     let state =
         hamstr::Backend::load_state(&store, &hamstr::backend::CollectorId::new("local", "items"))
             .await
+            .unwrap()
             .unwrap();
-    assert!(state.is_none());
+    assert!(state.last_run.is_none());
+    let walk = state.walk.unwrap();
+    assert_eq!(walk.pages, 1);
+    assert!(walk.next.as_str().ends_with("items?page=2"), "{walk:?}");
 }
 
 /// `run_once_until`: shutdown during the pass lets each run store what it has and stop; the

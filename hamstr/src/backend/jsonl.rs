@@ -1,33 +1,50 @@
 //! [`JsonLines`]: one JSON object per line, in a file per model or on a writer such as stdout.
 
 use std::{
-    collections::{HashMap, HashSet},
+    collections::{HashMap, VecDeque},
     fs::{self, File, OpenOptions},
     hash::{DefaultHasher, Hash, Hasher},
     io::{self, BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write},
     path::{Path, PathBuf},
     sync::{Arc, Mutex, MutexGuard, PoisonError},
+    time::{Duration, Instant},
 };
 
 use async_trait::async_trait;
 
-use super::{Backend, BackendError, Batch, CollectorId, Committed, State, added_fields};
+use super::{
+    Backend, BackendError, Batch, CollectorId, Committed, RunRecord, State, added_fields,
+    memory::newest_runs,
+};
 use crate::model::{Cell, FieldType, Schema};
 
 const STATE_FILE: &str = "_hamstr_state.json";
+const RUNS_FILE: &str = "_hamstr_runs.jsonl";
+/// How often a walk's state reaches the state file while records keep coming. The state may lag
+/// the records (a restart then reads a few pages again, and writes none of them twice), never
+/// lead them; a state-only commit (the end of a run) is saved at once.
+const STATE_SAVE_INTERVAL: Duration = Duration::from_secs(1);
+/// Runs kept in memory when writing to a writer, which has no file for the history.
+const KEPT_RUNS: usize = 10_000;
 
 /// Writes records as JSON Lines: in a folder, one `<model>.jsonl` file per model; or on a writer
 /// (stdout for a one-shot extractor: [`JsonLines::stdout`]), one object per line and nothing else.
 ///
-/// JSON Lines is a log, not a table: a record collected again is appended again, and the last
+/// JSON Lines is a log, not a table: a record that changed is appended again, and the last
 /// line with a primary key holds that record's newest values ([`Committed::updated`] counts
-/// such lines). It cannot commit rows and state in one transaction; instead each commit writes
-/// and flushes (and, in a folder, syncs) its rows before it saves the state, so the state never
-/// runs ahead of the records: after a crash, at worst some records are written twice.
+/// such lines). A record collected again unchanged (the same line as the last one written for
+/// its key) is not written again ([`Committed::unchanged`]).
+///
+/// It cannot commit rows and state in one transaction; instead each commit writes and flushes
+/// (and, in a folder, syncs) its rows before the state is saved, so the state never runs ahead
+/// of the records. During a long walk the state file is rewritten at most once a second, and at
+/// once when a run ends. After a crash, the next run goes on from the last saved state: it may
+/// read again pages whose records are already written, and writes none of them twice. A line cut
+/// short by the crash is removed when the file is opened again.
 ///
 /// In a folder, `<model>.schema.json` remembers each model's fields, so that a changed model is
-/// checked as in the other backends, and `_hamstr_state.json` holds the collectors' state. On a
-/// writer, state lives in memory only.
+/// checked as in the other backends, `_hamstr_state.json` holds the collectors' state and
+/// `_hamstr_runs.jsonl` the load history. On a writer, state and history live in memory only.
 #[derive(Debug, Clone)]
 pub struct JsonLines {
     inner: Arc<Mutex<Inner>>,
@@ -38,6 +55,10 @@ struct Inner {
     target: Target,
     tables: HashMap<String, Table>,
     states: HashMap<CollectorId, State>,
+    /// When the state file was last written.
+    states_saved: Option<Instant>,
+    /// The history of a writer's runs (a folder keeps it in a file).
+    history: VecDeque<RunRecord>,
 }
 
 enum Target {
@@ -57,8 +78,9 @@ impl std::fmt::Debug for Target {
 #[derive(Debug)]
 struct Table {
     schema: Schema,
-    /// Hashes of the primary keys written so far, to tell new records from updates.
-    keys: HashSet<u64>,
+    /// For each primary key written so far (hashed), the hash of its last line: tells new records
+    /// from updates, and unchanged records from both.
+    keys: HashMap<u64, u64>,
     file: Option<BufWriter<File>>,
 }
 
@@ -102,6 +124,8 @@ impl JsonLines {
                 target,
                 tables: HashMap::new(),
                 states,
+                states_saved: None,
+                history: VecDeque::new(),
             })),
         }
     }
@@ -190,8 +214,6 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     fs::rename(&partial, path)
 }
 
-/// The hash of a record's primary key, the same for a record about to be written and one read
-/// back from its line.
 /// [`record_key`] of a row about to be written: the same hash as its line gives when read back.
 fn row_key(schema: &Schema, row: &[Cell]) -> u64 {
     let mut hasher = DefaultHasher::new();
@@ -258,8 +280,15 @@ fn record_key(schema: &Schema, record: &serde_json::Map<String, serde_json::Valu
     hasher.finish()
 }
 
-/// Opens a model's file for appending; a last line cut short by a crash is ended first, so the
-/// next record starts on a line of its own.
+/// The hash of a line's text, to tell a record written again unchanged.
+fn line_hash(line: &[u8]) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    line.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// Opens a model's file for appending. A last line cut short by a crash is cut off: its commit
+/// did not finish, so its state was not saved and the next run reads the record again.
 fn open_for_append(path: &Path) -> io::Result<File> {
     let mut file = OpenOptions::new()
         .create(true)
@@ -267,25 +296,40 @@ fn open_for_append(path: &Path) -> io::Result<File> {
         .append(true)
         .open(path)?;
     let length = file.metadata()?.len();
-    if length > 0 {
-        let mut last = [0_u8];
-        file.seek(SeekFrom::Start(length - 1))?;
-        file.read_exact(&mut last)?;
-        if last != *b"\n" {
-            file.write_all(b"\n")?;
-        }
+    let whole = complete_length(&mut file, length)?;
+    if whole < length {
+        file.set_len(whole)?;
+        file.sync_data()?;
     }
     Ok(file)
 }
 
-/// The primary keys already in a model's file, so a restart still tells new from updated.
-fn existing_keys(path: &Path, schema: &Schema) -> io::Result<HashSet<u64>> {
+/// The length of `file` up to and including its last line break.
+fn complete_length(file: &mut File, length: u64) -> io::Result<u64> {
+    let mut end = length;
+    let mut chunk = [0_u8; 4096];
+    while end > 0 {
+        let start = end.saturating_sub(chunk.len() as u64);
+        let size = usize::try_from(end - start).expect("at most a chunk");
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(&mut chunk[..size])?;
+        if let Some(position) = chunk[..size].iter().rposition(|&byte| byte == b'\n') {
+            return Ok(start + position as u64 + 1);
+        }
+        end = start;
+    }
+    Ok(0)
+}
+
+/// The primary keys already in a model's file, each with its last line's hash, so a restart
+/// still tells new from updated and unchanged.
+fn existing_keys(path: &Path, schema: &Schema) -> io::Result<HashMap<u64, u64>> {
     let file = match File::open(path) {
         Ok(file) => file,
-        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(HashSet::new()),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(HashMap::new()),
         Err(error) => return Err(error),
     };
-    let mut keys = HashSet::new();
+    let mut keys = HashMap::new();
     for line in BufReader::new(file).lines() {
         let line = line?;
         // A line cut short by a crash is skipped: its record is written again by the next run.
@@ -293,7 +337,7 @@ fn existing_keys(path: &Path, schema: &Schema) -> io::Result<HashSet<u64>> {
         else {
             continue;
         };
-        keys.insert(record_key(schema, &record));
+        keys.insert(record_key(schema, &record), line_hash(line.as_bytes()));
     }
     Ok(keys)
 }
@@ -307,7 +351,7 @@ impl Inner {
             return self.save_schema(&name);
         }
         let (keys, file) = match &self.target {
-            Target::Writer(_) => (HashSet::new(), None),
+            Target::Writer(_) => (HashMap::new(), None),
             Target::Dir(dir) => {
                 let schema_path = dir.join(format!("{name}.schema.json"));
                 let stored = load_schema(&schema_path, &name).map_err(|error| {
@@ -351,6 +395,7 @@ impl Inner {
         let mut committed = Committed::default();
         let mut lines = Vec::with_capacity(batch.rows.len() * 256);
         for row in &batch.rows {
+            let start = lines.len();
             // Straight from the cells to the line: no `serde_json::Value` per record.
             serde_json::to_writer(
                 &mut lines,
@@ -360,12 +405,17 @@ impl Inner {
                 },
             )
             .map_err(|error| io_error("encoding a record", error))?;
-            lines.push(b'\n');
-            if table.keys.insert(row_key(&table.schema, row)) {
-                committed.inserted += 1;
-            } else {
-                committed.updated += 1;
+            let line = line_hash(&lines[start..]);
+            match table.keys.insert(row_key(&table.schema, row), line) {
+                None => committed.inserted += 1,
+                Some(previous) if previous == line => {
+                    lines.truncate(start);
+                    committed.unchanged += 1;
+                    continue;
+                }
+                Some(_) => committed.updated += 1,
             }
+            lines.push(b'\n');
         }
         let written = match (target, table.file.as_mut()) {
             (Target::Dir(_), Some(file)) => file
@@ -379,9 +429,61 @@ impl Inner {
         // Only now, with the records on disk, may the state say they are stored.
         if let Some(state) = batch.state {
             self.states.insert(batch.collector, state);
-            self.save_states()?;
+            let is_due = self
+                .states_saved
+                .is_none_or(|saved| saved.elapsed() >= STATE_SAVE_INTERVAL);
+            if batch.rows.is_empty() || is_due {
+                self.save_states()?;
+                self.states_saved = Some(Instant::now());
+            }
         }
         Ok(committed)
+    }
+
+    fn record_run(&mut self, run: RunRecord) -> Result<(), BackendError> {
+        match &self.target {
+            Target::Writer(_) => {
+                if self.history.len() == KEPT_RUNS {
+                    self.history.pop_front();
+                }
+                self.history.push_back(run);
+                Ok(())
+            }
+            Target::Dir(dir) => {
+                let path = dir.join(RUNS_FILE);
+                let mut line =
+                    serde_json::to_vec(&run).map_err(|error| io_error("encoding a run", error))?;
+                line.push(b'\n');
+                open_for_append(&path)
+                    .and_then(|mut file| file.write_all(&line))
+                    .map_err(|error| io_error(format!("writing {}", path.display()), error))
+            }
+        }
+    }
+
+    fn run_history(
+        &self,
+        collector: Option<&CollectorId>,
+        limit: usize,
+    ) -> Result<Vec<RunRecord>, BackendError> {
+        let Target::Dir(dir) = &self.target else {
+            return Ok(newest_runs(self.history.iter(), collector, limit));
+        };
+        let path = dir.join(RUNS_FILE);
+        let file = match File::open(&path) {
+            Ok(file) => file,
+            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(error) => return Err(io_error(format!("reading {}", path.display()), error)),
+        };
+        let mut runs = Vec::new();
+        for line in BufReader::new(file).lines() {
+            let line = line.map_err(|error| io_error(format!("reading {}", path.display()), error))?;
+            // A line cut short by a crash is no run.
+            if let Ok(run) = serde_json::from_str::<RunRecord>(&line) {
+                runs.push(run);
+            }
+        }
+        Ok(newest_runs(runs.iter(), collector, limit))
     }
 
     fn save_states(&self) -> Result<(), BackendError> {
@@ -411,6 +513,21 @@ impl Backend for JsonLines {
 
     async fn load_state(&self, collector: &CollectorId) -> Result<Option<State>, BackendError> {
         Ok(lock(&self.inner).states.get(collector).cloned())
+    }
+
+    async fn record_run(&self, run: &RunRecord) -> Result<(), BackendError> {
+        let run = run.clone();
+        self.blocking(move |inner| inner.record_run(run)).await
+    }
+
+    async fn run_history(
+        &self,
+        collector: Option<&CollectorId>,
+        limit: usize,
+    ) -> Result<Vec<RunRecord>, BackendError> {
+        let collector = collector.cloned();
+        self.blocking(move |inner| inner.run_history(collector.as_ref(), limit))
+            .await
     }
 }
 

@@ -1,16 +1,18 @@
 //! [`MemoryBackend`]: rows and state in memory, for tests, examples and one-shot runs.
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, VecDeque},
     sync::{Arc, Mutex, MutexGuard, PoisonError},
 };
 
 use async_trait::async_trait;
 
-use super::{Backend, BackendError, Batch, CollectorId, Committed, State, added_fields};
+use super::{
+    Backend, BackendError, Batch, CollectorId, Committed, RunRecord, State, added_fields,
+};
 use crate::model::{Cell, Row, Schema, row_to_json};
 
-/// Keeps every table and state in memory; cheap to clone (clones share the data).
+/// Keeps every table, state and the load history (its last 10,000 runs) in memory; cheap to clone (clones share the data).
 ///
 /// Rows and state are committed under one lock, so they are atomic. When a model changes,
 /// existing rows are rewritten to the new fields (a new field is null; a field the model no
@@ -24,7 +26,12 @@ pub struct MemoryBackend {
 struct Tables {
     tables: HashMap<String, Table>,
     states: HashMap<CollectorId, State>,
+    history: VecDeque<RunRecord>,
 }
+
+/// How many runs the history keeps in memory; older ones are dropped, so a process that runs
+/// for months does not grow.
+const KEPT_RUNS: usize = 10_000;
 
 #[derive(Debug)]
 struct Table {
@@ -134,6 +141,7 @@ impl Backend for MemoryBackend {
         for row in batch.rows {
             let key = key_text(&table.schema, &row);
             match table.index.get(&key) {
+                Some(&position) if table.rows[position] == row => committed.unchanged += 1,
                 Some(&position) => {
                     table.rows[position] = row;
                     committed.updated += 1;
@@ -154,4 +162,35 @@ impl Backend for MemoryBackend {
     async fn load_state(&self, collector: &CollectorId) -> Result<Option<State>, BackendError> {
         Ok(self.lock().states.get(collector).cloned())
     }
+
+    async fn record_run(&self, run: &RunRecord) -> Result<(), BackendError> {
+        let mut tables = self.lock();
+        if tables.history.len() == KEPT_RUNS {
+            tables.history.pop_front();
+        }
+        tables.history.push_back(run.clone());
+        Ok(())
+    }
+
+    async fn run_history(
+        &self,
+        collector: Option<&CollectorId>,
+        limit: usize,
+    ) -> Result<Vec<RunRecord>, BackendError> {
+        Ok(newest_runs(self.lock().history.iter(), collector, limit))
+    }
+}
+
+/// The last `limit` runs of `collector` (or of all) in `history` (oldest first), newest first.
+pub(crate) fn newest_runs<'a>(
+    history: impl DoubleEndedIterator<Item = &'a RunRecord>,
+    collector: Option<&CollectorId>,
+    limit: usize,
+) -> Vec<RunRecord> {
+    history
+        .rev()
+        .filter(|run| collector.is_none_or(|collector| run.collector == *collector))
+        .take(limit)
+        .cloned()
+        .collect()
 }

@@ -16,15 +16,13 @@ mod memory;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
-use std::{collections::BTreeMap, fmt, sync::Arc};
+use std::{fmt, sync::Arc};
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 
-use crate::{
-    model::{FieldType, Row, Schema},
-    service::Checkpoint,
-};
+use crate::model::{FieldType, Row, Schema};
+
+pub use crate::state::{RunRecord, State};
 
 pub use jsonl::JsonLines;
 pub use memory::MemoryBackend;
@@ -56,20 +54,6 @@ impl fmt::Display for CollectorId {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(formatter, "{}/{}", self.service, self.collector)
     }
-}
-
-/// What a collector remembers between runs. Backends store it as one JSON document, so new
-/// fields never need a migration.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[non_exhaustive]
-pub struct State {
-    /// Where the next walk starts; `None` starts from the first page.
-    pub checkpoint: Option<Checkpoint>,
-    /// When the last run that committed this state started.
-    pub last_run: Option<DateTime<Utc>>,
-    /// Values of incremental strategies (a high-water mark, a last seen id), by name.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub values: BTreeMap<String, String>,
 }
 
 /// Rows of one model and the state that covers them, committed together.
@@ -108,8 +92,10 @@ impl Batch {
 pub struct Committed {
     /// Rows whose primary key was new.
     pub inserted: usize,
-    /// Rows that replaced a stored row with the same primary key.
+    /// Rows that changed a stored row with the same primary key.
     pub updated: usize,
+    /// Rows equal to the stored row with their primary key (nothing changed).
+    pub unchanged: usize,
 }
 
 /// Where collected records and collector state are kept.
@@ -125,6 +111,8 @@ pub struct Committed {
 ///   crash both are there or neither); a backend that cannot says so in its docs, and must then
 ///   store the rows before the state, so that state never runs ahead of the records.
 /// - [`load_state`](Self::load_state) returns what the last successful commit stored.
+/// - [`record_run`](Self::record_run) appends a line to the load history, which
+///   [`run_history`](Self::run_history) reads back, newest first.
 ///
 /// Implement it with `#[async_trait]`; it is used as `Arc<dyn Backend>`. Nothing in it may block
 /// the async runtime: run blocking I/O on a thread of its own or with `spawn_blocking`.
@@ -138,6 +126,16 @@ pub trait Backend: Send + Sync + fmt::Debug + 'static {
 
     /// The state saved by the last successful commit of `collector`, if there was one.
     async fn load_state(&self, collector: &CollectorId) -> Result<Option<State>, BackendError>;
+
+    /// Appends `run` to the load history.
+    async fn record_run(&self, run: &RunRecord) -> Result<(), BackendError>;
+
+    /// The last `limit` runs of `collector` (of every collector with `None`), newest first.
+    async fn run_history(
+        &self,
+        collector: Option<&CollectorId>,
+        limit: usize,
+    ) -> Result<Vec<RunRecord>, BackendError>;
 }
 
 /// Why a backend could not store or load.

@@ -1,5 +1,5 @@
 //! [`Sqlite`]: the embedded default backend. One table per model, upsert by primary key, rows
-//! and state in one transaction, all on a writer thread of its own.
+//! and state in one transaction, the load history beside them, all on a writer thread of its own.
 
 use std::{
     path::{Path, PathBuf},
@@ -14,11 +14,15 @@ use rusqlite::{
 };
 use tokio::sync::{mpsc, oneshot};
 
-use super::{Backend, BackendError, Batch, CollectorId, Committed, State, added_fields};
+use super::{
+    Backend, BackendError, Batch, CollectorId, Committed, RunRecord, State, added_fields,
+};
 use crate::model::{Cell, FieldType, Schema};
 
 /// Where hamstr keeps collector state, beside the model tables.
 const STATE_TABLE: &str = "_hamstr_state";
+/// The load history: one row per run.
+const RUNS_TABLE: &str = "_hamstr_runs";
 /// hamstr's type of each column (SQLite's declared types cannot tell a datetime from a string).
 const COLUMNS_TABLE: &str = "_hamstr_columns";
 
@@ -58,6 +62,15 @@ enum Command {
     LoadState {
         collector: CollectorId,
         reply: oneshot::Sender<Result<Option<State>, BackendError>>,
+    },
+    RecordRun {
+        run: Box<RunRecord>,
+        reply: oneshot::Sender<Result<(), BackendError>>,
+    },
+    RunHistory {
+        collector: Option<CollectorId>,
+        limit: usize,
+        reply: oneshot::Sender<Result<Vec<RunRecord>, BackendError>>,
     },
 }
 
@@ -138,7 +151,16 @@ fn set_up(connection: &Connection) -> rusqlite::Result<()> {
          CREATE TABLE IF NOT EXISTS {COLUMNS_TABLE} (
              table_name TEXT NOT NULL, column_name TEXT NOT NULL, field_type TEXT NOT NULL,
              is_primary_key INTEGER NOT NULL, position INTEGER NOT NULL,
-             PRIMARY KEY (table_name, column_name));"
+             PRIMARY KEY (table_name, column_name));
+         CREATE TABLE IF NOT EXISTS {RUNS_TABLE} (
+             id INTEGER PRIMARY KEY AUTOINCREMENT,
+             service TEXT NOT NULL, collector TEXT NOT NULL,
+             started_at TEXT NOT NULL, finished_at TEXT NOT NULL, outcome TEXT NOT NULL,
+             pages INTEGER NOT NULL, records INTEGER NOT NULL, inserted INTEGER NOT NULL,
+             updated INTEGER NOT NULL, unchanged INTEGER NOT NULL, dropped INTEGER NOT NULL,
+             skipped INTEGER NOT NULL, is_full INTEGER NOT NULL, resumed_at_page INTEGER,
+             error TEXT);
+         CREATE INDEX IF NOT EXISTS {RUNS_TABLE}_by_collector ON {RUNS_TABLE} (service, collector, id);"
     ))
 }
 
@@ -154,6 +176,22 @@ fn run_writer(mut connection: Connection, mut commands: mpsc::Receiver<Command>)
             }
             Command::LoadState { collector, reply } => {
                 let _ = reply.send(load_state(&connection, &collector));
+            }
+            Command::RecordRun { run, reply } => {
+                let _ = reply.send(
+                    record_run(&connection, &run)
+                        .map_err(|error| store_error("recording a run", error)),
+                );
+            }
+            Command::RunHistory {
+                collector,
+                limit,
+                reply,
+            } => {
+                let _ = reply.send(
+                    run_history(&connection, collector.as_ref(), limit)
+                        .map_err(|error| store_error("reading the run history", error)),
+                );
             }
         }
     }
@@ -363,10 +401,16 @@ fn write_rows(
             .iter()
             .map(|&index| format!("{} = ?{}", columns[index], index + 1))
             .collect();
+        // Only a row that differs is written, so an unchanged record is told from an update.
+        let differs: Vec<String> = others
+            .iter()
+            .map(|&index| format!("{} IS NOT ?{}", columns[index], index + 1))
+            .collect();
         Some(transaction.prepare_cached(&format!(
-            "UPDATE {table} SET {} WHERE {}",
+            "UPDATE {table} SET {} WHERE {} AND ({})",
             sets.join(", "),
-            matches.join(" AND ")
+            matches.join(" AND "),
+            differs.join(" OR ")
         ))?)
     };
     let mut committed = Committed::default();
@@ -375,10 +419,15 @@ fn write_rows(
         if insert.execute(params_from_iter(&values))? == 1 {
             committed.inserted += 1;
         } else {
-            if let Some(update) = update.as_mut() {
-                update.execute(params_from_iter(&values))?;
+            let changed = match update.as_mut() {
+                Some(update) => update.execute(params_from_iter(&values))? == 1,
+                None => false,
+            };
+            if changed {
+                committed.updated += 1;
+            } else {
+                committed.unchanged += 1;
             }
-            committed.updated += 1;
         }
     }
     Ok(committed)
@@ -402,6 +451,102 @@ fn load_state(
             .map_err(|error| store_error(format!("reading the state of {collector}"), error))
     })
     .transpose()
+}
+
+fn record_run(connection: &Connection, run: &RunRecord) -> rusqlite::Result<()> {
+    let count = |value: usize| i64::try_from(value).unwrap_or(i64::MAX);
+    connection
+        .prepare_cached(&format!(
+            "INSERT INTO {RUNS_TABLE} (service, collector, started_at, finished_at, outcome, pages,
+             records, inserted, updated, unchanged, dropped, skipped, is_full, resumed_at_page, error)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+        ))?
+        .execute(rusqlite::params![
+            run.collector.service,
+            run.collector.collector,
+            format_datetime(&run.started_at),
+            format_datetime(&run.finished_at),
+            run.outcome.as_str(),
+            count(run.pages),
+            count(run.records),
+            count(run.inserted),
+            count(run.updated),
+            count(run.unchanged),
+            count(run.dropped),
+            count(run.skipped),
+            run.is_full,
+            run.resumed_at_page.map(count),
+            run.error,
+        ])
+        .map(drop)
+}
+
+fn run_history(
+    connection: &Connection,
+    collector: Option<&CollectorId>,
+    limit: usize,
+) -> rusqlite::Result<Vec<RunRecord>> {
+    let filter = if collector.is_some() {
+        "WHERE service = ?1 AND collector = ?2"
+    } else {
+        "WHERE ?1 IS NULL AND ?2 IS NULL"
+    };
+    let mut statement = connection.prepare_cached(&format!(
+        "SELECT service, collector, started_at, finished_at, outcome, pages, records, inserted,
+         updated, unchanged, dropped, skipped, is_full, resumed_at_page, error
+         FROM {RUNS_TABLE} {filter} ORDER BY id DESC LIMIT ?3"
+    ))?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows = statement.query_map(
+        rusqlite::params![
+            collector.map(|collector| &collector.service),
+            collector.map(|collector| &collector.collector),
+            limit
+        ],
+        |row| {
+            let count = |index: usize| -> rusqlite::Result<usize> {
+                Ok(usize::try_from(row.get::<_, i64>(index)?).unwrap_or(0))
+            };
+            let instant = |index: usize| -> rusqlite::Result<DateTime<Utc>> {
+                let text: String = row.get(index)?;
+                DateTime::parse_from_rfc3339(&text)
+                    .map(|instant| instant.with_timezone(&Utc))
+                    .map_err(|error| {
+                        rusqlite::Error::FromSqlConversionFailure(
+                            index,
+                            rusqlite::types::Type::Text,
+                            Box::new(error),
+                        )
+                    })
+            };
+            let outcome: String = row.get(4)?;
+            Ok(RunRecord {
+                collector: CollectorId::new(row.get::<_, String>(0)?, row.get::<_, String>(1)?),
+                started_at: instant(2)?,
+                finished_at: instant(3)?,
+                outcome: outcome.parse().map_err(|message: String| {
+                    rusqlite::Error::FromSqlConversionFailure(
+                        4,
+                        rusqlite::types::Type::Text,
+                        message.into(),
+                    )
+                })?,
+                pages: count(5)?,
+                records: count(6)?,
+                inserted: count(7)?,
+                updated: count(8)?,
+                unchanged: count(9)?,
+                dropped: count(10)?,
+                skipped: count(11)?,
+                is_full: row.get(12)?,
+                resumed_at_page: row
+                    .get::<_, Option<i64>>(13)?
+                    .map(|page| usize::try_from(page).unwrap_or(0)),
+                error: row.get(14)?,
+            })
+        },
+    )?;
+    rows.collect()
 }
 
 #[async_trait]
@@ -428,6 +573,29 @@ impl Backend for Sqlite {
         self.send(
             Command::LoadState {
                 collector: collector.clone(),
+                reply,
+            },
+            answer,
+        )
+        .await
+    }
+
+    async fn record_run(&self, run: &RunRecord) -> Result<(), BackendError> {
+        let (reply, answer) = oneshot::channel();
+        let run = Box::new(run.clone());
+        self.send(Command::RecordRun { run, reply }, answer).await
+    }
+
+    async fn run_history(
+        &self,
+        collector: Option<&CollectorId>,
+        limit: usize,
+    ) -> Result<Vec<RunRecord>, BackendError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(
+            Command::RunHistory {
+                collector: collector.cloned(),
+                limit,
                 reply,
             },
             answer,

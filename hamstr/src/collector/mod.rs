@@ -18,13 +18,13 @@ use async_trait::async_trait;
 
 use std::time::Duration;
 
-use crate::{Error, backend::CollectorId, model::Model, records::Records};
+use crate::{Error, backend::CollectorId, model::Model, records::Records, state::Incremental};
 
 pub use crate::auth::BoxError;
 pub use batch::RecordBatch;
 pub use interval::{Interval, IntervalError};
 pub use run::Run;
-pub(crate) use run::{RunContext, Tally, commit_rows, pages, skip};
+pub(crate) use run::{RunContext, Tally, Walker, commit_rows, missing_field, skip};
 pub use spec::CollectorSpec;
 
 /// A source of records of one [`Model`]: the runtime calls [`collect`](Self::collect) on each
@@ -126,6 +126,7 @@ pub struct CollectorSettings {
     records: Option<Records>,
     params: Vec<(String, String)>,
     interval: Option<Interval>,
+    incremental: Incremental,
 }
 
 impl CollectorSettings {
@@ -177,6 +178,13 @@ impl CollectorSettings {
         self
     }
 
+    /// How its default collect step asks only for what is new (default
+    /// [`Incremental::FullRefresh`]): see [`Incremental`].
+    pub fn incremental(mut self, strategy: impl Into<Incremental>) -> Self {
+        self.incremental = strategy.into();
+        self
+    }
+
     /// The name, if one was given.
     pub fn collector_name(&self) -> Option<&str> {
         self.name.as_deref()
@@ -205,6 +213,11 @@ impl CollectorSettings {
     /// The interval, if one was given.
     pub fn run_interval(&self) -> Option<&Interval> {
         self.interval.as_ref()
+    }
+
+    /// The incremental strategy.
+    pub fn incremental_strategy(&self) -> &Incremental {
+        &self.incremental
     }
 }
 

@@ -8,16 +8,17 @@ use std::{
     },
 };
 
-use futures_util::{Stream, StreamExt, TryStreamExt, future, stream};
+use futures_util::{Stream, StreamExt, TryStreamExt, future, stream::{self, BoxStream}};
 use tokio_util::sync::CancellationToken;
 
 use super::{CollectError, Collector, RecordBatch};
 use crate::{
     Error,
-    backend::{Backend, Batch, CollectorId, Committed, State},
+    backend::{Backend, Batch, CollectorId, Committed},
     model::{Model, Row, Schema},
     report::Observer,
     service::{Endpoint, Page, Service},
+    state::{IncrementalError, Progress, State, is_stale_checkpoint},
 };
 
 /// How many skipped records a report keeps in full; the count is always exact.
@@ -38,21 +39,38 @@ pub(crate) struct RunContext {
     pub(crate) endpoint: Option<Endpoint>,
     pub(crate) backend: Arc<dyn Backend>,
     pub(crate) schema: Arc<Schema>,
-    pub(crate) state: Option<State>,
     pub(crate) stop: CancellationToken,
     pub(crate) observer: Option<Arc<dyn Observer>>,
 }
 
-/// The counts of a run, filled in as it goes.
-#[derive(Debug, Default)]
+/// What a run keeps as it goes: its counts, and its state.
+#[derive(Debug)]
 pub(crate) struct Tally {
     pub(crate) pages: Arc<AtomicUsize>,
     pub(crate) records: usize,
     pub(crate) dropped: usize,
     pub(crate) inserted: usize,
     pub(crate) updated: usize,
+    pub(crate) unchanged: usize,
     pub(crate) skipped: usize,
     pub(crate) skipped_records: Vec<Error>,
+    pub(crate) progress: Progress,
+}
+
+impl Tally {
+    pub(crate) fn new(progress: Progress) -> Self {
+        Self {
+            pages: Arc::default(),
+            records: 0,
+            dropped: 0,
+            inserted: 0,
+            updated: 0,
+            unchanged: 0,
+            skipped: 0,
+            skipped_records: Vec::new(),
+            progress,
+        }
+    }
 }
 
 impl<'a, M: Model> Run<'a, M> {
@@ -84,9 +102,17 @@ impl<'a, M: Model> Run<'a, M> {
         self.context.endpoint.as_ref()
     }
 
-    /// The state the last successful run saved, if any.
-    pub fn state(&self) -> Option<&State> {
-        self.context.state.as_ref()
+    /// The collector's state: as the last run left it, then as this run changes it.
+    pub fn state(&self) -> &State {
+        self.tally.progress.state()
+    }
+
+    /// Keeps `value` under `name` in the collector's state ([`State::values`]), for a collect
+    /// step of its own that remembers where it is. It is committed with the next
+    /// [`emit`](Self::emit), in the same batch as those records, or at the end of a run that
+    /// succeeds: set it after the records it covers are emitted, or just before emitting them.
+    pub fn set_value(&mut self, name: impl Into<String>, value: impl Into<String>) {
+        self.tally.progress.set_value(name.into(), value.into());
     }
 
     /// Whether the app is shutting down: a collect step of its own should emit what it has and
@@ -101,40 +127,52 @@ impl<'a, M: Model> Run<'a, M> {
         self.context.stop.clone().cancelled_owned()
     }
 
-    /// The pages of the configured endpoint, counted in the run's report. The stream ends early,
-    /// without an error, when the app shuts down (a request in flight is dropped).
+    /// The pages of the configured endpoint from its first page, counted in the run's report.
+    /// The stream ends early, without an error, when the app shuts down (a request in flight is
+    /// dropped). It follows no incremental strategy and commits no walk position: that is
+    /// [`collect_endpoint`](Self::collect_endpoint)'s work.
     pub fn pages(&self) -> impl Stream<Item = Result<Page, Error>> + Send + 'static + use<M> {
-        pages(self.context, self.tally)
+        pages(self.context, self.tally, self.context.endpoint.clone())
     }
 
-    /// The default collect step: every page of the endpoint, each record decoded into `M`, each
-    /// page's records emitted. A record that does not fit is skipped and reported.
+    /// The default collect step: the endpoint's pages as the collector's incremental strategy
+    /// says (from where the last walk stopped, or from the strategy's mark), each record decoded
+    /// into `M`, each page's records emitted with the state that covers them. A record that does
+    /// not fit, or lacks the strategy's field, is skipped and reported.
     ///
     /// # Errors
     /// The first error that stops the walk, a callback's error, or the backend's.
     pub async fn collect_endpoint(&mut self) -> Result<(), Error> {
-        let mut pages = std::pin::pin!(self.pages());
-        while let Some(page) = pages.try_next().await? {
+        let mut walker = Walker::new(self.context, self.tally);
+        while let Some(page) = walker.next(self.context, self.tally).await? {
+            let verdict = self.tally.progress.page(&page);
             let mut records = Vec::with_capacity(page.len());
-            for record in page.into_items::<M>() {
+            for (index, record) in page.decode::<M>().enumerate() {
+                if verdict.is_missing(index) {
+                    self.skip(missing_field(self.context, self.tally, &page, index));
+                    continue;
+                }
                 match record {
                     Ok(record) => records.push(record),
                     Err(error) => self.skip(error),
                 }
             }
             self.emit(records).await?;
+            if verdict.is_done {
+                break;
+            }
         }
         Ok(())
     }
 
     /// Hands `records` to the collector's [`on_records`](Collector::on_records), then stores
-    /// what it left, in one commit. Returns what the backend did.
+    /// what it left and the state as it is now, in one commit. Returns what the backend did.
     ///
     /// # Errors
     /// The callback's error (nothing of this batch is stored) or the backend's.
     pub async fn emit(&mut self, records: Vec<M>) -> Result<Committed, Error> {
         if records.is_empty() {
-            return Ok(Committed::default());
+            return commit_rows(self.context, self.tally, Vec::new()).await;
         }
         let offered = records.len();
         self.tally.records += offered;
@@ -163,13 +201,79 @@ impl<'a, M: Model> Run<'a, M> {
     }
 }
 
-/// The pages of the run's endpoint, counted in `tally`, ending early at shutdown; shared by typed
-/// and dynamic collectors.
+/// The endpoint's pages as the run's strategy walks them, for the default collect steps (typed
+/// and dynamic). A resumed walk whose next page the API refuses (an expired cursor) starts over
+/// from the first page.
+pub(crate) struct Walker {
+    pages: BoxStream<'static, Result<Page, Error>>,
+    is_resuming: bool,
+}
+
+impl Walker {
+    pub(crate) fn new(context: &RunContext, tally: &Tally) -> Self {
+        let endpoint = context
+            .endpoint
+            .as_ref()
+            .map(|endpoint| tally.progress.start(endpoint));
+        Self {
+            pages: pages(context, tally, endpoint).boxed(),
+            is_resuming: tally.progress.state().walk.is_some(),
+        }
+    }
+
+    pub(crate) async fn next(
+        &mut self,
+        context: &RunContext,
+        tally: &mut Tally,
+    ) -> Result<Option<Page>, Error> {
+        let next = self.pages.try_next().await;
+        if !std::mem::take(&mut self.is_resuming) {
+            return next;
+        }
+        match next {
+            Err(error) if is_stale_checkpoint(&error) => {
+                tracing::warn!(
+                    service = %context.id.service,
+                    collector = %context.id.collector,
+                    error = %crate::error::ErrorChain(&error),
+                    "the API refused the stored next page; the walk starts over"
+                );
+                tally.progress.abandon_walk();
+                *self = Self::new(context, tally);
+                self.is_resuming = false;
+                self.pages.try_next().await
+            }
+            other => other,
+        }
+    }
+}
+
+/// The error for a record of `page` that lacks the strategy's field.
+pub(crate) fn missing_field(
+    context: &RunContext,
+    tally: &Tally,
+    page: &Page,
+    index: usize,
+) -> Error {
+    let strategy = tally.progress.strategy();
+    IncrementalError::MissingField {
+        collector: context.id.clone(),
+        strategy: strategy.name(),
+        field: strategy.field().cloned().unwrap_or_default(),
+        url: page.url().clone(),
+        index,
+    }
+    .into()
+}
+
+/// The pages of `endpoint`, counted in `tally`, ending early at shutdown; shared by typed and
+/// dynamic collectors.
 pub(crate) fn pages(
     context: &RunContext,
     tally: &Tally,
+    endpoint: Option<Endpoint>,
 ) -> impl Stream<Item = Result<Page, Error>> + Send + 'static + use<> {
-    let listing = match &context.endpoint {
+    let listing = match &endpoint {
         Some(endpoint) => endpoint.list_pages().boxed(),
         None => {
             let error = CollectError::NoEndpoint {
@@ -191,13 +295,14 @@ pub(crate) fn pages(
         })
 }
 
-/// Stores `rows` in one commit, counting what the backend did.
+/// Stores `rows` and the state's changes in one commit, counting what the backend did.
 pub(crate) async fn commit_rows(
     context: &RunContext,
     tally: &mut Tally,
     rows: Vec<Row>,
 ) -> Result<Committed, Error> {
-    if rows.is_empty() {
+    let state = tally.progress.take_changes();
+    if rows.is_empty() && state.is_none() {
         return Ok(Committed::default());
     }
     let committed = context
@@ -206,11 +311,12 @@ pub(crate) async fn commit_rows(
             collector: context.id.clone(),
             schema: Arc::clone(&context.schema),
             rows,
-            state: None,
+            state,
         })
         .await?;
     tally.inserted += committed.inserted;
     tally.updated += committed.updated;
+    tally.unchanged += committed.unchanged;
     Ok(committed)
 }
 

@@ -113,6 +113,12 @@ impl<M> CollectorSpec<M> {
         self.settings_with(|settings| settings.interval(interval))
     }
 
+    /// How it asks only for what is new (default: it reads everything each run); see
+    /// [`Incremental`](crate::state::Incremental).
+    pub fn incremental(self, strategy: impl Into<crate::state::Incremental>) -> Self {
+        self.settings_with(|settings| settings.incremental(strategy))
+    }
+
     /// Called for each problem of a run: a record that did not fit, the error that ended a run.
     pub fn on_error(mut self, callback: impl Fn(&Error) + Send + Sync + 'static) -> Self {
         self.on_error.push(Arc::new(callback));

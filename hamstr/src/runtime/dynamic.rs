@@ -4,12 +4,10 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use futures_util::TryStreamExt;
-
 use super::Runnable;
 use crate::{
     Error,
-    collector::{CollectorSettings, RunContext, Tally, commit_rows, pages, skip},
+    collector::{CollectorSettings, RunContext, Tally, Walker, commit_rows, missing_field, skip},
     model::{DynamicModel, Schema},
 };
 
@@ -31,18 +29,29 @@ impl Runnable for DynamicCollector {
     }
 
     async fn collect(&self, context: &RunContext, tally: &mut Tally) -> Result<(), Error> {
-        let mut pages = std::pin::pin!(pages(context, tally));
-        while let Some(page) = pages.try_next().await? {
+        let mut walker = Walker::new(context, tally);
+        while let Some(page) = walker.next(context, tally).await? {
+            let verdict = tally.progress.page(&page);
             let mut rows = Vec::with_capacity(page.len());
             for (index, record) in page.records().iter().enumerate() {
-                match self.model.decode_row(record, page.url(), index) {
+                let row = if verdict.is_missing(index) {
+                    Err(missing_field(context, tally, &page, index))
+                } else {
+                    self.model
+                        .decode_row(record, page.url(), index)
+                        .map_err(Into::into)
+                };
+                match row {
                     Ok(row) => rows.push(row),
                     // No callbacks on this path: the log and the report are where it shows.
-                    Err(error) => skip(context, tally, error.into(), |_| {}),
+                    Err(error) => skip(context, tally, error, |_| {}),
                 }
             }
             tally.records += rows.len();
             commit_rows(context, tally, rows).await?;
+            if verdict.is_done {
+                break;
+            }
         }
         Ok(())
     }

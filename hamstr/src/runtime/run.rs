@@ -11,12 +11,13 @@ use tracing::Instrument;
 use super::Runnable;
 use crate::{
     Error,
-    backend::{Backend, Batch, CollectorId, State},
+    backend::{Backend, Batch, CollectorId},
     collector::{CollectError, RunContext, Tally},
     error::ErrorChain,
     model::Schema,
     report::{Observer, RunReport},
     service::{Endpoint, Service},
+    state::{Incremental, Progress, RunRecord},
 };
 
 /// A collector as the app checked it: its service found, its endpoint joined, its interval
@@ -28,6 +29,11 @@ pub(crate) struct Planned {
     pub(crate) endpoint: Option<Endpoint>,
     pub(crate) schema: Arc<Schema>,
     pub(crate) interval: Option<Duration>,
+    pub(crate) incremental: Incremental,
+    /// The endpoint's URL and parameters, which a stored walk must match to be resumed.
+    pub(crate) listing: String,
+    /// Whether its first run reads everything (a backfill).
+    pub(crate) is_backfill: bool,
     pub(crate) backend: Arc<dyn Backend>,
     pub(crate) observer: Option<Arc<dyn Observer>>,
 }
@@ -46,26 +52,36 @@ pub(crate) async fn run_collector(
         collector = %planned.id.collector,
         run = number,
     );
-    run_in_span(planned, stop, grace).instrument(span).await
+    let is_backfill = planned.is_backfill && number == 1;
+    run_in_span(planned, stop, grace, is_backfill)
+        .instrument(span)
+        .await
 }
 
-async fn run_in_span(planned: &Planned, stop: &CancellationToken, grace: Duration) -> RunReport {
+async fn run_in_span(
+    planned: &Planned,
+    stop: &CancellationToken,
+    grace: Duration,
+    is_backfill: bool,
+) -> RunReport {
     if let Some(observer) = &planned.observer {
         observer.run_started(&planned.id);
     }
     let started_at = Utc::now();
     let started = Instant::now();
-    let mut tally = Tally::default();
-    let outcome = match planned.backend.load_state(&planned.id).await {
-        Err(error) => Err(Error::from(error)),
+    let (outcome, tally) = match planned.backend.load_state(&planned.id).await {
+        Err(error) => {
+            let progress = progress(planned, None, is_backfill, started_at);
+            (Err(Error::from(error)), Tally::new(progress))
+        }
         Ok(state) => {
+            let mut tally = Tally::new(progress(planned, state, is_backfill, started_at));
             let context = RunContext {
                 id: planned.id.clone(),
                 service: planned.service.clone(),
                 endpoint: planned.endpoint.clone(),
                 backend: Arc::clone(&planned.backend),
                 schema: Arc::clone(&planned.schema),
-                state: state.clone(),
                 stop: stop.clone(),
                 observer: planned.observer.clone(),
             };
@@ -88,12 +104,15 @@ async fn run_in_span(planned: &Planned, stop: &CancellationToken, grace: Duratio
                 outcome = collect => outcome,
                 () = abandon => Err(CollectError::Abandoned { collector: planned.id.clone(), grace }.into()),
             };
-            match outcome {
-                Ok(()) if !stop.is_cancelled() => save_last_run(planned, state, started_at).await,
+            let outcome = match outcome {
+                Ok(()) if !stop.is_cancelled() => save_finished(planned, &mut tally).await,
                 other => other,
-            }
+            };
+            (outcome, tally)
         }
     };
+    let is_full = tally.progress.is_full();
+    let resumed_at = tally.progress.resumed_at();
     let report = RunReport::new(
         planned.id.clone(),
         started_at,
@@ -119,6 +138,7 @@ async fn run_in_span(planned: &Planned, stop: &CancellationToken, grace: Duratio
             records = report.records,
             inserted = report.inserted,
             updated = report.updated,
+            unchanged = report.unchanged,
             dropped = report.dropped,
             skipped = report.skipped,
             elapsed_ms = report.elapsed.as_millis() as u64,
@@ -126,27 +146,42 @@ async fn run_in_span(planned: &Planned, stop: &CancellationToken, grace: Duratio
             "run finished"
         ),
     }
+    let record = RunRecord::from_report(&report, Utc::now(), is_full, resumed_at);
+    if let Err(error) = planned.backend.record_run(&record).await {
+        // The run itself is stored; only its line in the history is missing.
+        tracing::warn!(error = %ErrorChain(&error), "the run could not be added to the load history");
+    }
     if let Some(observer) = &planned.observer {
         observer.run_finished(&report);
     }
     report
 }
 
-/// Commits the state of a run that finished: when it started, with the rest as it was.
-async fn save_last_run(
+fn progress(
     planned: &Planned,
-    state: Option<State>,
+    state: Option<crate::state::State>,
+    is_backfill: bool,
     started_at: chrono::DateTime<Utc>,
-) -> Result<(), Error> {
-    let mut state = state.unwrap_or_default();
-    state.last_run = Some(started_at);
+) -> Progress {
+    Progress::new(
+        planned.id.clone(),
+        planned.incremental.clone(),
+        state,
+        is_backfill,
+        planned.listing.clone(),
+        started_at,
+    )
+}
+
+/// Commits the state of a run that finished: when it started, with the rest as it is now.
+async fn save_finished(planned: &Planned, tally: &mut Tally) -> Result<(), Error> {
     planned
         .backend
         .commit(Batch {
             collector: planned.id.clone(),
             schema: Arc::clone(&planned.schema),
             rows: Vec::new(),
-            state: Some(state),
+            state: Some(tally.progress.finish()),
         })
         .await?;
     Ok(())

@@ -303,12 +303,17 @@ impl Endpoint {
     /// The client and the endpoint's URL with the service's and the endpoint's parameters.
     fn base_request(&self) -> Result<(HttpClient, Url), Error> {
         let client = self.service.client()?;
+        Ok((client, self.listing_url()?))
+    }
+
+    /// The endpoint's URL with the service's and the endpoint's parameters (never credentials).
+    pub(crate) fn listing_url(&self) -> Result<Url, Error> {
         let mut url = self.service.endpoint_url(&self.path)?;
         let defaults = self.service.defaults();
         for (name, value) in defaults.params.iter().chain(&self.params) {
             set_param(&mut url, name, value);
         }
-        Ok((client, url))
+        Ok(url)
     }
 
     /// Where a walk starts: the checkpoint, or the first page.

@@ -33,6 +33,8 @@ pub struct Collection {
     page_size: usize,
     max_page_size: Option<usize>,
     should_repeat_last_page: bool,
+    is_newest_first: bool,
+    since: Option<(String, String)>,
     extra: Vec<(String, Value)>,
 }
 
@@ -56,8 +58,27 @@ impl Collection {
             page_size: 10,
             max_page_size: None,
             should_repeat_last_page: false,
+            is_newest_first: false,
+            since: None,
             extra: Vec::new(),
         }
+    }
+
+    /// Serves the records last stored first, like a listing sorted newest first: records that
+    /// [`MockApi::push_records`](super::MockApi::push_records) adds appear at the head, and
+    /// shift the others towards later pages.
+    pub fn newest_first(mut self, yes: bool) -> Self {
+        self.is_newest_first = yes;
+        self
+    }
+
+    /// Serves only the records whose `field` (a dot path) is at or after the request's `param`
+    /// (`?since=...`), compared as numbers, as datetimes, or as text
+    /// ([`compare_marks`](crate::state::compare_marks)). A record without the field is always
+    /// served.
+    pub fn since(mut self, param: &str, field: &str) -> Self {
+        self.since = Some((param.to_owned(), field.to_owned()));
+        self
     }
 
     /// Serves the records with this pagination scheme.
@@ -110,8 +131,33 @@ impl Collection {
 
     /// The page that answers `request`, or a 400 for invalid paging parameters.
     pub(crate) fn render(&self, request: &PageRequest<'_>) -> MockResponse {
-        self.render_page(request)
-            .unwrap_or_else(|message| MockResponse::json_error(400, message))
+        let since = self.since.as_ref().and_then(|(param, field)| {
+            first_value(request.query, param).map(|since| (since, field.as_str()))
+        });
+        let rendered = if since.is_none() && !self.is_newest_first {
+            self.render_page(request)
+        } else {
+            // The records as this request sees them: filtered, then in serving order.
+            let mut view = self.clone();
+            if let Some((since, field)) = since {
+                view.records.retain(|record| {
+                    lookup(record, field)
+                        .and_then(|value| match value {
+                            Value::String(text) => Some(text.clone()),
+                            Value::Number(number) => Some(number.to_string()),
+                            _ => None,
+                        })
+                        .is_none_or(|value| {
+                            crate::state::compare_marks(&value, since) != std::cmp::Ordering::Less
+                        })
+                });
+            }
+            if self.is_newest_first {
+                view.records.reverse();
+            }
+            view.render_page(request)
+        };
+        rendered.unwrap_or_else(|message| MockResponse::json_error(400, message))
     }
 
     fn render_page(&self, request: &PageRequest<'_>) -> Result<MockResponse, String> {

@@ -1,0 +1,141 @@
+//! What a collector remembers between runs, and how it uses it to ask only for what is new.
+//!
+//! - [`State`]: kept by the [`Backend`](crate::Backend) for each collector and committed in the
+//!   same [`Batch`](crate::backend::Batch) as the records it covers, so it never runs ahead of
+//!   them: the walk in progress (where the next page is), the [`Mark`] of an incremental
+//!   strategy, when the last run started.
+//! - [`Incremental`]: the strategy a collector's default collect step follows, set per collector
+//!   with `CollectorSpec::incremental`, `#[hamstr(incremental(...))]` or `incremental:` in YAML.
+//! - [`RunRecord`]: one line of the load history, written by every run.
+//!
+//! docs/incremental.md describes the strategies and what each backend promises after a crash.
+
+mod history;
+mod progress;
+mod strategy;
+
+use std::{cmp::Ordering, collections::BTreeMap, fmt};
+
+use chrono::{DateTime, Utc};
+
+use crate::{backend::CollectorId, service::Checkpoint};
+
+pub use history::{RunOutcome, RunRecord};
+pub(crate) use progress::{Progress, is_stale_checkpoint};
+pub use strategy::{CursorField, Incremental, IncrementalError};
+
+/// What a collector remembers between runs. Backends store it as one JSON document, so new
+/// fields never need a migration.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct State {
+    /// A walk over the endpoint's pages that has not reached its end (the run stopped, failed or
+    /// was killed): the next run goes on from its next page.
+    pub walk: Option<WalkState>,
+    /// The incremental strategy's mark: the newest value stored, or the last id seen.
+    pub mark: Option<Mark>,
+    /// When the last run that finished started.
+    pub last_run: Option<DateTime<Utc>>,
+    /// Values a collect step of its own keeps ([`Run::set_value`](crate::collector::Run::set_value)).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub values: BTreeMap<String, String>,
+}
+
+/// A walk that has not reached its end, as committed with its last stored page.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct WalkState {
+    /// The listing walked: the endpoint's URL with its parameters, before any parameter of the
+    /// strategy. A collector whose endpoint changed starts over instead of resuming.
+    pub listing: String,
+    /// The request for the next page.
+    pub next: Checkpoint,
+    /// Pages stored so far by this walk.
+    pub pages: usize,
+    /// The mark this walk leaves when it ends: the newest value it stored (or, for `seek` in a
+    /// backfill, the last id). It replaces [`State::mark`] only when the walk is complete, so a
+    /// walk cut short never makes the next run stop before the records it did not reach.
+    pub newest: Option<String>,
+    /// Whether it reads everything, ignoring the mark (a backfill).
+    #[serde(default)]
+    pub is_full: bool,
+    /// When the run that began the walk started.
+    pub started_at: DateTime<Utc>,
+}
+
+/// An incremental strategy's position: which strategy and field it belongs to, and the value.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct Mark {
+    /// The strategy that wrote it (`seek`, `stop_when_seen`, `cursor_field`).
+    pub strategy: String,
+    /// The record field it was read from.
+    pub field: String,
+    /// The value, as the API gave it (a string, or a number's digits).
+    pub value: String,
+}
+
+impl Mark {
+    /// A mark of `strategy` on `field`.
+    pub fn new(
+        strategy: impl Into<String>,
+        field: impl Into<String>,
+        value: impl Into<String>,
+    ) -> Self {
+        Self {
+            strategy: strategy.into(),
+            field: field.into(),
+            value: value.into(),
+        }
+    }
+}
+
+impl fmt::Display for Mark {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "{} = {}", self.field, self.value)
+    }
+}
+
+/// What [`Hamstr::status`](crate::Hamstr::status) tells of one collector.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct CollectorStatus {
+    /// The collector.
+    pub collector: CollectorId,
+    /// Its incremental strategy.
+    pub strategy: Incremental,
+    /// Its stored state; `None` before its first commit.
+    pub state: Option<State>,
+    /// Its last runs, newest first.
+    pub runs: Vec<RunRecord>,
+}
+
+/// Orders two mark values: as numbers when both are numbers, as instants when both are RFC 3339
+/// datetimes (whatever their offsets), else as text.
+pub fn compare_marks(left: &str, right: &str) -> Ordering {
+    if let (Ok(left), Ok(right)) = (left.parse::<i128>(), right.parse::<i128>()) {
+        return left.cmp(&right);
+    }
+    if let (Ok(left), Ok(right)) = (left.parse::<f64>(), right.parse::<f64>()) {
+        return left.total_cmp(&right);
+    }
+    if let (Ok(left), Ok(right)) = (
+        DateTime::parse_from_rfc3339(left),
+        DateTime::parse_from_rfc3339(right),
+    ) {
+        return left.cmp(&right);
+    }
+    left.cmp(right)
+}
+
+/// The newer of two optional mark values.
+pub(crate) fn newer(current: Option<String>, candidate: &str) -> Option<String> {
+    match current {
+        Some(current) if compare_marks(&current, candidate) != Ordering::Less => Some(current),
+        _ => Some(candidate.to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests;
