@@ -121,7 +121,10 @@ pub(crate) async fn upserts_by_primary_key<F: Fixture>(fixture: F) {
         }
     );
     // The same values again change nothing, and are counted as unchanged.
-    let again = vec![payment("tr_2", 250, None), payment("tr_3", 301, Some("three"))];
+    let again = vec![
+        payment("tr_2", 250, None),
+        payment("tr_3", 301, Some("three")),
+    ];
     let committed = fixture
         .backend()
         .commit(batch(&schema, again, None))

@@ -477,7 +477,8 @@ impl Inner {
         };
         let mut runs = Vec::new();
         for line in BufReader::new(file).lines() {
-            let line = line.map_err(|error| io_error(format!("reading {}", path.display()), error))?;
+            let line =
+                line.map_err(|error| io_error(format!("reading {}", path.display()), error))?;
             // A line cut short by a crash is no run.
             if let Ok(run) = serde_json::from_str::<RunRecord>(&line) {
                 runs.push(run);

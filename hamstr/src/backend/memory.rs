@@ -7,9 +7,7 @@ use std::{
 
 use async_trait::async_trait;
 
-use super::{
-    Backend, BackendError, Batch, CollectorId, Committed, RunRecord, State, added_fields,
-};
+use super::{Backend, BackendError, Batch, CollectorId, Committed, RunRecord, State, added_fields};
 use crate::model::{Cell, Row, Schema, row_to_json};
 
 /// Keeps every table, state and the load history (its last 10,000 runs) in memory; cheap to clone (clones share the data).

@@ -14,9 +14,7 @@ use rusqlite::{
 };
 use tokio::sync::{mpsc, oneshot};
 
-use super::{
-    Backend, BackendError, Batch, CollectorId, Committed, RunRecord, State, added_fields,
-};
+use super::{Backend, BackendError, Batch, CollectorId, Committed, RunRecord, State, added_fields};
 use crate::model::{Cell, FieldType, Schema};
 
 /// Where hamstr keeps collector state, beside the model tables.

@@ -8,7 +8,10 @@ use std::{
     },
 };
 
-use futures_util::{Stream, StreamExt, TryStreamExt, future, stream::{self, BoxStream}};
+use futures_util::{
+    Stream, StreamExt, TryStreamExt, future,
+    stream::{self, BoxStream},
+};
 use tokio_util::sync::CancellationToken;
 
 use super::{CollectError, Collector, RecordBatch};

@@ -104,7 +104,8 @@ impl Progress {
     }
 
     fn plan_walk(&mut self) {
-        self.is_full = self.is_backfill || self.state.walk.as_ref().is_some_and(|walk| walk.is_full);
+        self.is_full =
+            self.is_backfill || self.state.walk.as_ref().is_some_and(|walk| walk.is_full);
         self.stop_at = match (&self.strategy, &self.state.mark) {
             (Incremental::StopWhenSeen { .. }, Some(mark)) if !self.is_full => {
                 Some(mark.value.clone())

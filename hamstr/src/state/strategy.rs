@@ -108,11 +108,7 @@ impl fmt::Display for Incremental {
                     cursor.param, cursor.field
                 )?;
                 if let Some(lookback) = cursor.lookback {
-                    write!(
-                        formatter,
-                        " minus {}",
-                        humantime::format_duration(lookback)
-                    )?;
+                    write!(formatter, " minus {}", humantime::format_duration(lookback))?;
                 }
                 formatter.write_str(")")
             }
