@@ -113,6 +113,9 @@ struct ArchitectureDoctests;
 #[cfg(doctest)]
 #[doc = include_str!("../../docs/collectors.md")]
 struct CollectorsDoctests;
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/incremental.md")]
+struct IncrementalDoctests;
 
 /// The HTTP client's types that appear in hamstr's API (`Url`, `Request`, `HeaderMap`).
 pub use reqwest;

@@ -1,23 +1,22 @@
 //! The `hamstr` command line (feature `cli`): run, check, mock and init a YAML project.
 
+mod output;
+
 use std::{
-    collections::BTreeMap,
     io::IsTerminal,
     path::{Path, PathBuf},
     process::ExitCode,
-    sync::{Arc, Mutex},
-    time::Duration,
+    sync::Arc,
 };
 
 use clap::{Parser, Subcommand};
 
 use crate::{
-    Error,
-    backend::CollectorId,
+    Error, Hamstr,
     config::{self, ConfigError, Storage},
-    report::{Observer, Report, RunReport},
     testing::MockApi,
 };
+use output::{Progress, print_summary, status_tables};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -26,7 +25,10 @@ Examples:
   hamstr check hamstr.yml                  validate it, without sending a request
   hamstr run hamstr.yml --once             one pass of every collector into hamstr.db
   hamstr run hamstr.yml --once --storage stdout > records.jsonl
-  hamstr run hamstr.yml                    collect on every interval until Ctrl-C";
+  hamstr run hamstr.yml                    collect on every interval until Ctrl-C
+  hamstr status hamstr.yml                 each collector's state and its last runs
+  hamstr run hamstr.yml --once --full      read everything once (a backfill), keeping the state
+  hamstr reset hamstr.yml payments         forget a collector's state: its next run reads everything";
 
 /// Collect records from HTTP APIs into one store, described in a YAML file.
 #[derive(Debug, Parser)]
@@ -56,6 +58,34 @@ collected stays stored), 2 when the file has errors (nothing runs).")]
         once: bool,
         /// Where to store instead of the file's `storage`: sqlite://PATH, jsonl://DIR, stdout
         /// (JSON lines; nothing else goes to stdout), memory.
+        #[arg(long, value_name = "STORAGE")]
+        storage: Option<String>,
+        /// Read everything once, ignoring incremental strategies (a backfill); the stored state
+        /// is kept and moved on. With intervals, only each collector's first run.
+        #[arg(long)]
+        full: bool,
+    },
+    /// Show each collector's stored state and its last runs (the load history).
+    #[command(after_help = "Examples:\n  hamstr status hamstr.yml\n  hamstr status hamstr.yml --runs 50")]
+    Status {
+        /// The project file.
+        file: PathBuf,
+        /// Read this storage instead of the file's `storage`: sqlite://PATH or jsonl://DIR.
+        #[arg(long, value_name = "STORAGE")]
+        storage: Option<String>,
+        /// How many runs to show per collector.
+        #[arg(long, default_value_t = 10)]
+        runs: usize,
+    },
+    /// Forget what a collector remembers (its walk in progress, its mark): its next run reads
+    /// everything. Stored records stay.
+    #[command(after_help = "Examples:\n  hamstr reset hamstr.yml payments\n  hamstr reset hamstr.yml mollie/payments")]
+    Reset {
+        /// The project file.
+        file: PathBuf,
+        /// The collector: its name, or service/name.
+        collector: String,
+        /// Use this storage instead of the file's `storage`: sqlite://PATH or jsonl://DIR.
         #[arg(long, value_name = "STORAGE")]
         storage: Option<String>,
     },
@@ -97,7 +127,18 @@ pub async fn main() -> ExitCode {
             file,
             once,
             storage,
-        } => run(&file, once, storage.as_deref()).await,
+            full,
+        } => run(&file, once, storage.as_deref(), full).await,
+        Command::Status {
+            file,
+            storage,
+            runs,
+        } => status(&file, storage.as_deref(), runs).await,
+        Command::Reset {
+            file,
+            collector,
+            storage,
+        } => reset(&file, &collector, storage.as_deref()).await,
         Command::Check { file } => check(&file),
         Command::Mock { port, fixtures } => mock(port, fixtures.as_deref()).await,
         Command::Init { path, force } => init(&path, force),
@@ -138,17 +179,101 @@ fn report_error(error: &Error) {
     report_error_text(&crate::error::ErrorChain(error).to_string());
 }
 
-async fn run(file: &Path, once: bool, storage: Option<&str>) -> ExitCode {
-    let project = match load(file) {
-        Ok(project) => project,
-        Err(code) => return code,
-    };
-    let storage = match storage.map(Storage::parse).transpose() {
-        Ok(chosen) => chosen.unwrap_or_else(|| project.storage.clone()),
+/// The project at `file` and the storage to use: `--storage`, else the file's.
+fn project_and_storage(
+    file: &Path,
+    storage: Option<&str>,
+) -> Result<(config::Project, Storage), ExitCode> {
+    let project = load(file)?;
+    match storage.map(Storage::parse).transpose() {
+        Ok(chosen) => {
+            let storage = chosen.unwrap_or_else(|| project.storage.clone());
+            Ok((project, storage))
+        }
         Err(message) => {
             report_error_text(&format!("--storage: {message}"));
-            return ExitCode::from(2);
+            Err(ExitCode::from(2))
         }
+    }
+}
+
+/// The app over a storage that outlives the process, for `status` and `reset`.
+fn stored_app(file: &Path, storage: Option<&str>) -> Result<Hamstr, ExitCode> {
+    let (project, storage) = project_and_storage(file, storage)?;
+    let kept = match &storage {
+        Storage::Sqlite(path) => Some(path),
+        Storage::JsonLines(dir) => Some(dir),
+        Storage::Stdout | Storage::Memory => None,
+    };
+    match kept {
+        None => {
+            report_error_text(&format!(
+                "storage {storage:?} keeps nothing between runs; use sqlite://PATH or jsonl://DIR"
+            ));
+            return Err(ExitCode::from(2));
+        }
+        // Reading the state must not create an empty database.
+        Some(path) if !path.exists() => {
+            report_error_text(&format!(
+                "{} does not exist: nothing has run with this storage yet",
+                path.display()
+            ));
+            return Err(ExitCode::FAILURE);
+        }
+        Some(_) => {}
+    }
+    init_logs(true);
+    let app = project.into_app(&storage).and_then(|app| app.check().map(|()| app));
+    app.map_err(|error| {
+        report_error(&error);
+        ExitCode::from(2)
+    })
+}
+
+async fn status(file: &Path, storage: Option<&str>, runs: usize) -> ExitCode {
+    let app = match stored_app(file, storage) {
+        Ok(app) => app,
+        Err(code) => return code,
+    };
+    match app.status(runs).await {
+        Ok(statuses) => {
+            report_ok(&status_tables(&statuses));
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            report_error(&error);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn reset(file: &Path, collector: &str, storage: Option<&str>) -> ExitCode {
+    let app = match stored_app(file, storage) {
+        Ok(app) => app,
+        Err(code) => return code,
+    };
+    match app.reset_state(collector).await {
+        Ok(id) => {
+            report_ok(&format!(
+                "{id}: state forgotten; its next run reads everything (stored records stay)"
+            ));
+            ExitCode::SUCCESS
+        }
+        Err(error @ Error::App(crate::AppError::UnknownCollector { .. })) => {
+            report_error(&error);
+            ExitCode::from(2)
+        }
+        Err(error) => {
+            report_error(&error);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(file: &Path, once: bool, storage: Option<&str>, is_full: bool) -> ExitCode {
+    let (project, storage) = match project_and_storage(file, storage) {
+        Ok(loaded) => loaded,
+        Err(code) => return code,
     };
     let to_stdout = matches!(storage, Storage::Stdout);
     let show_progress = once && std::io::stderr().is_terminal();
@@ -164,6 +289,7 @@ async fn run(file: &Path, once: bool, storage: Option<&str>) -> ExitCode {
         report_error(&error);
         return ExitCode::from(2);
     }
+    let app = if is_full { app.backfill() } else { app };
     if !once {
         return match app.run().await {
             Ok(()) => ExitCode::SUCCESS,
@@ -206,57 +332,6 @@ async fn run(file: &Path, once: bool, storage: Option<&str>) -> ExitCode {
 #[allow(clippy::print_stderr)]
 fn report_error_text(message: &str) {
     eprintln!("error: {message}");
-}
-
-/// The summary table, on stdout unless records go there.
-#[allow(clippy::print_stdout, clippy::print_stderr)]
-fn print_summary(report: &Report, to_stderr: bool) {
-    let mut table = comfy_table::Table::new();
-    table.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
-    table.set_header([
-        "collector",
-        "records",
-        "new",
-        "updated",
-        "pages",
-        "skipped",
-        "error",
-        "time",
-    ]);
-    for run in &report.runs {
-        table.add_row([
-            run.collector.to_string(),
-            run.records.to_string(),
-            run.inserted.to_string(),
-            run.updated.to_string(),
-            run.pages.to_string(),
-            run.skipped.to_string(),
-            run.failure
-                .as_ref()
-                .map(|error| crate::error::ErrorChain(error).to_string())
-                .unwrap_or_default(),
-            format!("{:.1}s", run.elapsed.as_secs_f64()),
-        ]);
-    }
-    let skipped: Vec<String> = report
-        .runs
-        .iter()
-        .flat_map(|run| {
-            run.skipped_records
-                .iter()
-                .map(move |error| format!("{}: {error}", run.collector))
-        })
-        .collect();
-    let text = if skipped.is_empty() {
-        table.to_string()
-    } else {
-        format!("{table}\nskipped records:\n  {}", skipped.join("\n  "))
-    };
-    if to_stderr {
-        eprintln!("{text}");
-    } else {
-        println!("{text}");
-    }
 }
 
 fn check(file: &Path) -> ExitCode {
@@ -342,57 +417,3 @@ fn init(path: &Path, force: bool) -> ExitCode {
     }
 }
 
-/// A progress bar per collector while `--once` runs on a terminal.
-struct Progress {
-    bars: indicatif::MultiProgress,
-    by_collector: Mutex<BTreeMap<CollectorId, (indicatif::ProgressBar, usize)>>,
-}
-
-impl Progress {
-    fn new() -> Arc<Self> {
-        Arc::new(Self {
-            bars: indicatif::MultiProgress::new(),
-            by_collector: Mutex::new(BTreeMap::new()),
-        })
-    }
-
-    fn finish(&self) {
-        let _ = self.bars.clear();
-    }
-}
-
-impl Observer for Progress {
-    fn run_started(&self, collector: &CollectorId) {
-        let bar = self.bars.add(indicatif::ProgressBar::new_spinner());
-        bar.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} {prefix:30} {msg} ({per_sec})")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
-        );
-        bar.set_prefix(collector.to_string());
-        bar.enable_steady_tick(Duration::from_millis(120));
-        if let Ok(mut bars) = self.by_collector.lock() {
-            bars.insert(collector.clone(), (bar, 0));
-        }
-    }
-
-    fn page_fetched(&self, collector: &CollectorId, records: usize) {
-        if let Ok(mut bars) = self.by_collector.lock()
-            && let Some((bar, pages)) = bars.get_mut(collector)
-        {
-            *pages += 1;
-            bar.inc(records as u64);
-            bar.set_message(format!("{pages} pages, {} records", bar.position()));
-        }
-    }
-
-    fn run_finished(&self, report: &RunReport) {
-        if let Ok(bars) = self.by_collector.lock()
-            && let Some((bar, _)) = bars.get(&report.collector)
-        {
-            bar.finish_with_message(match &report.failure {
-                None => format!("{} records, done", report.records),
-                Some(_) => format!("{} records, failed", report.records),
-            });
-        }
-    }
-}
