@@ -410,15 +410,19 @@ fn stored_ids(dir: &Path, storage: &str, table: &str) -> Vec<u64> {
         let db = rusqlite::Connection::open(dir.join("hamstr.db")).unwrap();
         let mut statement = db.prepare(&format!("SELECT id FROM {table}")).unwrap();
         statement
-            .query_map([], |row| row.get(0))
+            .query_map([], |row| row.get::<_, i64>(0))
             .unwrap()
-            .map(Result::unwrap)
+            .map(|id| id.unwrap().try_into().unwrap())
             .collect()
     } else {
         std::fs::read_to_string(dir.join("out").join(format!("{table}.jsonl")))
             .unwrap_or_default()
             .lines()
-            .map(|line| serde_json::from_str::<Value>(line).unwrap()["id"].as_u64().unwrap())
+            .map(|line| {
+                serde_json::from_str::<Value>(line).unwrap()["id"]
+                    .as_u64()
+                    .unwrap()
+            })
             .collect()
     };
     ids.sort_unstable();
@@ -449,7 +453,10 @@ async fn status_backfill_and_reset() {
     assert!(status.status.success(), "{}", text(&status.stderr));
     assert!(shown.contains("seek (from=<last id>)"), "{shown}");
     assert!(shown.contains("id = 12"), "{shown}");
-    assert!(shown.contains("created_at = 2026-01-01T00:00:12Z"), "{shown}");
+    assert!(
+        shown.contains("created_at = 2026-01-01T00:00:12Z"),
+        "{shown}"
+    );
     assert!(shown.contains("succeeded"), "{shown}");
 
     let backfill = hamstr(dir.path(), &["run", "hamstr.yml", "--once", "--full"], &[]).await;
@@ -468,13 +475,21 @@ async fn status_backfill_and_reset() {
     assert!(text(&reset.stdout).contains("seek/seek: state forgotten"));
     let unknown = hamstr(dir.path(), &["reset", "hamstr.yml", "nope"], &[]).await;
     assert_eq!(unknown.status.code(), Some(2));
-    assert!(text(&unknown.stderr).contains("seek/seek"), "lists the collectors");
+    assert!(
+        text(&unknown.stderr).contains("seek/seek"),
+        "lists the collectors"
+    );
     let fresh = hamstr(dir.path(), &["run", "hamstr.yml", "--once"], &[]).await;
     assert!(fresh.status.success());
     assert_eq!(seek_requests(), 10, "after the reset, all three pages");
     let history = hamstr(dir.path(), &["status", "hamstr.yml", "--runs", "2"], &[]).await;
-    assert!(text(&history.stdout).contains("(backfill)") == false);
-    assert_eq!(stored_ids(dir.path(), "sqlite", "seek"), (1..=12).collect::<Vec<_>>());
+    let history = text(&history.stdout);
+    // The two newest runs of each collector: the reset one and the one after the backfill.
+    assert!(!history.contains("(backfill)"), "{history}");
+    assert_eq!(
+        stored_ids(dir.path(), "sqlite", "seek"),
+        (1..=12).collect::<Vec<_>>()
+    );
 }
 
 /// The process is killed (`kill -9`) at random points of its runs, again and again, while new
@@ -547,7 +562,10 @@ async fn killed_runs_lose_nothing_and_store_nothing_twice() {
         assert!(idle.status.success());
         for (route, before) in STRATEGY_ROUTES.iter().zip(before).take(3) {
             let asked = api.requests(&format!("/{route}/items")).len() - before;
-            assert_eq!(asked, 1, "{storage}: {route} asked {asked} pages with nothing new");
+            assert_eq!(
+                asked, 1,
+                "{storage}: {route} asked {asked} pages with nothing new"
+            );
         }
         let status = hamstr(dir.path(), &["status", "hamstr.yml"], &[]).await;
         assert!(status.status.success(), "{}", text(&status.stderr));

@@ -520,60 +520,34 @@ async fn runs_are_in_the_history_and_state_can_be_reset() {
 /// under each strategy; a full refresh makes all 101 again. Prints the counts.
 #[tokio::test]
 async fn a_second_run_over_10_000_items_with_nothing_new_makes_one_request() {
-    let all = || items(1..=10_000);
-    let cases: Vec<(&str, Incremental, Box<dyn Fn(&MockApi)>)> = vec![
+    let all = || Collection::new(items(1..=10_000)).page_size(100);
+    let cases = [
         (
             "full_refresh",
             Incremental::FullRefresh,
-            Box::new(|api| {
-                api.route(
-                    "/items",
-                    Collection::new(all())
-                        .paging(Paging::page_number())
-                        .page_size(100),
-                )
-            }),
+            all().paging(Paging::page_number()),
         ),
         (
             "seek",
             Incremental::seek("from", "id"),
-            Box::new(|api| {
-                api.route(
-                    "/items",
-                    Collection::new(all()).paging(Paging::seek()).page_size(100),
-                )
-            }),
+            all().paging(Paging::seek()),
         ),
         (
             "stop_when_seen",
             Incremental::stop_when_seen("created_at"),
-            Box::new(|api| {
-                api.route(
-                    "/items",
-                    Collection::new(all())
-                        .paging(Paging::page_number())
-                        .page_size(100)
-                        .newest_first(true),
-                )
-            }),
+            all().paging(Paging::page_number()).newest_first(true),
         ),
         (
             "cursor_field",
             Incremental::cursor_field("updated_at", "since").into(),
-            Box::new(|api| {
-                api.route(
-                    "/items",
-                    Collection::new(all())
-                        .paging(Paging::page_number())
-                        .page_size(100)
-                        .since("since", "updated_at"),
-                )
-            }),
+            all()
+                .paging(Paging::page_number())
+                .since("since", "updated_at"),
         ),
     ];
-    for (name, strategy, serve) in cases {
+    for (name, strategy, collection) in cases {
         let api = MockApi::start().await;
-        serve(&api);
+        api.route("/items", collection);
         let store = Store::new(Kind::Sqlite);
         let first = async |strategy: Incremental| match &strategy {
             Incremental::Seek { .. } => {

@@ -54,7 +54,7 @@ enum Command {
         reply: oneshot::Sender<Result<(), BackendError>>,
     },
     Commit {
-        batch: Batch,
+        batch: Box<Batch>,
         reply: oneshot::Sender<Result<Committed, BackendError>>,
     },
     LoadState {
@@ -563,6 +563,7 @@ impl Backend for Sqlite {
 
     async fn commit(&self, batch: Batch) -> Result<Committed, BackendError> {
         let (reply, answer) = oneshot::channel();
+        let batch = Box::new(batch);
         self.send(Command::Commit { batch, reply }, answer).await
     }
 

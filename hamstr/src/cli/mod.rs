@@ -66,7 +66,9 @@ collected stays stored), 2 when the file has errors (nothing runs).")]
         full: bool,
     },
     /// Show each collector's stored state and its last runs (the load history).
-    #[command(after_help = "Examples:\n  hamstr status hamstr.yml\n  hamstr status hamstr.yml --runs 50")]
+    #[command(
+        after_help = "Examples:\n  hamstr status hamstr.yml\n  hamstr status hamstr.yml --runs 50"
+    )]
     Status {
         /// The project file.
         file: PathBuf,
@@ -79,7 +81,9 @@ collected stays stored), 2 when the file has errors (nothing runs).")]
     },
     /// Forget what a collector remembers (its walk in progress, its mark): its next run reads
     /// everything. Stored records stay.
-    #[command(after_help = "Examples:\n  hamstr reset hamstr.yml payments\n  hamstr reset hamstr.yml mollie/payments")]
+    #[command(
+        after_help = "Examples:\n  hamstr reset hamstr.yml payments\n  hamstr reset hamstr.yml mollie/payments"
+    )]
     Reset {
         /// The project file.
         file: PathBuf,
@@ -223,7 +227,9 @@ fn stored_app(file: &Path, storage: Option<&str>) -> Result<Hamstr, ExitCode> {
         Some(_) => {}
     }
     init_logs(true);
-    let app = project.into_app(&storage).and_then(|app| app.check().map(|()| app));
+    let app = project
+        .into_app(&storage)
+        .and_then(|app| app.check().map(|()| app));
     app.map_err(|error| {
         report_error(&error);
         ExitCode::from(2)
@@ -416,4 +422,3 @@ fn init(path: &Path, force: bool) -> ExitCode {
         }
     }
 }
-

@@ -1,6 +1,10 @@
 //! What the command line prints: the summary of a pass, the progress bars, the status tables.
 
-use std::{collections::BTreeMap, sync::{Arc, Mutex}, time::Duration};
+use std::{
+    collections::BTreeMap,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use chrono::{DateTime, Utc};
 
@@ -71,8 +75,17 @@ pub(super) fn status_tables(statuses: &[CollectorStatus]) -> String {
         "last finished run",
     ]);
     let mut runs = table([
-        "collector", "started", "took", "outcome", "pages", "records", "new", "updated",
-        "unchanged", "skipped", "error",
+        "collector",
+        "started",
+        "took",
+        "outcome",
+        "pages",
+        "records",
+        "new",
+        "updated",
+        "unchanged",
+        "skipped",
+        "error",
     ]);
     for status in statuses {
         let stored = status.state.as_ref();
@@ -82,15 +95,17 @@ pub(super) fn status_tables(statuses: &[CollectorStatus]) -> String {
             stored
                 .and_then(|state| state.mark.as_ref())
                 .map_or_else(|| "-".to_owned(), ToString::to_string),
-            stored
-                .and_then(|state| state.walk.as_ref())
-                .map_or_else(
-                    || "-".to_owned(),
-                    |walk| {
-                        let kind = if walk.is_full { "backfill, " } else { "" };
-                        format!("{kind}{} pages stored, next {}", walk.pages, walk.next.as_str())
-                    },
-                ),
+            stored.and_then(|state| state.walk.as_ref()).map_or_else(
+                || "-".to_owned(),
+                |walk| {
+                    let kind = if walk.is_full { "backfill, " } else { "" };
+                    format!(
+                        "{kind}{} pages stored, next {}",
+                        walk.pages,
+                        walk.next.as_str()
+                    )
+                },
+            ),
             stored
                 .and_then(|state| state.last_run)
                 .map_or_else(|| "never".to_owned(), |instant| time(&instant)),

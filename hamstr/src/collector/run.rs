@@ -21,7 +21,7 @@ use crate::{
     model::{Model, Row, Schema},
     report::Observer,
     service::{Endpoint, Page, Service},
-    state::{IncrementalError, Progress, State, is_stale_checkpoint},
+    state::{IncrementalError, MissingField, Progress, State, is_stale_checkpoint},
 };
 
 /// How many skipped records a report keeps in full; the count is always exact.
@@ -259,13 +259,13 @@ pub(crate) fn missing_field(
     index: usize,
 ) -> Error {
     let strategy = tally.progress.strategy();
-    IncrementalError::MissingField {
+    IncrementalError::MissingField(Box::new(MissingField {
         collector: context.id.clone(),
         strategy: strategy.name(),
         field: strategy.field().cloned().unwrap_or_default(),
         url: page.url().clone(),
         index,
-    }
+    }))
     .into()
 }
 

@@ -22,7 +22,7 @@ use crate::{backend::CollectorId, service::Checkpoint};
 
 pub use history::{RunOutcome, RunRecord};
 pub(crate) use progress::{Progress, is_stale_checkpoint};
-pub use strategy::{CursorField, Incremental, IncrementalError};
+pub use strategy::{CursorField, Incremental, IncrementalError, MissingField};
 
 /// What a collector remembers between runs. Backends store it as one JSON document, so new
 /// fields never need a migration.

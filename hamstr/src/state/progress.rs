@@ -63,17 +63,17 @@ impl Progress {
         started_at: DateTime<Utc>,
     ) -> Self {
         let mut state = stored.unwrap_or_default();
-        if let (Some(mark), Some(field)) = (&state.mark, strategy.field()) {
-            if mark.strategy != strategy.name() || mark.field != field.as_str() {
-                tracing::warn!(
-                    collector = %collector,
-                    stored = %mark,
-                    written_by = %mark.strategy,
-                    strategy = %strategy,
-                    "the stored mark is another strategy's; this run reads from the start"
-                );
-                state.mark = None;
-            }
+        if let (Some(mark), Some(field)) = (&state.mark, strategy.field())
+            && (mark.strategy != strategy.name() || mark.field != field.as_str())
+        {
+            tracing::warn!(
+                collector = %collector,
+                stored = %mark,
+                written_by = %mark.strategy,
+                strategy = %strategy,
+                "the stored mark is another strategy's; this run reads from the start"
+            );
+            state.mark = None;
         }
         if let Some(walk) = &state.walk {
             if walk.listing != listing {

@@ -161,18 +161,24 @@ impl From<CursorField> for Incremental {
 pub enum IncrementalError {
     /// The record has no usable value (a non-empty string or a number) at the strategy's field.
     #[error(
-        "{collector}: record {index} of {url} has no string or number at `{field}`, which {strategy} needs; it was not stored"
+        "{}: record {} of {} has no string or number at `{}`, which {} needs; it was not stored",
+        .0.collector, .0.index, .0.url, .0.field, .0.strategy
     )]
-    MissingField {
-        /// The collector.
-        collector: CollectorId,
-        /// The strategy's name.
-        strategy: &'static str,
-        /// The field.
-        field: JsonPath,
-        /// The page, credentials removed.
-        url: RedactedUrl,
-        /// The record's position in the page, from 0.
-        index: usize,
-    },
+    MissingField(Box<MissingField>),
+}
+
+/// Where a record without the strategy's field was.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct MissingField {
+    /// The collector.
+    pub collector: CollectorId,
+    /// The strategy's name.
+    pub strategy: &'static str,
+    /// The field.
+    pub field: JsonPath,
+    /// The page, credentials removed.
+    pub url: RedactedUrl,
+    /// The record's position in the page, from 0.
+    pub index: usize,
 }
