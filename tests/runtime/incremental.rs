@@ -583,3 +583,65 @@ async fn a_second_run_over_10_000_items_with_nothing_new_makes_one_request() {
         assert_eq!(requests, expected, "{name}");
     }
 }
+
+/// A collect step of its own keeps where it is with `Run::set_value`, committed with the
+/// records it emits, and reads it back from `Run::state` at the next run.
+struct AfterLast;
+
+#[hamstr::async_trait]
+impl hamstr::Collector for AfterLast {
+    type Model = Item;
+
+    fn settings(&self) -> hamstr::collector::CollectorSettings {
+        hamstr::collector::CollectorSettings::new()
+            .name("after_last")
+            .service("local")
+    }
+
+    async fn collect(
+        &self,
+        run: &mut hamstr::collector::Run<'_, Item>,
+    ) -> Result<(), hamstr::Error> {
+        let mut endpoint = run.service().endpoint("items");
+        if let Some(last) = run.state().values.get("last_id") {
+            endpoint = endpoint.param("from", last);
+        }
+        let items: Vec<Item> = futures_util::TryStreamExt::try_collect(endpoint.list_as()).await?;
+        if let Some(last) = items.last() {
+            run.set_value("last_id", last.id.to_string());
+        }
+        run.emit(items).await?;
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_collect_step_of_its_own_keeps_values_in_the_state() {
+    let api = MockApi::start().await;
+    seek_api(&api, items(1..=15));
+    let store = Store::new(Kind::Sqlite);
+    let app = || {
+        Hamstr::new()
+            .shared_backend(store.open())
+            .register_service(
+                Service::new(api.url())
+                    .name("local")
+                    .paginator(seek())
+                    .records("data"),
+            )
+            .add_collector(AfterLast)
+    };
+    let first = app().run_once().await.unwrap();
+    assert_eq!(first.runs[0].inserted, 15);
+    api.push_records("/items", items(16..=20));
+    let second = app().run_once().await.unwrap();
+    assert_eq!(second.runs[0].inserted, 5);
+    assert_eq!(pages_asked(&api, 2)[0], "from=15");
+    let state = store
+        .open()
+        .load_state(&CollectorId::new("local", "after_last"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(state.values["last_id"], "20");
+}
