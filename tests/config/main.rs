@@ -1,8 +1,9 @@
 //! The YAML project loader: valid files into exactly the expected `Project`, a corpus of broken
-//! files each with the errors it must give, secrets that never show, and mutated files that must
-//! never panic.
+//! files each with the errors it must give, secrets that never show, mutated files that must
+//! never panic, and collectors' incremental strategies on their way to the runs.
 
 mod broken;
+mod incremental;
 mod never_panics;
 mod project_files;
 mod secrets;

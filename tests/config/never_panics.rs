@@ -25,6 +25,7 @@ services:
       /repos/rust-lang/rust/issues:
         name: issues
         interval: {hours: 1, minutes: 30}
+        incremental: {strategy: cursor_field, field: updated_at, param: since, lookback: 10m}
         model:
           id: {type: integer}
           title: string

@@ -43,11 +43,21 @@ services:
     collectors:
       /payments:
         interval: ${MOLLIE_API_KEY}
+        incremental: {strategy: \"${MOLLIE_API_KEY}\"}
         model: {id: \"${MOLLIE_API_KEY}\"}
         primary_key: ${MOLLIE_API_KEY}
+      /refunds:
+        incremental: {strategy: cursor_field, field: a, param: b, lookback: \"${MOLLIE_API_KEY}\"}
+        model: {id: string}
 ";
     let error = parse(source).unwrap_err();
     assert!(error.diagnostics().len() >= 8, "{error}");
+    for expected in [
+        "unknown incremental strategy `${MOLLIE_API_KEY}`",
+        "`${MOLLIE_API_KEY}` is not a duration for `lookback`",
+    ] {
+        assert!(error.to_string().contains(expected), "{expected}: {error}");
+    }
     assert_hidden(&error.to_string());
     assert_hidden(&error.render());
     assert_hidden(&format!("{error:?}"));

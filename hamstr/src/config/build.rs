@@ -195,6 +195,7 @@ fn build_collector(config: CollectorConfig) -> Result<(CollectorSettings, Dynami
     for (name, value) in config.params {
         settings = settings.param(name, value);
     }
+    settings = settings.incremental(config.incremental);
     let mut model = DynamicModel::builder(config.name);
     for field in config.fields {
         model = model.field(

@@ -63,14 +63,8 @@ fn declare<'n>(checker: &mut Checker<'_>, mapping: &'n MarkedMappingNode) -> Vec
     for (key, value) in mapping.iter() {
         let path = key.as_str();
         let what = format!("field {}", quote(path));
-        if path.split('.').any(|segment| segment.trim().is_empty()) {
-            let place = checker.place_of_scalar(key);
-            checker.report(
-                place,
-                format!("{} is not a field path", quote(path)),
-                "write a key of the record, or a dotted path into nested objects such as `amount.value`".to_owned(),
-            );
-        }
+        let place = checker.place_of_scalar(key);
+        check_path(checker, place, path, &quote(path));
         let (type_node, column_node, required) = match value {
             _ if is_null(value) => (None, None, None),
             Node::Scalar(_) => (Some(value), None, None),
@@ -138,6 +132,20 @@ fn declare<'n>(checker: &mut Checker<'_>, mapping: &'n MarkedMappingNode) -> Vec
         });
     }
     declared
+}
+
+/// Whether `path` is a record's key or a dotted path into nested objects, with no empty
+/// segment; if not, reports it (shown in the message as `shown`) at `place`.
+pub(super) fn check_path(checker: &mut Checker<'_>, place: Place, path: &str, shown: &str) -> bool {
+    let is_path = !path.split('.').any(|segment| segment.trim().is_empty());
+    if !is_path {
+        checker.report(
+            place,
+            format!("{shown} is not a field path"),
+            "write a key of the record, or a dotted path into nested objects such as `amount.value`".to_owned(),
+        );
+    }
+    is_path
 }
 
 fn field_type(checker: &mut Checker<'_>, node: &Node, what: &str) -> Option<FieldType> {

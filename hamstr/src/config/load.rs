@@ -10,9 +10,10 @@ use marked_yaml::{
 
 use super::{
     CollectorConfig, PaginatorConfig, Problem, Project, ServiceConfig, Storage, auth, fields,
-    limits, paginator, syntax,
+    incremental, limits, paginator, syntax,
     value::{Checker, Place, get, is_null, quote},
 };
+use crate::state::Incremental;
 
 const PROJECT_KEYS: [&str; 3] = ["name", "storage", "services"];
 const SERVICE_KEYS: [&str; 12] = [
@@ -29,13 +30,14 @@ const SERVICE_KEYS: [&str; 12] = [
     "max_body_bytes",
     "collectors",
 ];
-const COLLECTOR_KEYS: [&str; 6] = [
+const COLLECTOR_KEYS: [&str; 7] = [
     "name",
     "interval",
     "records",
     "params",
     "model",
     "primary_key",
+    "incremental",
 ];
 
 /// The project in `source`, or every problem in it.
@@ -373,6 +375,10 @@ fn collector(
     let params = get(mapping, "params")
         .map(|node| checker.pairs(node, "`params`"))
         .unwrap_or_default();
+    let incremental = match get(mapping, "incremental") {
+        Some(node) => incremental::incremental(checker, node),
+        None => Some(Incremental::FullRefresh),
+    };
     let model = mapping
         .iter()
         .find(|(key, value)| key.as_str() == "model" && !is_null(value));
@@ -397,6 +403,7 @@ fn collector(
         params,
         fields,
         primary_key,
+        incremental: incremental?,
     })
 }
 

@@ -36,6 +36,7 @@ mod auth;
 mod build;
 mod env;
 mod fields;
+mod incremental;
 mod limits;
 mod load;
 mod paginator;
@@ -46,7 +47,7 @@ mod value;
 
 use std::{fmt, path::Path, path::PathBuf, time::Duration};
 
-use crate::{Secret, model::FieldType};
+use crate::{Secret, model::FieldType, state::Incremental};
 
 /// What a `hamstr.yml` describes: where records go, and the services to collect them from.
 #[derive(Debug, Clone)]
@@ -274,6 +275,9 @@ pub struct CollectorConfig {
     pub fields: Vec<FieldConfig>,
     /// The columns of the primary key (`primary_key:`, `id` by default).
     pub primary_key: Vec<String>,
+    /// How it asks only for what is new (`incremental:`); [`Incremental::FullRefresh`] when not
+    /// given.
+    pub incremental: Incremental,
 }
 
 /// One field of a collector's model.

@@ -116,7 +116,7 @@ pub(super) fn paginator(checker: &mut Checker<'_>, node: &Node) -> Option<Pagina
                         if kind == Kind::Cursor {
                             "`param`, and `path` or `has_more_path`".to_owned()
                         } else {
-                            and_list(required)
+                            suggest::and_list(required)
                         }
                     ),
                     format!("write it as a mapping: `paginator: {example}`"),
@@ -178,7 +178,11 @@ fn from_mapping(
         let place = checker.place_of(node);
         checker.report(
             place,
-            format!("the {} paginator needs {}", kind.name(), and_list(&missing)),
+            format!(
+                "the {} paginator needs {}",
+                kind.name(),
+                suggest::and_list(&missing)
+            ),
             format!("for example `paginator: {example}`"),
         );
     }
@@ -331,15 +335,6 @@ fn number(
 ) -> Option<u64> {
     let node = mapping.and_then(|mapping| get(mapping, key))?;
     checker.unsigned(node, &format!("`{key}`"))
-}
-
-/// "`a`", "`a` and `b`".
-fn and_list(keys: &[&str]) -> String {
-    let quoted: Vec<String> = keys.iter().map(|key| format!("`{key}`")).collect();
-    match quoted.split_last() {
-        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
-        _ => quoted.concat(),
-    }
 }
 
 #[cfg(test)]

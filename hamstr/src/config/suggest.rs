@@ -1,4 +1,5 @@
-//! "Did you mean": the allowed word closest to a misspelt one, by edit distance.
+//! "Did you mean": the allowed word closest to a misspelt one, by edit distance; and the lists of
+//! words a message names.
 
 /// Longer words are not compared: the distance costs their lengths multiplied, and a key that
 /// long is not a typo of a short one.
@@ -30,6 +31,15 @@ pub(super) fn one_of(candidates: &[&str]) -> String {
         None => String::new(),
         Some((last, [])) => last.clone(),
         Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+    }
+}
+
+/// The keys that are all needed, as a message names them: "`a`", "`a` and `b`".
+pub(super) fn and_list(keys: &[&str]) -> String {
+    let quoted: Vec<String> = keys.iter().map(|key| format!("`{key}`")).collect();
+    match quoted.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => quoted.concat(),
     }
 }
 
@@ -102,5 +112,11 @@ mod tests {
         assert_eq!(one_of(&[]), "");
         assert_eq!(one_of(&["a"]), "`a`");
         assert_eq!(one_of(&["a", "b", "c"]), "`a`, `b` or `c`");
+    }
+
+    #[test]
+    fn and_list_lists_with_and() {
+        assert_eq!(and_list(&["a"]), "`a`");
+        assert_eq!(and_list(&["a", "b", "c"]), "`a`, `b` and `c`");
     }
 }
