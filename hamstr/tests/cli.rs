@@ -516,7 +516,7 @@ async fn killed_runs_lose_nothing_and_store_nothing_twice() {
             seed % below
         };
         let mut kills = 0;
-        for _ in 0..12 {
+        for _ in 0..25 {
             let arriving = 1 + random(4);
             for route in STRATEGY_ROUTES {
                 api.push_records(
@@ -544,14 +544,22 @@ async fn killed_runs_lose_nothing_and_store_nothing_twice() {
                 }
             }
         }
-        assert!(kills >= 6, "{storage}: only {kills} runs were killed");
+        assert!(kills >= 12, "{storage}: only {kills} runs were killed");
         let last = hamstr(dir.path(), &["run", "hamstr.yml", "--once"], &[]).await;
         assert!(last.status.success(), "{storage}: {}", text(&last.stderr));
+        let status = hamstr(dir.path(), &["status", "hamstr.yml", "--runs", "30"], &[]).await;
         for route in STRATEGY_ROUTES {
             assert_eq!(
                 stored_ids(dir.path(), storage, route),
                 (1..=count).collect::<Vec<_>>(),
-                "{storage}: {route}"
+                "{storage}: {route}\n{}\n{}\n{}",
+                text(&last.stderr),
+                text(&status.stdout),
+                api.requests(&format!("/{route}/items"))
+                    .iter()
+                    .map(|request| request.url_query().to_owned())
+                    .collect::<Vec<_>>()
+                    .join("\n")
             );
         }
         let before: Vec<usize> = STRATEGY_ROUTES

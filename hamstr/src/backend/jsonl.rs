@@ -361,10 +361,12 @@ impl Inner {
                     added_fields(stored, &schema)?;
                 }
                 let path = dir.join(format!("{name}.jsonl"));
-                let keys = existing_keys(&path, &schema)
-                    .map_err(|error| io_error(format!("reading {}", path.display()), error))?;
+                // Cut a line the crash left first: a record written up to its last brace but
+                // not its line break is read again, not counted as stored.
                 let file = open_for_append(&path)
                     .map_err(|error| io_error(format!("opening {}", path.display()), error))?;
+                let keys = existing_keys(&path, &schema)
+                    .map_err(|error| io_error(format!("reading {}", path.display()), error))?;
                 (keys, Some(BufWriter::new(file)))
             }
         };

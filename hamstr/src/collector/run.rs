@@ -161,7 +161,7 @@ impl<'a, M: Model> Run<'a, M> {
                 }
             }
             self.emit(records).await?;
-            if verdict.is_done {
+            if verdict.is_done && !walker.walk_again(self.context, self.tally) {
                 break;
             }
         }
@@ -209,7 +209,10 @@ impl<'a, M: Model> Run<'a, M> {
 /// from the first page.
 pub(crate) struct Walker {
     pages: BoxStream<'static, Result<Page, Error>>,
+    /// No page of a resumed walk has come yet.
     is_resuming: bool,
+    /// This walk goes on from a stored one.
+    is_resumed: bool,
 }
 
 impl Walker {
@@ -218,10 +221,26 @@ impl Walker {
             .endpoint
             .as_ref()
             .map(|endpoint| tally.progress.start(endpoint));
+        let is_resumed = tally.progress.state().walk.is_some();
         Self {
             pages: pages(context, tally, endpoint).boxed(),
-            is_resuming: tally.progress.state().walk.is_some(),
+            is_resuming: is_resumed,
+            is_resumed,
         }
+    }
+
+    /// After a page that completed the walk: whether to walk again. A resumed walk began before
+    /// this run, so what arrived since (at the head of a newest-first listing, after the mark
+    /// of a cursor) is read by a fresh walk from the strategy's new mark, in this run. A full
+    /// refresh reads everything on its next run anyway.
+    pub(crate) fn walk_again(&mut self, context: &RunContext, tally: &mut Tally) -> bool {
+        let is_incremental = *tally.progress.strategy() != crate::state::Incremental::FullRefresh;
+        if !self.is_resumed || !is_incremental || context.stop.is_cancelled() {
+            return false;
+        }
+        tally.progress.plan_walk();
+        *self = Self::new(context, tally);
+        true
     }
 
     pub(crate) async fn next(

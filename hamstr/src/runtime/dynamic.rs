@@ -49,7 +49,7 @@ impl Runnable for DynamicCollector {
             }
             tally.records += rows.len();
             commit_rows(context, tally, rows).await?;
-            if verdict.is_done {
+            if verdict.is_done && !walker.walk_again(context, tally) {
                 break;
             }
         }

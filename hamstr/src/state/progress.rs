@@ -103,7 +103,8 @@ impl Progress {
         progress
     }
 
-    fn plan_walk(&mut self) {
+    /// Decides how the next walk reads (everything, or down to the mark) from the state.
+    pub(crate) fn plan_walk(&mut self) {
         self.is_full =
             self.is_backfill || self.state.walk.as_ref().is_some_and(|walk| walk.is_full);
         self.stop_at = match (&self.strategy, &self.state.mark) {
