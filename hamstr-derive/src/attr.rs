@@ -10,6 +10,10 @@ use syn::{
 
 use crate::errors::Errors;
 
+mod incremental;
+
+pub(crate) use incremental::Incremental;
+
 /// One attribute value: set at most once.
 pub(crate) struct Slot<T> {
     name: &'static str,
@@ -60,6 +64,7 @@ pub(crate) struct CollectorAttrs {
     pub(crate) records: Slot<LitStr>,
     pub(crate) model: Slot<Type>,
     pub(crate) interval: Slot<std::time::Duration>,
+    pub(crate) incremental: Slot<Incremental>,
     pub(crate) params: Vec<(LitStr, LitStr)>,
     pub(crate) on_records: Slot<Path>,
     pub(crate) on_error: Slot<Path>,
@@ -67,7 +72,7 @@ pub(crate) struct CollectorAttrs {
 
 const MODEL_KEYS: &str = "`name`";
 const FIELD_KEYS: &str = "`primary_key`, `rename` or `skip`";
-const COLLECTOR_KEYS: &str = "`name`, `service`, `endpoint`, `records`, `model`, `interval`, `params`, `on_records` or `on_error`";
+const COLLECTOR_KEYS: &str = "`name`, `service`, `endpoint`, `records`, `model`, `interval`, `incremental`, `params`, `on_records` or `on_error`";
 
 impl ModelAttrs {
     pub(crate) fn from_input(errors: &Errors, input: &DeriveInput) -> Self {
@@ -120,6 +125,7 @@ impl CollectorAttrs {
             records: Slot::new("records"),
             model: Slot::new("model"),
             interval: Slot::new("interval"),
+            incremental: Slot::new("incremental"),
             params: Vec::new(),
             on_records: Slot::new("on_records"),
             on_error: Slot::new("on_error"),
@@ -138,9 +144,13 @@ impl CollectorAttrs {
                 attrs.model.set(errors, path, meta.value()?.parse()?);
             } else if path.is_ident("interval") {
                 let text = meta.value()?.parse::<LitStr>()?;
-                match parse_interval(&text.value()) {
+                match parse_interval(&text.value(), "an interval") {
                     Ok(duration) => attrs.interval.set(errors, path, duration),
                     Err(reason) => errors.error_at(&text, reason),
+                }
+            } else if path.is_ident("incremental") {
+                if let Some(incremental) = Incremental::from_meta(errors, &meta)? {
+                    attrs.incremental.set(errors, path, incremental);
                 }
             } else if path.is_ident("params") {
                 meta.parse_nested_meta(|param| {
@@ -192,6 +202,11 @@ fn skip_unknown(
     errors.push(meta.error(format_args!(
         "unknown hamstr {what} attribute `{key}`; expected {allowed}"
     )));
+    skip_value(meta)
+}
+
+/// Steps over what follows a key (`= value` or `(...)`), so the keys after it are checked too.
+fn skip_value(meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
     if meta.input.peek(syn::Token![=]) {
         meta.value()?.parse::<Expr>()?;
     } else if meta.input.peek(syn::token::Paren) {
@@ -228,11 +243,12 @@ fn param_value(value: Expr) -> syn::Result<LitStr> {
     Ok(LitStr::new(&text, lit.span()))
 }
 
-/// The same rules as `hamstr::collector::Interval`: a positive duration with a unit.
-fn parse_interval(text: &str) -> Result<std::time::Duration, String> {
+/// The same rules as `hamstr::collector::Interval`: a positive duration with a unit. `what` is
+/// what the text must be, for the message: "an interval", "a look-back window".
+fn parse_interval(text: &str, what: &str) -> Result<std::time::Duration, String> {
     let explain = |reason: &str| {
         format!(
-            "`{text}` is not an interval: {reason} (write a number with a unit: 500ms, 5s, 15m, 2h, 1d, 1h 30m)"
+            "`{text}` is not {what}: {reason} (write a number with a unit: 500ms, 5s, 15m, 2h, 1d, 1h 30m)"
         )
     };
     let trimmed = text.trim();

@@ -6,7 +6,7 @@ use quote::quote;
 use syn::DeriveInput;
 
 use crate::{
-    attr::{CollectorAttrs, type_span},
+    attr::{CollectorAttrs, Incremental, type_span},
     dummy,
     errors::Errors,
 };
@@ -62,9 +62,12 @@ fn render(input: &DeriveInput, attrs: &CollectorAttrs) -> TokenStream {
         .iter()
         .map(|(name, value)| quote!(.param(#name, #value)));
     let interval = attrs.interval.get().map(|duration| {
-        let seconds = duration.as_secs();
-        let nanos = duration.subsec_nanos();
-        quote!(.interval(::core::time::Duration::new(#seconds, #nanos)))
+        let duration = duration_tokens(*duration);
+        quote!(.interval(#duration))
+    });
+    let incremental = attrs.incremental.get().map(|incremental| {
+        let strategy = incremental_tokens(incremental);
+        quote!(.incremental(#strategy))
     });
     let on_records = attrs.on_records.get().map(|path| {
         quote! {
@@ -91,11 +94,42 @@ fn render(input: &DeriveInput, attrs: &CollectorAttrs) -> TokenStream {
 
             fn settings(&self) -> ::hamstr::collector::CollectorSettings {
                 ::hamstr::collector::CollectorSettings::endpoint(#endpoint)
-                    #name #service #records #(#params)* #interval
+                    #name #service #records #(#params)* #interval #incremental
             }
 
             #on_records
             #on_error
+        }
+    }
+}
+
+/// A `Duration` the parser already checked, exactly: whole seconds and nanoseconds.
+fn duration_tokens(duration: std::time::Duration) -> TokenStream {
+    let seconds = duration.as_secs();
+    let nanos = duration.subsec_nanos();
+    quote!(::core::time::Duration::new(#seconds, #nanos))
+}
+
+/// The `::hamstr::state::Incremental` the attribute describes.
+fn incremental_tokens(incremental: &Incremental) -> TokenStream {
+    match incremental {
+        Incremental::FullRefresh => quote!(::hamstr::state::Incremental::FullRefresh),
+        Incremental::Seek { param, id_field } => {
+            quote!(::hamstr::state::Incremental::seek(#param, #id_field))
+        }
+        Incremental::StopWhenSeen { field } => {
+            quote!(::hamstr::state::Incremental::stop_when_seen(#field))
+        }
+        Incremental::CursorField {
+            field,
+            param,
+            lookback,
+        } => {
+            let lookback = lookback.map(|window| {
+                let window = duration_tokens(window);
+                quote!(.lookback(#window))
+            });
+            quote!(::hamstr::state::Incremental::cursor_field(#field, #param) #lookback)
         }
     }
 }

@@ -1,11 +1,12 @@
 //! Both API styles, from the mock API into each backend, read back the way a user would.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use hamstr::{
     Backend, Collector, CollectorSpec, Hamstr, Service,
     backend::{JsonLines, MemoryBackend, Sqlite},
     paginate::PageNumber,
+    state::Incremental,
     testing::{MockApi, demo::DEMO_PAYMENTS},
 };
 
@@ -22,6 +23,18 @@ use crate::{Payment, init_logs, mollie};
     params(limit = 50)
 )]
 struct PaymentsCollector;
+
+/// The derive style with an incremental strategy: each run asks for the payments created since
+/// the newest one stored, minus ten minutes.
+#[derive(Collector)]
+#[hamstr(
+    service = "mollie",
+    endpoint = "payments",
+    records = "_embedded.payments",
+    model = Payment,
+    incremental(strategy = "cursor_field", field = "createdAt", param = "since", lookback = "10m")
+)]
+struct NewPaymentsCollector;
 
 /// Builder-style collector into SQLite: every payment lands in its own table, typed columns
 /// and JSON for the nested amount, read back with plain SQL.
@@ -106,6 +119,44 @@ async fn derived_collector_fills_memory_and_upserts() {
     let requests = api.requests("/v2/payments");
     assert_eq!(requests.len(), 6);
     assert_eq!(requests[0].param("limit"), Some("50"));
+}
+
+/// A derived collector's `incremental(...)` is its settings' strategy, and its runs follow it:
+/// the second sends the newest `createdAt` the first stored, minus the look-back, as `since`.
+#[tokio::test]
+async fn derived_collector_follows_its_incremental_strategy() {
+    assert_eq!(
+        NewPaymentsCollector.settings().incremental_strategy(),
+        &Incremental::from(
+            Incremental::cursor_field("createdAt", "since").lookback(Duration::from_secs(600))
+        )
+    );
+    assert_eq!(
+        PaymentsCollector.settings().incremental_strategy(),
+        &Incremental::FullRefresh
+    );
+    let api = MockApi::start_demo().await;
+    let store = MemoryBackend::new();
+    let mut pages = Vec::new();
+    for _ in 0..2 {
+        let report = Hamstr::new()
+            .backend(store.clone())
+            .register_service(mollie(&api))
+            .add_collector(NewPaymentsCollector)
+            .run_once()
+            .await
+            .unwrap();
+        assert!(report.is_success(), "{report}");
+        pages.push(report.runs[0].pages);
+    }
+    let requests = api.requests("/v2/payments");
+    assert_eq!(requests.len(), pages[0] + pages[1]);
+    assert_eq!(requests[0].param("since"), None);
+    // The newest demo payment was created at 2026-01-02T10:00:00Z.
+    assert_eq!(
+        requests[pages[0]].param("since"),
+        Some("2026-01-02T09:50:00Z")
+    );
 }
 
 /// JSON Lines: one file per model, one object per record, the nested amount as an object.
