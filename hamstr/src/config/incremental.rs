@@ -125,23 +125,9 @@ pub(super) fn incremental(checker: &mut Checker<'_>, node: &Node) -> Option<Incr
     };
     check_keys(checker, mapping, strategy);
     let (required, example) = strategy.required();
-    let missing: Vec<&str> = required
-        .iter()
-        .copied()
-        .filter(|key| get(mapping, key).is_none())
-        .collect();
-    if !missing.is_empty() {
-        let place = checker.place_of(node);
-        checker.report(
-            place,
-            format!(
-                "the {} strategy needs {}",
-                strategy.name(),
-                suggest::and_list(&missing)
-            ),
-            format!("for example `incremental: {example}`"),
-        );
-    }
+    let section = format!("the {} strategy", strategy.name());
+    let example = format!("incremental: {example}");
+    checker.check_required(node, mapping, &section, required, example);
     build(checker, strategy, mapping)
 }
 

@@ -169,23 +169,8 @@ fn from_mapping(
     checker.check_keys(mapping, &section, &allowed, &elsewhere);
 
     let (required, example) = kind.required();
-    let missing: Vec<&str> = required
-        .iter()
-        .copied()
-        .filter(|key| get(mapping, key).is_none())
-        .collect();
-    if !missing.is_empty() {
-        let place = checker.place_of(node);
-        checker.report(
-            place,
-            format!(
-                "the {} paginator needs {}",
-                kind.name(),
-                suggest::and_list(&missing)
-            ),
-            format!("for example `paginator: {example}`"),
-        );
-    }
+    let example = format!("paginator: {example}");
+    checker.check_required(node, mapping, &section, required, example);
     if kind == Kind::Cursor
         && get(mapping, "path").is_none()
         && get(mapping, "has_more_path").is_none()

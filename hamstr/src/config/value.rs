@@ -192,6 +192,31 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// Reports, at `node`, the keys of `required` that `mapping` lacks: `section` (`the seek
+    /// paginator`) needs them, as in `example`.
+    pub(super) fn check_required(
+        &mut self,
+        node: &Node,
+        mapping: &MarkedMappingNode,
+        section: &str,
+        required: &[&str],
+        example: String,
+    ) {
+        let missing: Vec<&str> = required
+            .iter()
+            .copied()
+            .filter(|key| get(mapping, key).is_none())
+            .collect();
+        if !missing.is_empty() {
+            let place = self.place_of(node);
+            self.report(
+                place,
+                format!("{section} needs {}", suggest::and_list(&missing)),
+                format!("for example `{example}`"),
+            );
+        }
+    }
+
     /// The mapping `node` is, or a problem saying that `what` must be one.
     pub(super) fn mapping<'n>(
         &mut self,
