@@ -29,7 +29,10 @@ const COLUMNS_TABLE: &str = "_hamstr_columns";
 /// - A table per model, named after it; a column per field (`TEXT`, `INTEGER`, `REAL`;
 ///   datetimes as RFC 3339 text in UTC, dates as `YYYY-MM-DD`, JSON as text, booleans as 0/1);
 ///   the model's primary key; upsert on conflict.
-/// - One transaction per batch: its rows and the collector's state commit together.
+/// - One transaction per batch: its rows and the collector's state commit together. States are
+///   kept in `_hamstr_state` (one JSON document per collector), the load history in
+///   `_hamstr_runs` (one row per run), hamstr's column types in `_hamstr_columns`.
+/// - An upsert that would not change a row leaves it as it is, and is counted as unchanged.
 /// - All SQLite work runs on one thread per database, fed through a bounded channel, so the async
 ///   runtime never blocks and a slow disk slows collectors down instead of growing memory.
 /// - A model that gains a field gains a column when it is prepared (existing rows keep NULL); a
