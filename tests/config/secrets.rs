@@ -85,3 +85,27 @@ hamstr.yml:5:20: the bearer token is empty (help: its environment variable is em
     );
     assert_hidden(&error.render());
 }
+
+/// A service with credentials and a plain-http base URL on another machine is refused when the
+/// app is built, without showing the credential, unless `allow_insecure_http: true` says so.
+#[test]
+fn credentials_over_plain_http_need_an_opt_in() {
+    let source = |opt_in: &str| {
+        format!(
+            "services:\n  shop:\n    base_url: http://shop.example/\n    api_key: \"${{MOLLIE_API_KEY}}\"\n{opt_in}    collectors:\n      /orders:\n        model: {{id: integer}}\n"
+        )
+    };
+    let refused = parse(&source(""))
+        .unwrap()
+        .into_app(&config::Storage::Memory)
+        .and_then(|app| app.check())
+        .unwrap_err();
+    let message = refused.to_string();
+    assert!(message.contains("plain http"), "{message}");
+    assert_hidden(&format!("{message} {refused:?}"));
+    parse(&source("    allow_insecure_http: true\n"))
+        .unwrap()
+        .into_app(&config::Storage::Memory)
+        .and_then(|app| app.check())
+        .unwrap();
+}

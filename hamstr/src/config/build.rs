@@ -83,6 +83,9 @@ fn build_service(config: ServiceConfig) -> Result<Service, Error> {
     if let Some(user_agent) = config.user_agent {
         service = service.user_agent(user_agent);
     }
+    if config.allows_insecure_http {
+        service = service.allow_insecure_http();
+    }
     if let Some(limit) = config.max_body_bytes {
         service = service.max_body_bytes(usize::try_from(limit).unwrap_or(usize::MAX));
     }

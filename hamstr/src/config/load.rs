@@ -16,7 +16,7 @@ use super::{
 use crate::state::Incremental;
 
 const PROJECT_KEYS: [&str; 3] = ["name", "storage", "services"];
-const SERVICE_KEYS: [&str; 12] = [
+const SERVICE_KEYS: [&str; 13] = [
     "base_url",
     "auth",
     "api_key",
@@ -28,6 +28,7 @@ const SERVICE_KEYS: [&str; 12] = [
     "connect_timeout",
     "user_agent",
     "max_body_bytes",
+    "allow_insecure_http",
     "collectors",
 ];
 const COLLECTOR_KEYS: [&str; 7] = [
@@ -217,6 +218,9 @@ fn service(
     let user_agent = get(mapping, "user_agent").and_then(|node| checker.name(node, "`user_agent`"));
     let max_body_bytes =
         get(mapping, "max_body_bytes").and_then(|node| checker.unsigned(node, "`max_body_bytes`"));
+    let allows_insecure_http = get(mapping, "allow_insecure_http")
+        .and_then(|node| checker.boolean(node, "`allow_insecure_http`"))
+        .unwrap_or(false);
     let collectors = match get(mapping, "collectors") {
         Some(node) => collectors(checker, node, collector_names),
         None => Some(Vec::new()),
@@ -233,6 +237,7 @@ fn service(
         connect_timeout,
         user_agent,
         max_body_bytes,
+        allows_insecure_http,
         collectors: collectors?,
     })
 }

@@ -155,6 +155,8 @@ pub struct ServiceConfig {
     pub user_agent: Option<String>,
     /// The largest body accepted (`max_body_bytes:`).
     pub max_body_bytes: Option<u64>,
+    /// Credentials may go over plain http to another machine (`allow_insecure_http: true`).
+    pub allows_insecure_http: bool,
     /// The collectors, in file order; there may be none.
     pub collectors: Vec<CollectorConfig>,
 }

@@ -75,6 +75,7 @@ struct Config {
     connect_timeout: Duration,
     timeout: Duration,
     max_body_bytes: usize,
+    allows_insecure_http: bool,
     paginator: Arc<dyn Paginator>,
     records: Records,
     item_records: Records,
@@ -102,6 +103,7 @@ impl Service {
                 connect_timeout: Duration::from_secs(10),
                 timeout: Duration::from_secs(30),
                 max_body_bytes: 64 * 1024 * 1024,
+                allows_insecure_http: false,
                 paginator: Arc::new(SinglePage),
                 records: Records::default(),
                 item_records: Records::object(""),
@@ -184,6 +186,13 @@ impl Service {
     /// The largest body accepted; a larger one is an error, not a full memory.
     pub fn max_body_bytes(self, limit: usize) -> Self {
         self.configure(|config| config.max_body_bytes = limit)
+    }
+
+    /// Lets credentials go over plain `http://` to a host that is not this machine. Without it,
+    /// a service with auth and an `http://` base URL is refused (loopback, `127.0.0.1`, `::1`,
+    /// `localhost`, is always allowed): anyone on the path could read the token.
+    pub fn allow_insecure_http(self) -> Self {
+        self.configure(|config| config.allows_insecure_http = true)
     }
 
     /// How listings are paginated (default [`SinglePage`]).
@@ -370,6 +379,12 @@ impl Service {
                 service: service.clone(),
                 source: Arc::new(source),
             })?;
+            if base.scheme() == "http" && !is_loopback(&base) && !config.allows_insecure_http {
+                return Err(ServiceError::InsecureCredentials {
+                    service,
+                    base: config.base.clone(),
+                });
+            }
         }
         let sensitive_params: Vec<String> = config
             .auth
@@ -515,6 +530,16 @@ pub enum ServiceError {
         #[source]
         source: Arc<AuthError>,
     },
+    /// Credentials would go over plain `http://` to another machine.
+    #[error(
+        "{service}: `{base}` is plain http, so its credentials would travel unencrypted; use https, or opt in with `allow_insecure_http` (loopback hosts are always allowed)"
+    )]
+    InsecureCredentials {
+        /// The service's name.
+        service: String,
+        /// The base URL as given.
+        base: String,
+    },
     /// A checkpoint that is not a URL.
     #[error("{service}: the checkpoint `{checkpoint}` is not a URL")]
     InvalidCheckpoint {
@@ -531,6 +556,18 @@ pub enum ServiceError {
         /// Why.
         reason: String,
     },
+}
+
+/// Whether `url`'s host is this machine: credentials to it never cross a network.
+fn is_loopback(url: &Url) -> bool {
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|address| address.is_loopback())
 }
 
 #[cfg(test)]
@@ -612,6 +649,40 @@ mod tests {
             .check()
             .unwrap_err();
         assert!(format!("{error:?}").contains("bad name"), "{error:?}");
+    }
+
+    /// Credentials over plain http are refused unless the host is this machine or the user opts
+    /// in; without credentials, plain http is fine.
+    #[test]
+    fn credentials_over_plain_http_need_loopback_or_an_opt_in() {
+        let token = || Secret::new("tok3n");
+        let error = Service::new("http://api.example.com/")
+            .bearer_auth(token())
+            .check()
+            .unwrap_err();
+        assert!(
+            matches!(error, ServiceError::InsecureCredentials { .. }),
+            "{error}"
+        );
+        assert!(error.to_string().contains("allow_insecure_http"), "{error}");
+        for loopback in [
+            "http://127.0.0.1:8080/",
+            "http://127.8.0.1/",
+            "http://[::1]:9000/",
+            "http://LOCALHOST/",
+        ] {
+            Service::new(loopback).bearer_auth(token()).check().unwrap();
+        }
+        Service::new("http://api.example.com/")
+            .bearer_auth(token())
+            .allow_insecure_http()
+            .check()
+            .unwrap();
+        Service::new("http://api.example.com/").check().unwrap();
+        Service::new("https://api.example.com/")
+            .api_key_query("key", token())
+            .check()
+            .unwrap();
     }
 
     #[test]
