@@ -9,12 +9,12 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     Error, Service,
-    backend::{Backend, CollectorId},
+    backend::{Backend, Batch, CollectorId},
     collector::{Collector, IntervalError},
     model::Schema,
     report::{Observer, Report},
     runtime::{self, Planned, Runnable},
-    state::CollectorStatus,
+    state::{CollectorStatus, State},
 };
 
 /// The app: services, their collectors, and the [`Backend`] that stores what they collect.
@@ -166,11 +166,11 @@ impl Hamstr {
         found.backend.prepare(&found.schema).await?;
         found
             .backend
-            .commit(crate::backend::Batch {
+            .commit(Batch {
                 collector: found.id.clone(),
                 schema: Arc::clone(&found.schema),
                 rows: Vec::new(),
-                state: Some(crate::state::State::default()),
+                state: Some(State::default()),
             })
             .await?;
         Ok(found.id.clone())

@@ -1,7 +1,7 @@
 //! [`JsonLines`]: one JSON object per line, in a file per model or on a writer such as stdout.
 
 use std::{
-    collections::{HashMap, VecDeque},
+    collections::HashMap,
     fs::{self, File, OpenOptions},
     hash::{DefaultHasher, Hash, Hasher},
     io::{self, BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write},
@@ -13,8 +13,8 @@ use std::{
 use async_trait::async_trait;
 
 use super::{
-    Backend, BackendError, Batch, CollectorId, Committed, RunRecord, State, added_fields,
-    memory::newest_runs,
+    Backend, BackendError, Batch, CollectorId, Committed, RecentRuns, RunRecord, State,
+    added_fields, newest_runs,
 };
 use crate::model::{Cell, FieldType, Schema};
 
@@ -24,8 +24,6 @@ const RUNS_FILE: &str = "_hamstr_runs.jsonl";
 /// the records (a restart then reads a few pages again, and writes none of them twice), never
 /// lead them; a state-only commit (the end of a run) is saved at once.
 const STATE_SAVE_INTERVAL: Duration = Duration::from_secs(1);
-/// Runs kept in memory when writing to a writer, which has no file for the history.
-const KEPT_RUNS: usize = 10_000;
 
 /// Writes records as JSON Lines: in a folder, one `<model>.jsonl` file per model; or on a writer
 /// (stdout for a one-shot extractor: [`JsonLines::stdout`]), one object per line and nothing else.
@@ -58,7 +56,7 @@ struct Inner {
     /// When the state file was last written.
     states_saved: Option<Instant>,
     /// The history of a writer's runs (a folder keeps it in a file).
-    history: VecDeque<RunRecord>,
+    history: RecentRuns,
 }
 
 enum Target {
@@ -125,7 +123,7 @@ impl JsonLines {
                 tables: HashMap::new(),
                 states,
                 states_saved: None,
-                history: VecDeque::new(),
+                history: RecentRuns::default(),
             })),
         }
     }
@@ -445,10 +443,7 @@ impl Inner {
     fn record_run(&mut self, run: RunRecord) -> Result<(), BackendError> {
         match &self.target {
             Target::Writer(_) => {
-                if self.history.len() == KEPT_RUNS {
-                    self.history.pop_front();
-                }
-                self.history.push_back(run);
+                self.history.push(run);
                 Ok(())
             }
             Target::Dir(dir) => {
@@ -469,7 +464,7 @@ impl Inner {
         limit: usize,
     ) -> Result<Vec<RunRecord>, BackendError> {
         let Target::Dir(dir) = &self.target else {
-            return Ok(newest_runs(self.history.iter(), collector, limit));
+            return Ok(self.history.newest(collector, limit));
         };
         let path = dir.join(RUNS_FILE);
         let file = match File::open(&path) {

@@ -1,16 +1,20 @@
 //! [`MemoryBackend`]: rows and state in memory, for tests, examples and one-shot runs.
 
 use std::{
-    collections::{HashMap, VecDeque},
+    collections::HashMap,
     sync::{Arc, Mutex, MutexGuard, PoisonError},
 };
 
 use async_trait::async_trait;
 
-use super::{Backend, BackendError, Batch, CollectorId, Committed, RunRecord, State, added_fields};
+use super::{
+    Backend, BackendError, Batch, CollectorId, Committed, RecentRuns, RunRecord, State,
+    added_fields,
+};
 use crate::model::{Cell, Row, Schema, row_to_json};
 
-/// Keeps every table, state and the load history (its last 10,000 runs) in memory; cheap to clone (clones share the data).
+/// Keeps every table, state and the load history (its last 10,000 runs) in memory; cheap to
+/// clone (clones share the data).
 ///
 /// Rows and state are committed under one lock, so they are atomic. When a model changes,
 /// existing rows are rewritten to the new fields (a new field is null; a field the model no
@@ -24,12 +28,8 @@ pub struct MemoryBackend {
 struct Tables {
     tables: HashMap<String, Table>,
     states: HashMap<CollectorId, State>,
-    history: VecDeque<RunRecord>,
+    history: RecentRuns,
 }
-
-/// How many runs the history keeps in memory; older ones are dropped, so a process that runs
-/// for months does not grow.
-const KEPT_RUNS: usize = 10_000;
 
 #[derive(Debug)]
 struct Table {
@@ -162,11 +162,7 @@ impl Backend for MemoryBackend {
     }
 
     async fn record_run(&self, run: &RunRecord) -> Result<(), BackendError> {
-        let mut tables = self.lock();
-        if tables.history.len() == KEPT_RUNS {
-            tables.history.pop_front();
-        }
-        tables.history.push_back(run.clone());
+        self.lock().history.push(run.clone());
         Ok(())
     }
 
@@ -175,20 +171,6 @@ impl Backend for MemoryBackend {
         collector: Option<&CollectorId>,
         limit: usize,
     ) -> Result<Vec<RunRecord>, BackendError> {
-        Ok(newest_runs(self.lock().history.iter(), collector, limit))
+        Ok(self.lock().history.newest(collector, limit))
     }
-}
-
-/// The last `limit` runs of `collector` (or of all) in `history` (oldest first), newest first.
-pub(crate) fn newest_runs<'a>(
-    history: impl DoubleEndedIterator<Item = &'a RunRecord>,
-    collector: Option<&CollectorId>,
-    limit: usize,
-) -> Vec<RunRecord> {
-    history
-        .rev()
-        .filter(|run| collector.is_none_or(|collector| run.collector == *collector))
-        .take(limit)
-        .cloned()
-        .collect()
 }

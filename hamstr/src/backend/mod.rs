@@ -16,7 +16,7 @@ mod memory;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
-use std::{fmt, sync::Arc};
+use std::{collections::VecDeque, fmt, sync::Arc};
 
 use async_trait::async_trait;
 
@@ -194,6 +194,40 @@ impl BackendError {
             source: Box::new(source),
         }
     }
+}
+
+/// The load history of a backend that keeps it in memory: the last 10,000 runs, so a process
+/// that runs for months does not grow.
+#[derive(Debug, Default)]
+pub(crate) struct RecentRuns(VecDeque<RunRecord>);
+
+impl RecentRuns {
+    const KEPT: usize = 10_000;
+
+    pub(crate) fn push(&mut self, run: RunRecord) {
+        if self.0.len() == Self::KEPT {
+            self.0.pop_front();
+        }
+        self.0.push_back(run);
+    }
+
+    pub(crate) fn newest(&self, collector: Option<&CollectorId>, limit: usize) -> Vec<RunRecord> {
+        newest_runs(self.0.iter(), collector, limit)
+    }
+}
+
+/// The last `limit` runs of `collector` (or of all) in `history` (oldest first), newest first.
+pub(crate) fn newest_runs<'a>(
+    history: impl DoubleEndedIterator<Item = &'a RunRecord>,
+    collector: Option<&CollectorId>,
+    limit: usize,
+) -> Vec<RunRecord> {
+    history
+        .rev()
+        .filter(|run| collector.is_none_or(|collector| run.collector == *collector))
+        .take(limit)
+        .cloned()
+        .collect()
 }
 
 /// Checks that `stored` (the schema the storage was made for) can take `wanted`: same primary

@@ -21,7 +21,7 @@ use crate::{
     model::{Model, Row, Schema},
     report::Observer,
     service::{Endpoint, Page, Service},
-    state::{IncrementalError, MissingField, Progress, State, is_stale_checkpoint},
+    state::{Incremental, IncrementalError, MissingField, Progress, State, is_stale_checkpoint},
 };
 
 /// How many skipped records a report keeps in full; the count is always exact.
@@ -234,7 +234,7 @@ impl Walker {
     /// of a cursor) is read by a fresh walk from the strategy's new mark, in this run. A full
     /// refresh reads everything on its next run anyway.
     pub(crate) fn walk_again(&mut self, context: &RunContext, tally: &mut Tally) -> bool {
-        let is_incremental = *tally.progress.strategy() != crate::state::Incremental::FullRefresh;
+        let is_incremental = *tally.progress.strategy() != Incremental::FullRefresh;
         if !self.is_resumed || !is_incremental || context.stop.is_cancelled() {
             return false;
         }
@@ -262,7 +262,6 @@ impl Walker {
                 );
                 tally.progress.abandon_walk();
                 *self = Self::new(context, tally);
-                self.is_resuming = false;
                 self.pages.try_next().await
             }
             other => other,

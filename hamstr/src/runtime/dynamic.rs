@@ -3,13 +3,14 @@
 
 use std::sync::Arc;
 
+use async_trait::async_trait;
+
 use super::Runnable;
 use crate::{
     Error,
     collector::{CollectorSettings, RunContext, Tally, Walker, commit_rows, missing_field, skip},
     model::{DynamicModel, Schema},
 };
-use async_trait::async_trait;
 
 /// Walks the endpoint and stores each page's records as rows of the model; a record that does
 /// not fit is skipped and reported, as on the typed path.

@@ -17,7 +17,7 @@ use crate::{
     model::Schema,
     report::{Observer, RunReport},
     service::{Endpoint, Service},
-    state::{Incremental, Progress, RunRecord},
+    state::{Incremental, Progress, RunRecord, State},
 };
 
 /// A collector as the app checked it: its service found, its endpoint joined, its interval
@@ -157,9 +157,10 @@ async fn run_in_span(
     report
 }
 
+/// The progress of a run of `planned` that starts at `started_at` from `state`.
 fn progress(
     planned: &Planned,
-    state: Option<crate::state::State>,
+    state: Option<State>,
     is_backfill: bool,
     started_at: chrono::DateTime<Utc>,
 ) -> Progress {
