@@ -52,11 +52,26 @@ pub(crate) enum Reply {
 pub(crate) struct Plan {
     pub(crate) delay: Option<Duration>,
     pub(crate) reply: Reply,
+    /// Whether `reply` is the route's answer untouched (no fault, or only a delay), so validators
+    /// may describe its body.
+    pub(crate) is_normal: bool,
+}
+
+impl Plan {
+    /// Sends `response` at once; it is not the route's answer.
+    pub(crate) fn instead(response: MockResponse) -> Self {
+        Plan {
+            delay: None,
+            reply: Reply::Complete(response),
+            is_normal: false,
+        }
+    }
 }
 
 /// The plan for a request that got `fault` (if any); `answer` is asked only for the normal
 /// answer, so a fault that replaces it does not use up a [`Route::Sequence`](super::Route) step.
 pub(crate) fn plan(fault: Option<Fault>, answer: impl FnOnce() -> MockResponse) -> Plan {
+    let is_normal = matches!(fault, None | Some(Fault::Delay(_)));
     let (delay, reply) = match fault {
         None => (None, Reply::Complete(answer())),
         Some(Fault::Delay(delay)) => (Some(delay), Reply::Complete(answer())),
@@ -69,7 +84,11 @@ pub(crate) fn plan(fault: Option<Fault>, answer: impl FnOnce() -> MockResponse) 
         Some(Fault::HtmlPage) => (None, Reply::Complete(html_page())),
         Some(Fault::DropConnection) => (None, Reply::Dropped(answer())),
     };
-    Plan { delay, reply }
+    Plan {
+        delay,
+        reply,
+        is_normal,
+    }
 }
 
 fn injected(status: u16) -> MockResponse {
@@ -86,6 +105,15 @@ fn html_page() -> MockResponse {
 }
 
 impl Reply {
+    /// The response the reply is made from, for headers that go on every reply.
+    pub(crate) fn response_mut(&mut self) -> &mut MockResponse {
+        match self {
+            Reply::Complete(response) | Reply::Truncated(response) | Reply::Dropped(response) => {
+                response
+            }
+        }
+    }
+
     /// The status of the response as sent.
     pub(crate) fn status(&self) -> u16 {
         match self {

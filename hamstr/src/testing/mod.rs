@@ -3,10 +3,14 @@
 //! [`MockApi`] listens on `127.0.0.1` on a free port and serves what a test tells it to: paged
 //! [`Collection`]s in every common pagination style ([`Paging`]), fixed or sequenced responses
 //! ([`Route`]), required credentials ([`MockAuth`]), injected failures ([`Fault`]: error statuses,
-//! `Retry-After`, delays, truncated bodies, HTML error pages, dropped connections), and exchanges
-//! recorded from a real API ([`MockApi::replay`]). It records every request it receives, so a test
-//! can assert on what a collector sent as well as on what it stored, and it counts how many
-//! requests were being served at once. Dropping the `MockApi` stops the server.
+//! `Retry-After`, delays, truncated bodies, HTML error pages, dropped connections), a request
+//! quota advertised in GitHub's or the IETF drafts' rate-limit headers ([`MockRateLimit`]),
+//! conditional requests answered with `304 Not Modified` ([`Validators`]: `ETag`,
+//! `Last-Modified`), and exchanges recorded from a real API ([`MockApi::replay`]). It records
+//! every request it receives, with the time it arrived, so a test can assert on what a collector
+//! sent (and when) as well as on what it stored, and it counts how many requests were being served
+//! at once, refused over the quota, and answered with a 304. Dropping the `MockApi` stops the
+//! server.
 //!
 //! ```
 //! use futures_util::TryStreamExt;
@@ -56,13 +60,24 @@
 //! `password`, `signature`, `sig`). Several matching exchanges are served in order, one per
 //! request, and the last one repeats. A request nothing matches gets a 404 with a JSON error.
 //! Routes added with [`MockApi::route`] take precedence over fixtures.
+//!
+//! # The order of decisions
+//!
+//! For each request the mock checks, in order: the [rate limit](MockApi::rate_limit) (a request
+//! over the quota is refused at once, as GitHub does, before credentials are looked at), the
+//! [credentials](MockApi::require_auth), an [injected fault](MockApi::inject), and then the route
+//! or fixture. A normal `200` answer then meets the request's
+//! [conditions](MockApi::conditional) and may become a `304`. Last, the answer is charged to the
+//! quota (a `304` is free) and gets the rate-limit headers.
 
 mod collection;
+mod conditional;
 pub mod demo;
 mod fault;
 mod fixtures;
 mod paging;
 mod query;
+mod quota;
 mod route;
 mod server;
 
@@ -70,15 +85,20 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::http::request::Parts;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 pub use self::collection::Collection;
+use self::conditional::Conditional;
+pub use self::conditional::Validators;
 pub use self::fault::Fault;
 pub use self::fixtures::FixtureError;
 pub use self::paging::{LinkStyle, Paging};
+pub use self::quota::MockRateLimit;
+use self::quota::Quota;
 pub use self::route::{MockAuth, MockResponse, Route};
 use self::server::{RouteEntry, Shared};
 
@@ -106,12 +126,15 @@ pub struct ReceivedRequest {
     pub query: Vec<(String, String)>,
     /// The headers, names lowercased, in the order sent.
     pub headers: Vec<(String, String)>,
+    /// When the mock's handler got the request, before it read the body; for asserting on the
+    /// pace of a client (backoff, throttling, waiting for a rate-limit reset).
+    pub received_at: Instant,
     raw_query: String,
     body: String,
 }
 
 impl ReceivedRequest {
-    fn new(parts: &Parts, body: &[u8]) -> Self {
+    fn new(parts: &Parts, body: &[u8], received_at: Instant) -> Self {
         let raw_query = parts.uri.query().unwrap_or("").to_owned();
         ReceivedRequest {
             method: parts.method.as_str().to_owned(),
@@ -125,6 +148,7 @@ impl ReceivedRequest {
                     (name.as_str().to_ascii_lowercase(), value)
                 })
                 .collect(),
+            received_at,
             raw_query,
             body: String::from_utf8_lossy(body).into_owned(),
         }
@@ -253,6 +277,45 @@ impl MockApi {
     /// `{"error": "unauthorized"}`, before any injected fault.
     pub fn require_auth(&self, auth: MockAuth) {
         self.shared.lock().auth = Some(auth);
+    }
+
+    /// From now on, enforces `limit` on every request, whatever its path, and advertises it in
+    /// rate-limit headers on every response; see [`MockRateLimit`].
+    ///
+    /// The quota is checked before anything else: a request over it is refused even without
+    /// credentials, and takes no injected fault and no [`Route::Sequence`] step. Setting a limit
+    /// again replaces the old one, and the next request starts a fresh window.
+    pub fn rate_limit(&self, limit: MockRateLimit) {
+        self.shared.lock().quota = Some(Quota::new(limit));
+    }
+
+    /// How many requests were refused (403 or 429) because the [rate limit](MockApi::rate_limit)'s
+    /// quota was used up.
+    pub fn requests_over_quota(&self) -> usize {
+        self.shared.lock().requests_over_quota
+    }
+
+    /// From now on, sends `validators` with every normal `200` answer and answers a `GET` or
+    /// `HEAD` whose `If-None-Match` or `If-Modified-Since` says the client's copy is current
+    /// with `304 Not Modified`; see [`Validators`].
+    ///
+    /// Only the route's or fixture's own answer is validated, with or without a
+    /// [`Fault::Delay`]; other faults, 401s and statuses other than 200 are sent as they are.
+    /// A 304 stands for the answer it replaces, so a [`Route::Sequence`] moves on to its next
+    /// response as it would after a 200. Calling this again switches validators and keeps the
+    /// `Last-Modified` dates already served.
+    pub fn conditional(&self, validators: Validators) {
+        let mut state = self.shared.lock();
+        match &mut state.conditional {
+            Some(conditional) => conditional.set_validators(validators),
+            None => state.conditional = Some(Conditional::new(validators)),
+        }
+    }
+
+    /// How many answers had status `304 Not Modified`: those [`conditional`](MockApi::conditional)
+    /// sent, and any a route or fault set itself.
+    pub fn not_modified_count(&self) -> usize {
+        self.shared.lock().not_modified
     }
 
     /// Serves `fault` to the next `times` requests to `path`, after the faults already queued.

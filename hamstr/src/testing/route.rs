@@ -85,11 +85,16 @@ impl MockResponse {
 
     /// Sets the header `name` to `value`, replacing any header with that name (case-insensitive).
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.set_header(name, value);
+        self
+    }
+
+    /// As [`header`](MockResponse::header), in place.
+    pub(crate) fn set_header(&mut self, name: impl Into<String>, value: impl Into<String>) {
         let name = name.into();
         self.headers
             .retain(|(existing, _)| !existing.eq_ignore_ascii_case(&name));
         self.headers.push((name, value.into()));
-        self
     }
 
     /// A JSON `{"error": message}` body with the given status.

@@ -2,6 +2,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Instant;
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -10,8 +11,10 @@ use tokio::sync::watch;
 
 use super::ReceivedRequest;
 use super::collection::PageRequest;
+use super::conditional::Conditional;
 use super::fault::{self, Fault, Plan, Reply};
 use super::fixtures::{ExchangeKey, Fixtures};
+use super::quota::Quota;
 use super::route::{MockAuth, MockResponse, Route};
 
 /// The largest request body the mock reads and records; a larger one is recorded as empty.
@@ -37,6 +40,12 @@ pub(crate) struct ApiState {
     pub(crate) requests: Vec<ReceivedRequest>,
     in_flight: usize,
     pub(crate) max_in_flight: usize,
+    pub(crate) quota: Option<Quota>,
+    /// Requests refused because the quota was used up.
+    pub(crate) requests_over_quota: usize,
+    pub(crate) conditional: Option<Conditional>,
+    /// Answers sent with status 304.
+    pub(crate) not_modified: usize,
 }
 
 /// A route and how many requests it answered (for [`Route::Sequence`]).
@@ -91,6 +100,7 @@ impl Drop for InFlight {
 }
 
 async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+    let received_at = Instant::now();
     let _in_flight = InFlight::enter(&shared);
     let (parts, body) = request.into_parts();
     let body = axum::body::to_bytes(body, MAX_REQUEST_BODY)
@@ -99,9 +109,9 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
             tracing::warn!(%error, "mock api could not read a request body; recording it as empty");
             bytes::Bytes::new()
         });
-    let request = ReceivedRequest::new(&parts, &body);
+    let request = ReceivedRequest::new(&parts, &body, received_at);
     let (method, path) = (request.method.clone(), request.path.clone());
-    let Plan { delay, reply } = shared.lock().plan(request, &shared.origin);
+    let Plan { delay, reply, .. } = shared.lock().plan(request, &shared.origin);
     shared.received.send_modify(|count| *count += 1);
     if let Some(delay) = delay {
         tokio::time::sleep(delay).await;
@@ -115,23 +125,55 @@ fn log_answer(method: &str, path: &str, reply: &Reply) {
 }
 
 impl ApiState {
-    /// Records `request` and decides how to answer it: auth first, then an injected fault, then
-    /// the route or fixture.
+    /// Records `request` and decides how to answer it.
+    ///
+    /// The quota comes first, as on GitHub: a request over it is refused before auth and takes
+    /// no fault and no [`Route::Sequence`] step. Then auth, an injected fault, and the route or
+    /// fixture. A normal 200 then meets the request's conditions and may become a 304. Last,
+    /// the answer is charged to the quota (a 304 is free) and gets the quota's headers.
     fn plan(&mut self, request: ReceivedRequest, origin: &str) -> Plan {
         self.requests.push(request.clone());
+        let now = Instant::now();
+        if let Some(quota) = &mut self.quota
+            && !quota.admit(now)
+        {
+            self.requests_over_quota += 1;
+            return Plan::instead(quota.refusal(now));
+        }
+        let mut plan = self.plan_admitted(&request, origin);
+        if let Some(conditional) = &mut self.conditional
+            && plan.is_normal
+            && let Reply::Complete(response) = &mut plan.reply
+            && response.status == 200
+        {
+            conditional.answer(&request, response);
+        }
+        let is_not_modified = plan.reply.status() == 304;
+        if is_not_modified {
+            self.not_modified += 1;
+        }
+        if let Some(quota) = &mut self.quota {
+            if !is_not_modified {
+                quota.charge();
+            }
+            quota.advertise(plan.reply.response_mut(), now);
+        }
+        plan
+    }
+
+    /// How to answer a request the quota let in: auth first, then an injected fault, then the
+    /// route or fixture.
+    fn plan_admitted(&mut self, request: &ReceivedRequest, origin: &str) -> Plan {
         if let Some(auth) = &self.auth
             && !auth.is_satisfied_by(&request.headers, &request.query)
         {
-            return Plan {
-                delay: None,
-                reply: Reply::Complete(unauthorized(auth)),
-            };
+            return Plan::instead(unauthorized(auth));
         }
         let fault = self
             .faults
             .get_mut(&request.path)
             .and_then(VecDeque::pop_front);
-        fault::plan(fault, || self.answer(&request, origin))
+        fault::plan(fault, || self.answer(request, origin))
     }
 
     /// The normal answer: the route for the path, else a matching fixture, else a 404.
@@ -180,5 +222,35 @@ fn unauthorized(auth: &MockAuth) -> MockResponse {
         MockAuth::Bearer(_) => response.header("www-authenticate", "Bearer"),
         MockAuth::Basic { .. } => response.header("www-authenticate", "Basic realm=\"mock\""),
         MockAuth::Header { .. } | MockAuth::Query { .. } => response,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use crate::testing::{MockApi, MockResponse};
+
+    /// Each request records when it arrived, between the moments the client sent and got it.
+    #[tokio::test]
+    async fn requests_record_when_they_arrived() {
+        let api = MockApi::start().await;
+        api.route("/ping", MockResponse::status(204));
+        let client = reqwest::Client::new();
+        let mut moments = vec![Instant::now()];
+        for _ in 0..2 {
+            client
+                .get(format!("{}ping", api.url()))
+                .send()
+                .await
+                .unwrap();
+            moments.push(Instant::now());
+        }
+        let requests = api.requests("/ping");
+        assert_eq!(requests.len(), 2);
+        for (index, request) in requests.iter().enumerate() {
+            assert!(moments[index] <= request.received_at);
+            assert!(request.received_at <= moments[index + 1]);
+        }
     }
 }
