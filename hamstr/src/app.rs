@@ -14,6 +14,7 @@ use crate::{
     model::Schema,
     report::{Observer, Report},
     runtime::{self, Planned, Runnable},
+    service::RateLimit,
     state::{CollectorStatus, State},
 };
 
@@ -174,6 +175,16 @@ impl Hamstr {
             })
             .await?;
         Ok(found.id.clone())
+    }
+
+    /// Each registered service's rate limit as its API last reported it (limit, remaining,
+    /// reset, any pause in force), for services that have sent a request. Clones of a service
+    /// share its state, so a clone kept before [`run`](Self::run) sees the running app's.
+    pub fn rate_limits(&self) -> Vec<(String, RateLimit)> {
+        self.services
+            .iter()
+            .filter_map(|service| Some((service.service_name(), service.rate_limit()?)))
+            .collect()
     }
 
     /// Checks everything that can be checked without sending a request or touching storage.

@@ -21,6 +21,9 @@ pub struct RunReport {
     pub elapsed: Duration,
     /// Pages fetched.
     pub pages: usize,
+    /// Of those, pages the API answered `304 Not Modified`: the copy kept from the last answer
+    /// was used, and cost no transfer (on GitHub, no quota).
+    pub not_modified: usize,
     /// Records that fit the model and were handed to the callbacks.
     pub records: usize,
     /// Records the callbacks removed.
@@ -57,6 +60,7 @@ impl RunReport {
             started_at,
             elapsed,
             pages: tally.pages.load(Ordering::Relaxed),
+            not_modified: tally.not_modified.load(Ordering::Relaxed),
             records: tally.records,
             dropped: tally.dropped,
             inserted: tally.inserted,
@@ -93,6 +97,9 @@ impl fmt::Display for RunReport {
             self.updated,
             self.unchanged
         )?;
+        if self.not_modified > 0 {
+            write!(formatter, ", {} pages not modified", self.not_modified)?;
+        }
         if self.dropped > 0 {
             write!(formatter, ", {} dropped by callbacks", self.dropped)?;
         }

@@ -223,7 +223,7 @@ async fn credentials_never_appear_in_logs_errors_or_debug() {
     assert!(shown.contains("my_custom_key=***"), "{shown}");
 }
 
-/// The API's own error message is part of the error.
+/// The API's own error message is part of the error; refused credentials stop the service.
 #[tokio::test]
 async fn an_error_status_reports_the_api_message() {
     let api = MockApi::start().await;
@@ -240,7 +240,7 @@ async fn an_error_status_reports_the_api_message() {
     assert_eq!(
         error.to_string(),
         format!(
-            "127.0.0.1: {}items answered 401 Unauthorized: Bad credentials",
+            "127.0.0.1: the API refused the credentials at {}items: Bad credentials; nothing more is sent to this service until they are fixed",
             api.url()
         )
     );
@@ -261,7 +261,7 @@ async fn a_body_over_the_limit_is_an_error() {
     );
 }
 
-/// A server slower than the request timeout gives a clear error.
+/// A server slower than the request timeout gives a clear error once retries run out.
 #[tokio::test]
 async fn a_slow_answer_times_out() {
     let api = MockApi::start().await;
@@ -269,16 +269,23 @@ async fn a_slow_answer_times_out() {
     api.inject(
         "/items",
         hamstr::testing::Fault::Delay(Duration::from_secs(5)),
-        1,
+        2,
     );
     let service = Service::new(api.url())
         .records("data")
-        .timeout(Duration::from_millis(200));
+        .timeout(Duration::from_millis(200))
+        .retry(
+            hamstr::service::RetryPolicy::new()
+                .max_attempts(2)
+                .delays(Duration::from_millis(1), Duration::from_millis(1)),
+        );
     let error = list_all(&service, "items").await.unwrap_err();
     assert!(
         error
             .to_string()
-            .ends_with("items did not answer within 200ms"),
+            .ends_with("items did not answer within 200ms (after 2 attempts)"),
         "{error}"
     );
+    // The next one answers in time.
+    assert_eq!(list_all(&service, "items").await.unwrap().len(), 1);
 }

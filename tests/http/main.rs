@@ -1,10 +1,11 @@
 //! The HTTP layer against a real local server: paginators, auth and secrets, URL rules,
-//! records, the stream API, record and replay.
+//! records, the stream API, record and replay, retries and rate limits.
 
 mod auth_and_secrets;
 mod paginators;
 mod record_replay;
 mod records_and_faults;
+mod resilience;
 mod stream_api;
 
 use futures_util::TryStreamExt;

@@ -4,9 +4,11 @@ use futures_util::{StreamExt, TryStreamExt};
 use hamstr::{
     Error, Service,
     records::Records,
+    service::RetryPolicy,
     testing::{Collection, Fault, MockApi, MockResponse},
 };
 use serde_json::json;
+use std::time::Duration;
 
 use super::{items, list_all, list_until_error, numbers, paged_api, paged_service};
 
@@ -54,45 +56,56 @@ async fn records_stream_as_pages_arrive() {
     assert_eq!(api.request_count(), 2);
 }
 
-/// An HTML error page with status 200 is an error naming the URL and what the body starts
-/// with; the records of earlier pages were delivered.
+/// An HTML error page with status 200 is retried; when it persists, the error names the URL,
+/// what the body starts with and the attempts; the records of earlier pages were delivered.
 #[tokio::test]
-async fn an_html_page_is_reported_with_its_url() {
+async fn an_html_page_is_retried_then_reported_with_its_url() {
     let api = paged_api("/items", 30).await;
-    let service = paged_service(&api);
-    // The first answer is normal, the second is the fault.
+    api.inject("/items", Fault::HtmlPage, 1);
+    let service = quickly_retried(paged_service(&api));
+    assert_eq!(list_all(&service, "items").await.unwrap().len(), 30);
+    assert_eq!(api.request_count(), 5, "3 pages, the empty one after them, one retry");
+
     let mut stream = std::pin::pin!(service.list_pages("items"));
     let first = stream.try_next().await.unwrap().unwrap();
     assert_eq!(first.len(), 10);
-    api.inject("/items", Fault::HtmlPage, 1);
+    api.inject("/items", Fault::HtmlPage, 3);
     let error = stream.try_next().await.unwrap_err();
     let message = error.to_string();
     assert!(
-        message.starts_with(&format!("{}items?", api.url())),
+        message.starts_with(&format!("127.0.0.1: {}items?", api.url())),
         "{message}"
     );
     assert!(message.contains("page=2"), "{message}");
     assert!(
-        message.contains("is not JSON (it starts with `<"),
+        message.contains("is not JSON (it starts with `<!DOCTYPE html>"),
         "{message}"
     );
+    assert!(message.ends_with("(after 3 attempts)"), "{message}");
     assert!(stream.next().await.is_none());
 }
 
-/// A body cut short is not JSON; a connection dropped mid-body is a transport error.
+/// A body cut short and a connection dropped mid-body are retried, and reported when they
+/// persist.
 #[tokio::test]
-async fn truncated_and_dropped_bodies_are_errors() {
+async fn truncated_and_dropped_bodies_are_retried() {
     for (fault, expected) in [
         (Fault::TruncatedBody, "is not JSON"),
         (Fault::DropConnection, "got no complete answer"),
     ] {
         let api = paged_api("/items", 30).await;
-        api.inject("/items", fault.clone(), 1);
-        let service = paged_service(&api);
+        api.inject("/items", fault.clone(), 2);
+        let service = quickly_retried(paged_service(&api));
+        assert_eq!(list_all(&service, "items").await.unwrap().len(), 30);
+        api.inject("/items", fault.clone(), 3);
         let (records, error) = list_until_error(&service, "items").await;
         assert!(records.is_empty());
         let error = error.unwrap();
         assert!(error.to_string().contains(expected), "{fault:?}: {error}");
+        assert!(
+            error.to_string().ends_with("(after 3 attempts)"),
+            "{fault:?}: {error}"
+        );
     }
 }
 
@@ -152,44 +165,40 @@ async fn a_misfit_record_is_reported_and_the_rest_decode() {
     );
 }
 
-/// A non-success status ends the walk with the status and keeps earlier pages.
+/// A server error is retried; one that persists ends the walk with the status, the API's
+/// message and the attempts, and keeps earlier pages. A 4xx is not retried.
 #[tokio::test]
 async fn a_server_error_ends_the_walk_after_the_pages_before_it() {
     let api = paged_api("/items", 30).await;
-    let service = paged_service(&api);
+    let service = quickly_retried(paged_service(&api));
     let mut pages = std::pin::pin!(service.list_pages("items"));
     assert_eq!(pages.try_next().await.unwrap().unwrap().len(), 10);
-    api.inject("/items", Fault::Status(503), 1);
+    api.inject("/items", Fault::Status(503), 3);
     let error = pages.try_next().await.unwrap_err();
     assert!(
         error
             .to_string()
-            .contains("answered 503 Service Unavailable: injected 503"),
+            .ends_with("answered 503 Service Unavailable: injected 503 (after 3 attempts)"),
         "{error}"
     );
+    assert_eq!(api.request_count(), 4);
+
+    api.inject("/items", Fault::Status(422), 1);
+    let (records, error) = list_until_error(&service, "items").await;
+    assert!(records.is_empty());
+    let error = error.unwrap();
+    assert!(
+        error.to_string().ends_with("answered 422 Unprocessable Entity: injected 422"),
+        "{error}"
+    );
+    assert_eq!(api.request_count(), 5, "a 422 is sent once");
 }
 
-/// A 429 with `Retry-After` is reported with its status (waiting and retrying come with the
-/// resilience work), and the mock counts it.
-#[tokio::test]
-async fn a_rate_limited_answer_is_reported() {
-    let api = MockApi::start().await;
-    api.route("/items", Collection::new(items(3)).records_at("data"));
-    api.inject(
-        "/items",
-        Fault::RetryAfter {
-            status: 429,
-            value: "30".into(),
-        },
-        1,
-    );
-    let service = Service::new(api.url()).records("data");
-    let error = list_all(&service, "items").await.unwrap_err();
-    assert!(
-        error.to_string().contains("answered 429 Too Many Requests"),
-        "{error}"
-    );
-    // The fault is used up: the next walk gets the records.
-    assert_eq!(list_all(&service, "items").await.unwrap().len(), 3);
-    assert_eq!(api.request_count(), 2);
+/// `service` retried 3 times in all, with waits of a few milliseconds.
+fn quickly_retried(service: Service) -> Service {
+    service.retry(
+        RetryPolicy::new()
+            .max_attempts(3)
+            .delays(Duration::from_millis(1), Duration::from_millis(5)),
+    )
 }

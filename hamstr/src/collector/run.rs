@@ -50,6 +50,7 @@ pub(crate) struct RunContext {
 #[derive(Debug)]
 pub(crate) struct Tally {
     pub(crate) pages: Arc<AtomicUsize>,
+    pub(crate) not_modified: Arc<AtomicUsize>,
     pub(crate) records: usize,
     pub(crate) dropped: usize,
     pub(crate) inserted: usize,
@@ -64,6 +65,7 @@ impl Tally {
     pub(crate) fn new(progress: Progress) -> Self {
         Self {
             pages: Arc::default(),
+            not_modified: Arc::default(),
             records: 0,
             dropped: 0,
             inserted: 0,
@@ -304,12 +306,18 @@ pub(crate) fn pages(
         }
     };
     let pages = Arc::clone(&tally.pages);
+    let not_modified = Arc::clone(&tally.not_modified);
     let observer = context.observer.clone();
     let collector = context.id.clone();
     listing
         .take_until(context.stop.clone().cancelled_owned())
         .inspect_ok(move |page| {
             pages.fetch_add(1, Ordering::Relaxed);
+            // Its records go through as usual: storing them again changes nothing, while
+            // skipping them would lose them if the last run fetched them but failed to store.
+            if page.is_not_modified() {
+                not_modified.fetch_add(1, Ordering::Relaxed);
+            }
             if let Some(observer) = &observer {
                 observer.page_fetched(&collector, page.len());
             }

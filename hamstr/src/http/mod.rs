@@ -1,24 +1,50 @@
 //! The only code that sends requests: the client, timeouts, redirects, the origin rule, body
-//! limits and error reporting with redacted URLs.
+//! limits, retries with backoff, `Retry-After`, rate-limit headers and the quota, the
+//! client-side budget, conditional requests, and error reporting with redacted URLs.
 
+mod budget;
+mod cache;
+mod quota;
 #[cfg(feature = "testing")]
 pub(crate) mod record;
 mod redact;
+mod retry;
 
-use std::{sync::Arc, time::Duration, time::Instant};
+use std::{
+    future::Future,
+    sync::{
+        Arc, OnceLock,
+        atomic::{AtomicU32, Ordering},
+    },
+    time::Duration,
+};
 
+use backon::Retryable;
 use bytes::{Bytes, BytesMut};
 use reqwest::{
     StatusCode, Url,
     header::{HeaderMap, LOCATION},
     redirect,
 };
+use tokio::time::Instant;
 
-use crate::{auth::Auth, auth::AuthError, records::JsonPath};
+use crate::{
+    Error,
+    auth::{Auth, AuthError},
+    records::{JsonPath, RecordsError},
+};
 
+pub(crate) use budget::Limits;
+pub use quota::RateLimit;
 pub use redact::RedactedUrl;
 #[cfg(feature = "testing")]
 pub(crate) use redact::is_sensitive_param;
+pub use retry::{DEFAULT_RETRY_STATUSES, RetryPolicy};
+
+use budget::Budget;
+use cache::Cache;
+use quota::{Pause, Quota, Reported, Ticket};
+use retry::Decision;
 
 /// What the client needs from its service; fixed once the first request is sent.
 #[derive(Debug, Clone)]
@@ -32,11 +58,16 @@ pub(crate) struct ClientSettings {
     pub(crate) timeout: Duration,
     pub(crate) max_body_bytes: usize,
     pub(crate) sensitive_params: Vec<String>,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) limits: Limits,
+    pub(crate) max_quota_fraction: f64,
+    pub(crate) cache_bytes: usize,
     #[cfg(feature = "testing")]
     pub(crate) recorder: Option<record::Recorder>,
 }
 
-/// A service's connection pool plus everything that goes on each of its requests.
+/// A service's connection pool plus everything that goes on each of its requests, and the state
+/// its requests share: the quota, the budget, the conditional-request cache.
 #[derive(Debug, Clone)]
 pub(crate) struct HttpClient {
     inner: Arc<Inner>,
@@ -46,6 +77,11 @@ pub(crate) struct HttpClient {
 struct Inner {
     client: reqwest::Client,
     settings: ClientSettings,
+    budget: Budget,
+    quota: Quota,
+    cache: Cache,
+    /// The API's message when it refused the credentials (401): nothing more is sent.
+    rejected: OnceLock<String>,
 }
 
 /// A successful answer, body read in full.
@@ -54,6 +90,24 @@ pub(crate) struct Answer {
     pub(crate) status: StatusCode,
     pub(crate) headers: HeaderMap,
     pub(crate) body: Bytes,
+    /// A `304 Not Modified`: the body is the one stored from the last answer.
+    pub(crate) is_not_modified: bool,
+}
+
+/// An attempt that failed, and whether to try again.
+#[derive(Debug)]
+struct Failed {
+    error: Error,
+    decision: Decision,
+}
+
+impl Failed {
+    fn stop(error: impl Into<Error>) -> Self {
+        Self {
+            error: error.into(),
+            decision: Decision::Stop,
+        }
+    }
 }
 
 impl HttpClient {
@@ -81,7 +135,14 @@ impl HttpClient {
                 source: source.without_url(),
             })?;
         Ok(Self {
-            inner: Arc::new(Inner { client, settings }),
+            inner: Arc::new(Inner {
+                client,
+                budget: Budget::new(settings.limits),
+                quota: Quota::new(settings.max_quota_fraction, settings.retry.max_wait),
+                cache: Cache::new(settings.cache_bytes),
+                rejected: OnceLock::new(),
+                settings,
+            }),
         })
     }
 
@@ -95,6 +156,11 @@ impl HttpClient {
 
     pub(crate) fn redact(&self, url: &Url) -> RedactedUrl {
         RedactedUrl::new(url, &self.inner.settings.sensitive_params)
+    }
+
+    /// The rate limit as the API last reported it.
+    pub(crate) fn rate_limit(&self) -> RateLimit {
+        self.inner.quota.snapshot(Instant::now())
     }
 
     /// Removes the credential query parameter from a URL the API handed out (APIs echo the key
@@ -111,103 +177,294 @@ impl HttpClient {
         }
     }
 
-    /// GETs `url` with the service's headers and credentials, and reads the whole body.
-    pub(crate) async fn get(&self, url: &Url) -> Result<Answer, HttpError> {
-        let settings = &self.inner.settings;
+    /// GETs `url` and reads the answer with `read`; a body `read` finds is not JSON (an HTML
+    /// error page, a truncated answer) is retried like a failed request.
+    pub(crate) async fn get_with<T, R>(&self, url: &Url, read: R) -> Result<(Answer, T), Error>
+    where
+        R: Fn(&Answer) -> Result<T, Error> + Send + Sync,
+        T: Send,
+    {
+        let policy = &self.inner.settings.retry;
+        let attempts = AtomicU32::new(0);
         let shown = self.redact(url);
-        // Origin check before auth: a next link may point at a host the user never configured.
-        if url.origin() != settings.base.origin() {
-            return Err(HttpError::ForeignOrigin {
-                service: settings.service.clone(),
-                url: shown,
-                origin: settings.base.origin().ascii_serialization(),
+        let outcome = (|| self.attempt(url, &read, &attempts))
+            .retry(policy.backoff())
+            .sleep(tokio::time::sleep)
+            .when(|failed: &Failed| failed.decision.is_retry())
+            .adjust(|failed: &Failed, bound: Option<Duration>| {
+                let floor = match failed.decision {
+                    Decision::Retry { is_paced: true, .. } => policy.initial_delay,
+                    _ => Duration::ZERO,
+                };
+                bound.map(|bound| policy.wait(bound, floor))
+            })
+            .notify(|failed: &Failed, wait: Duration| {
+                let Decision::Retry { reason, .. } = failed.decision else {
+                    return;
+                };
+                tracing::warn!(
+                    service = %self.service(),
+                    url = %shown,
+                    attempt = attempts.load(Ordering::Relaxed),
+                    reason,
+                    wait_ms = wait.as_millis() as u64,
+                    error = %crate::error::ErrorChain(&failed.error),
+                    "retrying"
+                );
+            })
+            .await;
+        outcome.map_err(|failed| failed.error)
+    }
+
+    /// One attempt: wait for the budget and the quota, send, read, judge the answer.
+    fn attempt<'a, T, R>(
+        &'a self,
+        url: &'a Url,
+        read: &'a R,
+        attempts: &'a AtomicU32,
+    ) -> impl Future<Output = Result<(Answer, T), Failed>> + Send + 'a
+    where
+        R: Fn(&Answer) -> Result<T, Error> + Send + Sync,
+        T: Send,
+    {
+        async move {
+            let attempt = attempts.fetch_add(1, Ordering::Relaxed) + 1;
+            let settings = &self.inner.settings;
+            let shown = self.redact(url);
+            if let Some(message) = self.inner.rejected.get() {
+                return Err(Failed::stop(self.rejected(&shown, message)));
+            }
+            // Origin check before auth: a next link may point at a host the user never configured.
+            if url.origin() != settings.base.origin() {
+                return Err(Failed::stop(HttpError::ForeignOrigin {
+                    service: settings.service.clone(),
+                    url: shown,
+                    origin: settings.base.origin().ascii_serialization(),
+                }));
+            }
+            let (slot, ticket) = self.admit().await;
+            let mut request = self
+                .inner
+                .client
+                .get(url.clone())
+                .headers(settings.headers.clone())
+                .headers(self.inner.cache.validators(url.as_str()))
+                .build()
+                .map_err(|source| self.transport(&shown, source, attempt))?;
+            if let Some(auth) = &settings.auth {
+                auth.apply(&mut request)
+                    .await
+                    .map_err(|source| Failed::stop(HttpError::Auth {
+                        service: settings.service.clone(),
+                        source,
+                    }))?;
+            }
+            let started = Instant::now();
+            let mut response = self
+                .inner
+                .client
+                .execute(request)
+                .await
+                .map_err(|source| self.transport(&shown, source, attempt))?;
+            let status = response.status();
+            let headers = std::mem::take(response.headers_mut());
+            if let Some(reported) = Reported::from_headers(&headers) {
+                let now = Instant::now();
+                self.inner.quota.observe(&ticket, reported, now, self.service());
+            }
+            drop(ticket);
+            let body = self.read_body(&shown, &mut response, attempt).await?;
+            drop(slot);
+            tracing::debug!(
+                service = %settings.service,
+                url = %shown,
+                status = status.as_u16(),
+                bytes = body.len(),
+                attempt,
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "response"
+            );
+            #[cfg(feature = "testing")]
+            if let Some(recorder) = &settings.recorder {
+                let exchange =
+                    recorder.exchange(url, status, &headers, &body, settings.auth.as_ref());
+                recorder.record(exchange).await;
+            }
+            let answer = match self.judge(url, &shown, status, headers, body, attempt) {
+                Ok(answer) => answer,
+                Err(failed) => return Err(failed),
+            };
+            match read(&answer) {
+                Ok(value) => {
+                    if !answer.is_not_modified && answer.status == StatusCode::OK {
+                        self.inner
+                            .cache
+                            .store(url.as_str(), &answer.headers, &answer.body);
+                    }
+                    Ok((answer, value))
+                }
+                Err(Error::Records(RecordsError::NotJson { start, source, .. })) => Err(Failed {
+                    error: HttpError::Malformed {
+                        service: settings.service.clone(),
+                        url: shown,
+                        attempts: attempt,
+                        start,
+                        source,
+                    }
+                    .into(),
+                    decision: Decision::retry("the body is not JSON"),
+                }),
+                Err(error) => Err(Failed::stop(error)),
+            }
+        }
+    }
+
+    /// Waits for a place among the requests in flight, for the quota (or the pause the API asked
+    /// for), and for the rates; the place is held until the answer is read.
+    async fn admit(&self) -> (Option<tokio::sync::OwnedSemaphorePermit>, Ticket<'_>) {
+        let slot = self.inner.budget.slot().await;
+        let ticket = loop {
+            match self.inner.quota.take(Instant::now()) {
+                Ok(ticket) => break ticket,
+                Err((until, pause, is_new)) => {
+                    if is_new {
+                        let resumes_at = chrono::Utc::now()
+                            + chrono::Duration::from_std(until - Instant::now())
+                                .unwrap_or_default();
+                        let reason = match pause {
+                            Pause::Told => "the API asked to wait",
+                            Pause::Quota => "the rate-limit quota (or hamstr's share of it) is used up",
+                        };
+                        tracing::info!(
+                            service = %self.service(),
+                            resumes_at = %resumes_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                            reason,
+                            "requests paused"
+                        );
+                    }
+                    tokio::time::sleep_until(until).await;
+                }
+            }
+        };
+        self.inner.budget.pace().await;
+        (slot, ticket)
+    }
+
+    /// What an answer means: a success (or a 304 answered from the cache), or a failure with the
+    /// decision to retry or not.
+    fn judge(
+        &self,
+        url: &Url,
+        shown: &RedactedUrl,
+        status: StatusCode,
+        headers: HeaderMap,
+        body: Bytes,
+        attempt: u32,
+    ) -> Result<Answer, Failed> {
+        let settings = &self.inner.settings;
+        if status == StatusCode::NOT_MODIFIED
+            && let Some((headers, body)) = self.inner.cache.not_modified(url.as_str(), &headers)
+        {
+            return Ok(Answer {
+                status: StatusCode::OK,
+                headers,
+                body,
+                is_not_modified: true,
             });
         }
-        let mut request = self
-            .inner
-            .client
-            .get(url.clone())
-            .headers(settings.headers.clone())
-            .build()
-            .map_err(|source| self.transport(&shown, source))?;
-        if let Some(auth) = &settings.auth {
-            auth.apply(&mut request)
-                .await
-                .map_err(|source| HttpError::Auth {
-                    service: settings.service.clone(),
-                    source,
-                })?;
-        }
-        let started = Instant::now();
-        let mut response = self
-            .inner
-            .client
-            .execute(request)
-            .await
-            .map_err(|source| self.transport(&shown, source))?;
-        let status = response.status();
-        let headers = std::mem::take(response.headers_mut());
-        let body = self.read_body(&shown, &mut response).await?;
-        tracing::debug!(
-            service = %settings.service,
-            url = %shown,
-            status = status.as_u16(),
-            bytes = body.len(),
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "response"
-        );
-        #[cfg(feature = "testing")]
-        if let Some(recorder) = &settings.recorder {
-            let exchange = recorder.exchange(url, status, &headers, &body, settings.auth.as_ref());
-            recorder.record(exchange).await;
-        }
-        if status.is_redirection() {
+        if status.is_redirection() && status != StatusCode::NOT_MODIFIED {
             let location = headers
                 .get(LOCATION)
                 .and_then(|value| value.to_str().ok())
                 .and_then(|location| url.join(location).ok())
                 .map(|location| self.redact(&location));
-            return Err(HttpError::Redirect {
+            return Err(Failed::stop(HttpError::Redirect {
                 service: settings.service.clone(),
-                url: shown,
+                url: shown.clone(),
                 location,
-            });
+            }));
         }
-        if !status.is_success() {
-            return Err(HttpError::Status {
-                service: settings.service.clone(),
-                url: shown,
+        if status.is_success() {
+            return Ok(Answer {
                 status,
-                message: api_message(&body),
+                headers,
+                body,
+                is_not_modified: false,
             });
         }
-        Ok(Answer {
-            status,
-            headers,
-            body,
+        let message = api_message(&body);
+        if status == StatusCode::UNAUTHORIZED {
+            let message = self.inner.rejected.get_or_init(|| message).clone();
+            return Err(Failed::stop(self.rejected(shown, &message)));
+        }
+        let now = Instant::now();
+        let is_rate_limited = quota::is_rate_limited(status.as_u16(), &headers, &message);
+        let told = quota::retry_after(&headers).or_else(|| {
+            is_rate_limited
+                .then(|| self.inner.quota.reset_in(now))
+                .flatten()
+        });
+        let is_retried = is_rate_limited || settings.retry.is_retried_status(status.as_u16());
+        if let Some(wait) = told
+            && is_retried
+        {
+            // The wait holds for every request to the service, not only this one.
+            self.inner.quota.pause(wait, now, self.service());
+        }
+        let decision = if is_retried {
+            Decision::Retry {
+                reason: if is_rate_limited {
+                    "rate limited"
+                } else {
+                    "a status that is retried"
+                },
+                is_paced: told.is_some(),
+            }
+        } else {
+            Decision::Stop
+        };
+        Err(Failed {
+            error: HttpError::Status {
+                service: settings.service.clone(),
+                url: shown.clone(),
+                status,
+                message,
+                attempts: attempt,
+            }
+            .into(),
+            decision,
         })
+    }
+
+    fn rejected(&self, shown: &RedactedUrl, message: &str) -> HttpError {
+        HttpError::CredentialsRejected {
+            service: self.inner.settings.service.clone(),
+            url: shown.clone(),
+            message: message.to_owned(),
+        }
     }
 
     async fn read_body(
         &self,
         shown: &RedactedUrl,
         response: &mut reqwest::Response,
-    ) -> Result<Bytes, HttpError> {
+        attempt: u32,
+    ) -> Result<Bytes, Failed> {
         let limit = self.inner.settings.max_body_bytes;
         if response
             .content_length()
             .is_some_and(|length| length > limit as u64)
         {
-            return Err(self.too_large(shown));
+            return Err(Failed::stop(self.too_large(shown)));
         }
         let mut body = BytesMut::with_capacity(response.content_length().unwrap_or(0) as usize);
         while let Some(chunk) = response
             .chunk()
             .await
-            .map_err(|source| self.transport(shown, source))?
+            .map_err(|source| self.transport(shown, source, attempt))?
         {
             if body.len() + chunk.len() > limit {
-                return Err(self.too_large(shown));
+                return Err(Failed::stop(self.too_large(shown)));
             }
             body.extend_from_slice(&chunk);
         }
@@ -222,19 +479,30 @@ impl HttpClient {
         }
     }
 
-    fn transport(&self, shown: &RedactedUrl, source: reqwest::Error) -> HttpError {
-        if source.is_timeout() {
-            return HttpError::Timeout {
-                service: self.inner.settings.service.clone(),
+    /// A request that got no complete answer: retried.
+    fn transport(&self, shown: &RedactedUrl, source: reqwest::Error, attempt: u32) -> Failed {
+        let service = self.inner.settings.service.clone();
+        let (error, reason) = if source.is_timeout() {
+            let error = HttpError::Timeout {
+                service,
                 url: shown.clone(),
                 timeout: self.inner.settings.timeout,
+                attempts: attempt,
             };
-        }
-        HttpError::Transport {
-            service: self.inner.settings.service.clone(),
-            url: shown.clone(),
-            // reqwest prints the full URL, query string and all: ours is the redacted one.
-            source: source.without_url(),
+            (error, "timeout")
+        } else {
+            let error = HttpError::Transport {
+                service,
+                url: shown.clone(),
+                attempts: attempt,
+                // reqwest prints the full URL, query string and all: ours is the redacted one.
+                source: source.without_url(),
+            };
+            (error, "no complete answer")
+        };
+        Failed {
+            error: error.into(),
+            decision: Decision::retry(reason),
         }
     }
 }
@@ -267,8 +535,8 @@ fn api_message(body: &[u8]) -> String {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum HttpError {
-    /// The server answered with a status that is not a success.
-    #[error("{service}: {url} answered {status}{}", message_suffix(message))]
+    /// The server answered with a status that is not retried, or retries ran out.
+    #[error("{service}: {url} answered {status}{}{}", message_suffix(message), attempts_suffix(*attempts))]
     Status {
         /// The service's name.
         service: String,
@@ -278,20 +546,24 @@ pub enum HttpError {
         status: StatusCode,
         /// The API's own error message, or the start of the body.
         message: String,
+        /// How many times the request was sent.
+        attempts: u32,
     },
-    /// No complete answer arrived (connect error, timeout, connection dropped mid-body).
-    #[error("{service}: {url} got no complete answer")]
+    /// No complete answer arrived (connect error, connection dropped mid-body), retries included.
+    #[error("{service}: {url} got no complete answer{}", attempts_suffix(*attempts))]
     Transport {
         /// The service's name.
         service: String,
         /// The request's URL, credentials removed.
         url: RedactedUrl,
+        /// How many times the request was sent.
+        attempts: u32,
         /// What went wrong (without the URL, which may hold credentials).
         #[source]
         source: reqwest::Error,
     },
-    /// No complete answer within the service's request timeout.
-    #[error("{service}: {url} did not answer within {timeout:?}")]
+    /// No complete answer within the service's request timeout, retries included.
+    #[error("{service}: {url} did not answer within {timeout:?}{}", attempts_suffix(*attempts))]
     Timeout {
         /// The service's name.
         service: String,
@@ -299,6 +571,38 @@ pub enum HttpError {
         url: RedactedUrl,
         /// The timeout in force.
         timeout: Duration,
+        /// How many times the request was sent.
+        attempts: u32,
+    },
+    /// A successful answer whose body is not JSON (an HTML error page, a truncated body), every
+    /// time it was asked for.
+    #[error("{service}: {url} sent a body that is not JSON (it starts with `{start}`){}", attempts_suffix(*attempts))]
+    Malformed {
+        /// The service's name.
+        service: String,
+        /// The request's URL, credentials removed.
+        url: RedactedUrl,
+        /// How many times the request was sent.
+        attempts: u32,
+        /// The first characters of the body.
+        start: String,
+        /// Where the body stops being JSON.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The API refused the credentials (401). Nothing more is sent to the service, and its
+    /// collectors stop: retrying would not fix them, and could get the token banned.
+    #[error(
+        "{service}: the API refused the credentials at {url}{}; nothing more is sent to this service until they are fixed",
+        message_suffix(message)
+    )]
+    CredentialsRejected {
+        /// The service's name.
+        service: String,
+        /// The refused request's URL, credentials removed.
+        url: RedactedUrl,
+        /// The API's message.
+        message: String,
     },
     /// A request would have gone to another origin than the service's base URL, with its
     /// credentials; it was not sent.
@@ -358,8 +662,30 @@ impl HttpError {
     pub fn status(&self) -> Option<StatusCode> {
         match self {
             Self::Status { status, .. } => Some(*status),
+            Self::CredentialsRejected { .. } => Some(StatusCode::UNAUTHORIZED),
             _ => None,
         }
+    }
+
+    /// How many times the request was sent before this error was given (1 when it was not
+    /// retried; 0 when it was never sent).
+    pub fn attempts(&self) -> u32 {
+        match self {
+            Self::Status { attempts, .. }
+            | Self::Transport { attempts, .. }
+            | Self::Timeout { attempts, .. }
+            | Self::Malformed { attempts, .. } => *attempts,
+            Self::CredentialsRejected { .. } | Self::BodyTooLarge { .. } | Self::Redirect { .. } => 1,
+            _ => 0,
+        }
+    }
+}
+
+fn attempts_suffix(attempts: u32) -> String {
+    if attempts > 1 {
+        format!(" (after {attempts} attempts)")
+    } else {
+        String::new()
     }
 }
 

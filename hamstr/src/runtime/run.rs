@@ -135,6 +135,7 @@ async fn run_in_span(
         }
         None => tracing::info!(
             pages = report.pages,
+            not_modified = report.not_modified,
             records = report.records,
             inserted = report.inserted,
             updated = report.updated,

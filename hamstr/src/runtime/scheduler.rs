@@ -6,11 +6,15 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::{Planned, run_collector};
+use crate::{Error, HttpError, report::RunReport};
 
 /// Runs `planned` now and then once per interval (once only without an interval) until `stop`.
 ///
 /// A run always finishes (and commits) before the next one starts, so a collector never
-/// overlaps itself; ticks that pass while a run is still going are skipped, not queued.
+/// overlaps itself; ticks that pass while a run is still going are skipped, not queued. After
+/// failed runs the collector waits longer (doubling, up to the service's `max_run_backoff`) and
+/// is back on its interval after the first run that succeeds. When the API refuses the
+/// service's credentials, the collector stops.
 pub(crate) async fn schedule(planned: Arc<Planned>, stop: CancellationToken, grace: Duration) {
     let Some(period) = planned.interval else {
         if !stop.is_cancelled() {
@@ -18,19 +22,56 @@ pub(crate) async fn schedule(planned: Arc<Planned>, stop: CancellationToken, gra
         }
         return;
     };
+    let max_backoff = planned.service.retry_policy().max_run_backoff;
     let mut next = Instant::now();
     let mut number = 0;
+    let mut failures = 0;
     loop {
         tokio::select! {
             biased;
             () = stop.cancelled() => break,
             () = tokio::time::sleep_until(next) => {
                 number += 1;
-                run_collector(&planned, number, &stop, grace).await;
+                let report = run_collector(&planned, number, &stop, grace).await;
+                if is_credentials_rejected(&report) {
+                    tracing::error!(
+                        service = %planned.id.service,
+                        collector = %planned.id.collector,
+                        "collector stopped: the API refused the service's credentials; fix them and start again"
+                    );
+                    return;
+                }
+                failures = if report.is_success() { 0 } else { failures + 1 };
             }
         }
-        next = next_tick(next, period, Instant::now());
+        next = if failures == 0 {
+            next_tick(next, period, Instant::now())
+        } else {
+            let wait = backoff(period, failures, max_backoff);
+            tracing::warn!(
+                service = %planned.id.service,
+                collector = %planned.id.collector,
+                failures,
+                next_run_in_s = wait.as_secs_f64(),
+                "failed runs in a row: backing off"
+            );
+            Instant::now() + wait
+        };
     }
+}
+
+fn is_credentials_rejected(report: &RunReport) -> bool {
+    matches!(
+        report.failure,
+        Some(Error::Http(HttpError::CredentialsRejected { .. }))
+    )
+}
+
+/// The wait after `failures` failed runs in a row: the interval doubled once per failure, up
+/// to `max` (but never less than the interval).
+fn backoff(period: Duration, failures: u32, max: Duration) -> Duration {
+    let doubled = period.saturating_mul(2u32.saturating_pow(failures.min(31)));
+    doubled.min(max.max(period))
 }
 
 /// The first tick on the schedule (`last + n × period`) that is not in the past. Ticks that
@@ -48,6 +89,19 @@ fn next_tick(last: Instant, period: Duration, now: Instant) -> Instant {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn failing_collectors_back_off_up_to_the_max() {
+        let minute = Duration::from_secs(60);
+        let hour = Duration::from_secs(3600);
+        let waits: Vec<u64> = (1..=8)
+            .map(|failures| backoff(minute, failures, hour).as_secs() / 60)
+            .collect();
+        assert_eq!(waits, [2, 4, 8, 16, 32, 60, 60, 60]);
+        let day = Duration::from_secs(86_400);
+        assert_eq!(backoff(day, 3, hour), day, "never less than the interval");
+        assert_eq!(backoff(minute, 100, hour), hour);
+    }
 
     #[test]
     fn missed_ticks_are_skipped_to_the_next_one_on_the_schedule() {

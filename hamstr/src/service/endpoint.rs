@@ -226,20 +226,22 @@ impl Endpoint {
             .map_err(|()| not_under_base())?
             .pop_if_empty()
             .push(id);
-        let answer = match client.get(&url).await {
-            Ok(answer) => answer,
-            Err(error) if error.status() == Some(reqwest::StatusCode::NOT_FOUND) => {
-                return Ok(None);
-            }
-            Err(error) => return Err(error.into()),
-        };
         let shown = client.redact(&url);
-        let body = String::from_utf8_lossy(&answer.body);
-        let records = self
+        let item_records = self
             .item_records
             .clone()
-            .unwrap_or_else(|| self.service.defaults().item_records.clone())
-            .extract(&body, &shown)?;
+            .unwrap_or_else(|| self.service.defaults().item_records.clone());
+        let read = |answer: &crate::http::Answer| {
+            let body = String::from_utf8_lossy(&answer.body);
+            Ok(item_records.extract(&body, &shown)?)
+        };
+        let records = match client.get_with(&url, read).await {
+            Ok((_, records)) => records,
+            Err(Error::Http(error)) if error.status() == Some(reqwest::StatusCode::NOT_FOUND) => {
+                return Ok(None);
+            }
+            Err(error) => return Err(error),
+        };
         let Some(record) = records.first() else {
             return Ok(None);
         };

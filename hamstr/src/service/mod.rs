@@ -7,6 +7,7 @@ mod walk;
 
 use std::{
     fmt,
+    num::NonZeroU32,
     sync::{Arc, OnceLock},
     time::Duration,
 };
@@ -23,15 +24,19 @@ use crate::{
     Error, Secret,
     auth::{Auth, AuthError},
     collector::{Collector, CollectorSettings},
-    http::{ClientSettings, HttpClient},
+    http::{ClientSettings, HttpClient, Limits},
     model::DynamicModel,
     paginate::{Paginator, SinglePage},
     records::Records,
     runtime::{self, DynamicCollector, Runnable},
 };
 
+pub use crate::http::{DEFAULT_RETRY_STATUSES, RateLimit, RetryPolicy};
 pub use endpoint::{Endpoint, Lookup, Search};
 pub use walk::{Checkpoint, Page};
+
+/// The most bytes of answers a service keeps for conditional requests.
+const DEFAULT_CACHE_BYTES: usize = 16 * 1024 * 1024;
 
 /// The user agent sent unless another is set: some APIs (GitHub) refuse requests without one.
 pub const DEFAULT_USER_AGENT: &str = concat!("hamstr/", env!("CARGO_PKG_VERSION"));
@@ -76,6 +81,10 @@ struct Config {
     timeout: Duration,
     max_body_bytes: usize,
     allows_insecure_http: bool,
+    retry: RetryPolicy,
+    limits: Limits,
+    max_quota_fraction: f64,
+    cache_bytes: usize,
     paginator: Arc<dyn Paginator>,
     records: Records,
     item_records: Records,
@@ -90,7 +99,9 @@ impl Service {
     /// A service whose endpoints live under `base_url` (`https://api.mollie.com/v2/`).
     ///
     /// Defaults: no auth, [`SinglePage`] (no pagination), records are the body's array, a
-    /// user agent naming hamstr, 10 s to connect, 30 s per request, bodies up to 64 MiB.
+    /// user agent naming hamstr, 10 s to connect, 30 s per request, bodies up to 64 MiB,
+    /// [`RetryPolicy::new`], the whole rate-limit quota, no client-side budget, conditional
+    /// requests with up to 16 MiB of answers kept.
     pub fn new(base_url: impl Into<String>) -> Self {
         Self {
             config: Arc::new(Config {
@@ -104,6 +115,10 @@ impl Service {
                 timeout: Duration::from_secs(30),
                 max_body_bytes: 64 * 1024 * 1024,
                 allows_insecure_http: false,
+                retry: RetryPolicy::new(),
+                limits: Limits::default(),
+                max_quota_fraction: 1.0,
+                cache_bytes: DEFAULT_CACHE_BYTES,
                 paginator: Arc::new(SinglePage),
                 records: Records::default(),
                 item_records: Records::object(""),
@@ -195,6 +210,53 @@ impl Service {
         self.configure(|config| config.allows_insecure_http = true)
     }
 
+    /// How failed requests are retried (default [`RetryPolicy::new`]; [`RetryPolicy::none`]
+    /// turns retries off).
+    pub fn retry(self, policy: RetryPolicy) -> Self {
+        self.configure(|config| config.retry = policy)
+    }
+
+    /// At most `count` requests per second, evenly spaced, shared by every collector and call
+    /// of this service.
+    pub fn requests_per_second(self, count: u32) -> Self {
+        self.configure(|config| config.limits.per_second = NonZeroU32::new(count))
+    }
+
+    /// At most `count` requests per minute, evenly spaced, shared like
+    /// [`requests_per_second`](Self::requests_per_second).
+    pub fn requests_per_minute(self, count: u32) -> Self {
+        self.configure(|config| config.limits.per_minute = NonZeroU32::new(count))
+    }
+
+    /// At most `count` requests in flight at once, across all collectors of this service.
+    pub fn max_concurrent_requests(self, count: usize) -> Self {
+        self.configure(|config| config.limits.max_concurrent = Some(count))
+    }
+
+    /// Uses at most this share (above 0, at most 1) of the rate-limit quota the API reports,
+    /// leaving the rest to other applications with the same token: requests pause while the
+    /// API's count of requests left is at or below `(1 − fraction) × limit`.
+    pub fn max_quota_fraction(self, fraction: f64) -> Self {
+        self.configure(|config| config.max_quota_fraction = fraction)
+    }
+
+    /// Whether answers with an `ETag` or `Last-Modified` are kept so the next request for the
+    /// same URL asks "only if changed" (default on; a `304` costs no quota on GitHub and is
+    /// answered from the kept copy). `false` turns it off.
+    pub fn conditional_requests(self, is_on: bool) -> Self {
+        let bytes = if is_on { DEFAULT_CACHE_BYTES } else { 0 };
+        self.configure(|config| config.cache_bytes = bytes)
+    }
+
+    /// The rate limit the API last reported, with what was sent since and any pause in force;
+    /// `None` before the first request.
+    pub fn rate_limit(&self) -> Option<RateLimit> {
+        match self.client.get() {
+            Some(Ok(client)) => Some(client.rate_limit()),
+            _ => None,
+        }
+    }
+
     /// How listings are paginated (default [`SinglePage`]).
     pub fn paginator(self, paginator: impl Paginator) -> Self {
         let paginator: Arc<dyn Paginator> = Arc::new(paginator);
@@ -246,6 +308,11 @@ impl Service {
             .collectors
             .push(Arc::new(DynamicCollector { settings, model }));
         self
+    }
+
+    /// How its requests are retried, and its failing collectors backed off.
+    pub(crate) fn retry_policy(&self) -> &RetryPolicy {
+        &self.config.retry
     }
 
     /// The collectors added to this service.
@@ -386,6 +453,23 @@ impl Service {
                 });
             }
         }
+        if !(config.max_quota_fraction > 0.0 && config.max_quota_fraction <= 1.0) {
+            return Err(ServiceError::InvalidSetting {
+                service,
+                setting: "max_quota_fraction",
+                reason: format!(
+                    "{} is not a share: give a number above 0 and at most 1, such as 0.5",
+                    config.max_quota_fraction
+                ),
+            });
+        }
+        if config.limits.max_concurrent == Some(0) {
+            return Err(ServiceError::InvalidSetting {
+                service,
+                setting: "max_concurrent_requests",
+                reason: "0 would send nothing: give 1 or more".to_owned(),
+            });
+        }
         let sensitive_params: Vec<String> = config
             .auth
             .as_ref()
@@ -408,6 +492,10 @@ impl Service {
             timeout: config.timeout,
             max_body_bytes: config.max_body_bytes,
             sensitive_params,
+            retry: config.retry.clone(),
+            limits: config.limits,
+            max_quota_fraction: config.max_quota_fraction,
+            cache_bytes: config.cache_bytes,
             #[cfg(feature = "testing")]
             recorder,
         })
@@ -539,6 +627,16 @@ pub enum ServiceError {
         service: String,
         /// The base URL as given.
         base: String,
+    },
+    /// A setting out of its range.
+    #[error("{service}: `{setting}` is invalid: {reason}")]
+    InvalidSetting {
+        /// The service's name.
+        service: String,
+        /// The setting.
+        setting: &'static str,
+        /// What is wrong with it.
+        reason: String,
     },
     /// A checkpoint that is not a URL.
     #[error("{service}: the checkpoint `{checkpoint}` is not a URL")]

@@ -50,6 +50,7 @@ pub struct Page {
     records: Vec<RawRecord>,
     checkpoint: Option<Checkpoint>,
     is_last: bool,
+    is_not_modified: bool,
 }
 
 impl Page {
@@ -91,6 +92,12 @@ impl Page {
     /// Whether this is the last page of the walk.
     pub fn is_last(&self) -> bool {
         self.is_last
+    }
+
+    /// Whether the API answered `304 Not Modified` to a conditional request: the page is the
+    /// one it sent last time, unchanged.
+    pub fn is_not_modified(&self) -> bool {
+        self.is_not_modified
     }
 
     /// Where a later walk can go on from after this page; `None` means from the start.
@@ -175,9 +182,13 @@ impl Walk {
             return Err(PaginateError::Repeated { url: shown }.into());
         }
         let started = Instant::now();
-        let answer = client.get(&url).await?;
+        let (answer, records) = client
+            .get_with(&url, |answer| {
+                let body = String::from_utf8_lossy(&answer.body);
+                Ok(self.records.extract(&body, &shown)?)
+            })
+            .await?;
         let body = String::from_utf8_lossy(&answer.body);
-        let records = self.records.extract(&body, &shown)?;
         if !records.is_empty() {
             let print = fingerprint(records.iter().map(|record| record.get()));
             if self.previous_records == Some(print) {
@@ -212,6 +223,7 @@ impl Walk {
             status: answer.status,
             headers: answer.headers,
             is_last: next.is_none(),
+            is_not_modified: answer.is_not_modified,
             records,
             checkpoint,
         };
