@@ -64,7 +64,11 @@ async fn an_html_page_is_retried_then_reported_with_its_url() {
     api.inject("/items", Fault::HtmlPage, 1);
     let service = quickly_retried(paged_service(&api));
     assert_eq!(list_all(&service, "items").await.unwrap().len(), 30);
-    assert_eq!(api.request_count(), 5, "3 pages, the empty one after them, one retry");
+    assert_eq!(
+        api.request_count(),
+        5,
+        "3 pages, the empty one after them, one retry"
+    );
 
     let mut stream = std::pin::pin!(service.list_pages("items"));
     let first = stream.try_next().await.unwrap().unwrap();
@@ -188,7 +192,9 @@ async fn a_server_error_ends_the_walk_after_the_pages_before_it() {
     assert!(records.is_empty());
     let error = error.unwrap();
     assert!(
-        error.to_string().ends_with("answered 422 Unprocessable Entity: injected 422"),
+        error
+            .to_string()
+            .ends_with("answered 422 Unprocessable Entity: injected 422"),
         "{error}"
     );
     assert_eq!(api.request_count(), 5, "a 422 is sent once");

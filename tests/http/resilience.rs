@@ -105,7 +105,10 @@ async fn everything_is_collected_exactly_despite_one_failure_in_five() {
     assert_eq!(stored.len(), 300);
     // Every kind of fault was served at least once, and each cost one more request.
     let failed = api.request_count() - 31;
-    assert!(failed >= faults.len(), "{failed} requests failed and were retried");
+    assert!(
+        failed >= faults.len(),
+        "{failed} requests failed and were retried"
+    );
 }
 
 /// A 503 with `Retry-After: 1` pauses every request to the service for a second, not only the
@@ -123,7 +126,9 @@ async fn retry_after_pauses_the_whole_service() {
         },
         1,
     );
-    let service = Service::new(api.url()).records("data").retry(fast_retries(3));
+    let service = Service::new(api.url())
+        .records("data")
+        .retry(fast_retries(3));
     let walk_a = tokio::spawn({
         let service = service.clone();
         async move { list_all(&service, "a").await }
@@ -244,7 +249,10 @@ async fn a_github_rate_limit_403_waits_for_the_reset() {
     assert_eq!(list_all(&service, "items").await.unwrap().len(), 20);
     assert_eq!(api.requests_over_quota(), 1);
     let times = arrival_times(&api);
-    assert!(times[4] - times[0] >= window, "the retry waited for the reset");
+    assert!(
+        times[4] - times[0] >= window,
+        "the retry waited for the reset"
+    );
 }
 
 /// With `max_quota_fraction(0.5)`, hamstr leaves half of the quota to others: after another
@@ -269,7 +277,10 @@ async fn the_quota_share_holds() {
     assert_eq!(times.len(), 3 + 7);
     // hamstr's first request learns the count (7 left), then one more leaves 5: the share's end.
     assert!(times[4] - times[0] < window);
-    assert!(times[5] - times[0] >= window, "the third waited for the reset");
+    assert!(
+        times[5] - times[0] >= window,
+        "the third waited for the reset"
+    );
     // In the next window it takes 5 of 10, no more.
     assert_eq!(api.requests_over_quota(), 0);
 }
@@ -327,7 +338,12 @@ async fn unchanged_pages_are_answered_304() {
         let second = run_once(&service, "items", &store).await;
         assert!(second.is_success(), "{second}");
         assert_eq!(
-            (second.pages, second.not_modified, second.unchanged, second.inserted),
+            (
+                second.pages,
+                second.not_modified,
+                second.unchanged,
+                second.inserted
+            ),
             (3, 3, 25, 0),
             "{validators:?}: {second}"
         );
@@ -369,7 +385,11 @@ async fn refused_credentials_stop_the_services_collectors() {
         .name("refused")
         .records("data")
         .bearer_auth(Secret::new("wrong"))
-        .add_collector(CollectorSpec::endpoint("a").model::<Item>().interval("50ms"))
+        .add_collector(
+            CollectorSpec::endpoint("a")
+                .model::<Item>()
+                .interval("50ms"),
+        )
         .add_collector(
             CollectorSpec::endpoint("b")
                 .model::<Item>()
@@ -405,7 +425,10 @@ async fn refused_credentials_stop_the_services_collectors() {
         "{error}"
     );
     assert!(api.request_count() <= 2);
-    assert!(error.to_string().contains("refused the credentials"), "{error}");
+    assert!(
+        error.to_string().contains("refused the credentials"),
+        "{error}"
+    );
 }
 
 /// A failing request's report names the URL (credentials removed), the status, the attempts and

@@ -9,6 +9,7 @@ use hamstr::{
     backend::MemoryBackend,
     collector::{CollectError, CollectorSettings, Run},
     paginate::PageNumber,
+    service::RetryPolicy,
     testing::{Collection, Fault, MockApi, Paging},
 };
 use serde_json::json;
@@ -131,11 +132,14 @@ async fn a_misfit_record_is_reported_and_the_rest_stored() {
 async fn a_failing_page_keeps_earlier_pages_and_spares_other_collectors() {
     let api = MockApi::start_demo().await;
     let (errors, on_error) = error_log();
-    let shop_service = shop(&api, orders(25)).add_collector(
-        CollectorSpec::endpoint("orders")
-            .model::<Order>()
-            .on_error(on_error),
-    );
+    // Not retried here: a server error that persists (retries are tested in tests/http).
+    let shop_service = shop(&api, orders(25))
+        .retry(RetryPolicy::none())
+        .add_collector(
+            CollectorSpec::endpoint("orders")
+                .model::<Order>()
+                .on_error(on_error),
+        );
     // The first page answers normally, the second with a 500.
     api.inject("/orders", Fault::Delay(std::time::Duration::ZERO), 1);
     api.inject("/orders", Fault::Status(500), 1);

@@ -9,6 +9,7 @@ use hamstr::{
     backend::{CollectorId, JsonLines, MemoryBackend, Sqlite},
     paginate::{PageNumber, Seek},
     report::RunReport,
+    service::RetryPolicy,
     state::{Incremental, RunOutcome},
     testing::{Collection, Fault, MockApi, Paging},
 };
@@ -126,6 +127,7 @@ async fn run_app(
     adjust: impl FnOnce(Hamstr) -> Hamstr,
 ) -> RunReport {
     let service = Service::new(api.url())
+        .retry(RetryPolicy::none())
         .name("local")
         .paginator(paginator)
         .records("data")
@@ -341,6 +343,7 @@ async fn shifting_pages_store_no_duplicates() {
         let strategy = Incremental::stop_when_seen("id");
         let arrivals = Arc::clone(&api);
         let service = Service::new(api.url())
+            .retry(RetryPolicy::none())
             .name("local")
             .paginator(numbered())
             .records("data")
@@ -480,6 +483,7 @@ async fn runs_are_in_the_history_and_state_can_be_reset() {
     let app = || {
         Hamstr::new().shared_backend(store.open()).register_service(
             Service::new(api.url())
+                .retry(RetryPolicy::none())
                 .name("local")
                 .paginator(seek())
                 .records("data")
@@ -628,6 +632,7 @@ async fn a_collect_step_of_its_own_keeps_values_in_the_state() {
             .shared_backend(store.open())
             .register_service(
                 Service::new(api.url())
+                    .retry(RetryPolicy::none())
                     .name("local")
                     .paginator(seek())
                     .records("data"),

@@ -158,7 +158,10 @@ mod tests {
         let (_, kept) = cache.not_modified("e", &HeaderMap::new()).unwrap();
         assert_eq!(kept, body);
         cache.store("e", &with_etag("\"x\""), &Bytes::from(vec![b'x'; 11]));
-        assert!(cache.validators("e").is_empty(), "too large for a quarter of the budget");
+        assert!(
+            cache.validators("e").is_empty(),
+            "too large for a quarter of the budget"
+        );
         assert!(Cache::new(0).validators("c").is_empty());
     }
 }

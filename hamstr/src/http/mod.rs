@@ -252,12 +252,12 @@ impl HttpClient {
                 .build()
                 .map_err(|source| self.transport(&shown, source, attempt))?;
             if let Some(auth) = &settings.auth {
-                auth.apply(&mut request)
-                    .await
-                    .map_err(|source| Failed::stop(HttpError::Auth {
+                auth.apply(&mut request).await.map_err(|source| {
+                    Failed::stop(HttpError::Auth {
                         service: settings.service.clone(),
                         source,
-                    }))?;
+                    })
+                })?;
             }
             let started = Instant::now();
             let mut response = self
@@ -270,7 +270,9 @@ impl HttpClient {
             let headers = std::mem::take(response.headers_mut());
             if let Some(reported) = Reported::from_headers(&headers) {
                 let now = Instant::now();
-                self.inner.quota.observe(&ticket, reported, now, self.service());
+                self.inner
+                    .quota
+                    .observe(&ticket, reported, now, self.service());
             }
             drop(ticket);
             let body = self.read_body(&shown, &mut response, attempt).await?;
@@ -333,7 +335,9 @@ impl HttpClient {
                                 .unwrap_or_default();
                         let reason = match pause {
                             Pause::Told => "the API asked to wait",
-                            Pause::Quota => "the rate-limit quota (or hamstr's share of it) is used up",
+                            Pause::Quota => {
+                                "the rate-limit quota (or hamstr's share of it) is used up"
+                            }
                         };
                         tracing::info!(
                             service = %self.service(),
@@ -675,7 +679,9 @@ impl HttpError {
             | Self::Transport { attempts, .. }
             | Self::Timeout { attempts, .. }
             | Self::Malformed { attempts, .. } => *attempts,
-            Self::CredentialsRejected { .. } | Self::BodyTooLarge { .. } | Self::Redirect { .. } => 1,
+            Self::CredentialsRejected { .. }
+            | Self::BodyTooLarge { .. }
+            | Self::Redirect { .. } => 1,
             _ => 0,
         }
     }

@@ -79,7 +79,10 @@ fn structured(headers: &HeaderMap, now: u64) -> Option<Reported> {
     let text = headers.get("ratelimit")?.to_str().ok()?;
     let policies = parse_items(text);
     // The older draft: one dictionary, `limit=100, remaining=50, reset=30`.
-    let flat: Vec<(&str, &str)> = policies.iter().flat_map(|item| item.params.clone()).collect();
+    let flat: Vec<(&str, &str)> = policies
+        .iter()
+        .flat_map(|item| item.params.clone())
+        .collect();
     if flat.iter().any(|(key, _)| *key == "remaining") {
         let value = |name: &str| {
             flat.iter()
@@ -280,7 +283,13 @@ impl Quota {
     /// Takes in what the answer to `ticket`'s request reported. The API's count is the truth,
     /// less the other requests still in flight, which it has not counted yet; a request it did
     /// not charge (a 304 on GitHub) is given back this way.
-    pub(crate) fn observe(&self, _ticket: &Ticket<'_>, reported: Reported, now: Instant, service: &str) {
+    pub(crate) fn observe(
+        &self,
+        _ticket: &Ticket<'_>,
+        reported: Reported,
+        now: Instant,
+        service: &str,
+    ) {
         let mut state = self.state();
         state.updated = Some(Utc::now());
         if reported.limit.is_some() {
@@ -450,7 +459,10 @@ mod tests {
     fn structured_fields_of_both_drafts() {
         let newer = Reported::from_headers(&headers(&[
             ("ratelimit", r#""hourly";r=900;t=1800, "burst";r=3;t=5"#),
-            ("ratelimit-policy", r#""hourly";q=1000;w=3600, "burst";q=10;w=10"#),
+            (
+                "ratelimit-policy",
+                r#""hourly";q=1000;w=3600, "burst";q=10;w=10"#,
+            ),
         ]))
         .unwrap();
         assert_eq!(
@@ -498,8 +510,16 @@ mod tests {
     fn github_403s_for_the_rate_limit_are_told_apart() {
         let exhausted = headers(&[("x-ratelimit-remaining", "0")]);
         assert!(is_rate_limited(403, &exhausted, "API rate limit exceeded"));
-        assert!(is_rate_limited(403, &HeaderMap::new(), "You have exceeded a secondary rate limit"));
-        assert!(!is_rate_limited(403, &HeaderMap::new(), "Resource not accessible"));
+        assert!(is_rate_limited(
+            403,
+            &HeaderMap::new(),
+            "You have exceeded a secondary rate limit"
+        ));
+        assert!(!is_rate_limited(
+            403,
+            &HeaderMap::new(),
+            "Resource not accessible"
+        ));
         assert!(is_rate_limited(429, &HeaderMap::new(), ""));
     }
 
@@ -516,7 +536,10 @@ mod tests {
         let first = all.take(now).unwrap();
         let second = all.take(now).unwrap();
         let (until, pause, is_new) = all.take(now).unwrap_err();
-        assert_eq!((until, pause, is_new), (now + Duration::from_secs(60), Pause::Quota, true));
+        assert_eq!(
+            (until, pause, is_new),
+            (now + Duration::from_secs(60), Pause::Quota, true)
+        );
         assert!(!all.take(now).unwrap_err().2, "a pause is announced once");
         // The answer to the first counts the second as still in flight.
         all.observe(&first, reported(1), now, "s");

@@ -157,7 +157,11 @@ mod tests {
     fn bounds_double_up_to_the_max_and_waits_stay_under_them() {
         let policy = RetryPolicy::new().delays(Duration::from_millis(100), Duration::from_secs(1));
         let policy = policy.max_attempts(7);
-        let bounds: Vec<u128> = policy.backoff().build().map(|bound| bound.as_millis()).collect();
+        let bounds: Vec<u128> = policy
+            .backoff()
+            .build()
+            .map(|bound| bound.as_millis())
+            .collect();
         assert_eq!(bounds, [100, 200, 400, 800, 1000, 1000]);
         let waits: Vec<Duration> = (0..200)
             .map(|_| policy.wait(Duration::from_millis(800), Duration::ZERO))
