@@ -116,6 +116,9 @@ struct CollectorsDoctests;
 #[cfg(doctest)]
 #[doc = include_str!("../../docs/incremental.md")]
 struct IncrementalDoctests;
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/resilience.md")]
+struct ResilienceDoctests;
 
 /// The HTTP client's types that appear in hamstr's API (`Url`, `Request`, `HeaderMap`).
 pub use reqwest;
