@@ -221,7 +221,11 @@ async fn a_panicking_run_is_reported_and_the_collector_backs_off_then_recovers()
         *errors.lock().unwrap(),
         ["local/clock: panicked: run 1 fell over"]
     );
-    assert_eq!(store.records("ticks").len(), 2, "one per run that succeeded");
+    assert_eq!(
+        store.records("ticks").len(),
+        2,
+        "one per run that succeeded"
+    );
 }
 
 #[derive(Model, serde::Deserialize)]

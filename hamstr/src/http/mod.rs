@@ -11,7 +11,6 @@ mod redact;
 mod retry;
 
 use std::{
-    future::Future,
     sync::{
         Arc, OnceLock,
         atomic::{AtomicU32, Ordering},
@@ -97,16 +96,21 @@ pub(crate) struct Answer {
 /// An attempt that failed, and whether to try again.
 #[derive(Debug)]
 struct Failed {
-    error: Error,
+    /// Boxed: an `Error` is large, and a `Failed` travels through every attempt's `Result`.
+    error: Box<Error>,
     decision: Decision,
 }
 
 impl Failed {
-    fn stop(error: impl Into<Error>) -> Self {
+    fn new(error: impl Into<Error>, decision: Decision) -> Self {
         Self {
-            error: error.into(),
-            decision: Decision::Stop,
+            error: Box::new(error.into()),
+            decision,
         }
+    }
+
+    fn stop(error: impl Into<Error>) -> Self {
+        Self::new(error, Decision::Stop)
     }
 }
 
@@ -213,111 +217,107 @@ impl HttpClient {
                 );
             })
             .await;
-        outcome.map_err(|failed| failed.error)
+        outcome.map_err(|failed| *failed.error)
     }
 
     /// One attempt: wait for the budget and the quota, send, read, judge the answer.
-    fn attempt<'a, T, R>(
-        &'a self,
-        url: &'a Url,
-        read: &'a R,
-        attempts: &'a AtomicU32,
-    ) -> impl Future<Output = Result<(Answer, T), Failed>> + Send + 'a
+    async fn attempt<T, R>(
+        &self,
+        url: &Url,
+        read: &R,
+        attempts: &AtomicU32,
+    ) -> Result<(Answer, T), Failed>
     where
         R: Fn(&Answer) -> Result<T, Error> + Send + Sync,
         T: Send,
     {
-        async move {
-            let attempt = attempts.fetch_add(1, Ordering::Relaxed) + 1;
-            let settings = &self.inner.settings;
-            let shown = self.redact(url);
-            if let Some(message) = self.inner.rejected.get() {
-                return Err(Failed::stop(self.rejected(&shown, message)));
+        let attempt = attempts.fetch_add(1, Ordering::Relaxed) + 1;
+        let settings = &self.inner.settings;
+        let shown = self.redact(url);
+        if let Some(message) = self.inner.rejected.get() {
+            return Err(Failed::stop(self.rejected(&shown, message)));
+        }
+        // Origin check before auth: a next link may point at a host the user never configured.
+        if url.origin() != settings.base.origin() {
+            return Err(Failed::stop(HttpError::ForeignOrigin {
+                service: settings.service.clone(),
+                url: shown,
+                origin: settings.base.origin().ascii_serialization(),
+            }));
+        }
+        let (slot, ticket) = self.admit().await;
+        let mut request = self
+            .inner
+            .client
+            .get(url.clone())
+            .headers(settings.headers.clone())
+            .headers(self.inner.cache.validators(url.as_str()))
+            .build()
+            .map_err(|source| self.transport(&shown, source, attempt))?;
+        if let Some(auth) = &settings.auth {
+            auth.apply(&mut request).await.map_err(|source| {
+                Failed::stop(HttpError::Auth {
+                    service: settings.service.clone(),
+                    source,
+                })
+            })?;
+        }
+        let started = Instant::now();
+        let mut response = self
+            .inner
+            .client
+            .execute(request)
+            .await
+            .map_err(|source| self.transport(&shown, source, attempt))?;
+        let status = response.status();
+        let headers = std::mem::take(response.headers_mut());
+        if let Some(reported) = Reported::from_headers(&headers) {
+            let now = Instant::now();
+            self.inner
+                .quota
+                .observe(&ticket, reported, now, self.service());
+        }
+        drop(ticket);
+        let body = self.read_body(&shown, &mut response, attempt).await?;
+        drop(slot);
+        tracing::debug!(
+            service = %settings.service,
+            url = %shown,
+            status = status.as_u16(),
+            bytes = body.len(),
+            attempt,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "response"
+        );
+        #[cfg(feature = "testing")]
+        if let Some(recorder) = &settings.recorder {
+            let exchange = recorder.exchange(url, status, &headers, &body, settings.auth.as_ref());
+            recorder.record(exchange).await;
+        }
+        let answer = match self.judge(url, &shown, status, headers, body, attempt) {
+            Ok(answer) => answer,
+            Err(failed) => return Err(failed),
+        };
+        match read(&answer) {
+            Ok(value) => {
+                if !answer.is_not_modified && answer.status == StatusCode::OK {
+                    self.inner
+                        .cache
+                        .store(url.as_str(), &answer.headers, &answer.body);
+                }
+                Ok((answer, value))
             }
-            // Origin check before auth: a next link may point at a host the user never configured.
-            if url.origin() != settings.base.origin() {
-                return Err(Failed::stop(HttpError::ForeignOrigin {
+            Err(Error::Records(RecordsError::NotJson { start, source, .. })) => {
+                let error = HttpError::Malformed {
                     service: settings.service.clone(),
                     url: shown,
-                    origin: settings.base.origin().ascii_serialization(),
-                }));
+                    attempts: attempt,
+                    start,
+                    source,
+                };
+                Err(Failed::new(error, Decision::retry("the body is not JSON")))
             }
-            let (slot, ticket) = self.admit().await;
-            let mut request = self
-                .inner
-                .client
-                .get(url.clone())
-                .headers(settings.headers.clone())
-                .headers(self.inner.cache.validators(url.as_str()))
-                .build()
-                .map_err(|source| self.transport(&shown, source, attempt))?;
-            if let Some(auth) = &settings.auth {
-                auth.apply(&mut request).await.map_err(|source| {
-                    Failed::stop(HttpError::Auth {
-                        service: settings.service.clone(),
-                        source,
-                    })
-                })?;
-            }
-            let started = Instant::now();
-            let mut response = self
-                .inner
-                .client
-                .execute(request)
-                .await
-                .map_err(|source| self.transport(&shown, source, attempt))?;
-            let status = response.status();
-            let headers = std::mem::take(response.headers_mut());
-            if let Some(reported) = Reported::from_headers(&headers) {
-                let now = Instant::now();
-                self.inner
-                    .quota
-                    .observe(&ticket, reported, now, self.service());
-            }
-            drop(ticket);
-            let body = self.read_body(&shown, &mut response, attempt).await?;
-            drop(slot);
-            tracing::debug!(
-                service = %settings.service,
-                url = %shown,
-                status = status.as_u16(),
-                bytes = body.len(),
-                attempt,
-                elapsed_ms = started.elapsed().as_millis() as u64,
-                "response"
-            );
-            #[cfg(feature = "testing")]
-            if let Some(recorder) = &settings.recorder {
-                let exchange =
-                    recorder.exchange(url, status, &headers, &body, settings.auth.as_ref());
-                recorder.record(exchange).await;
-            }
-            let answer = match self.judge(url, &shown, status, headers, body, attempt) {
-                Ok(answer) => answer,
-                Err(failed) => return Err(failed),
-            };
-            match read(&answer) {
-                Ok(value) => {
-                    if !answer.is_not_modified && answer.status == StatusCode::OK {
-                        self.inner
-                            .cache
-                            .store(url.as_str(), &answer.headers, &answer.body);
-                    }
-                    Ok((answer, value))
-                }
-                Err(Error::Records(RecordsError::NotJson { start, source, .. })) => Err(Failed {
-                    error: HttpError::Malformed {
-                        service: settings.service.clone(),
-                        url: shown,
-                        attempts: attempt,
-                        start,
-                        source,
-                    }
-                    .into(),
-                    decision: Decision::retry("the body is not JSON"),
-                }),
-                Err(error) => Err(Failed::stop(error)),
-            }
+            Err(error) => Err(Failed::stop(error)),
         }
     }
 
@@ -427,17 +427,14 @@ impl HttpClient {
         } else {
             Decision::Stop
         };
-        Err(Failed {
-            error: HttpError::Status {
-                service: settings.service.clone(),
-                url: shown.clone(),
-                status,
-                message,
-                attempts: attempt,
-            }
-            .into(),
-            decision,
-        })
+        let error = HttpError::Status {
+            service: settings.service.clone(),
+            url: shown.clone(),
+            status,
+            message,
+            attempts: attempt,
+        };
+        Err(Failed::new(error, decision))
     }
 
     fn rejected(&self, shown: &RedactedUrl, message: &str) -> HttpError {
@@ -504,10 +501,7 @@ impl HttpClient {
             };
             (error, "no complete answer")
         };
-        Failed {
-            error: error.into(),
-            decision: Decision::retry(reason),
-        }
+        Failed::new(error, Decision::retry(reason))
     }
 }
 
