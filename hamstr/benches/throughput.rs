@@ -578,6 +578,7 @@ async fn scale(base: &str, collectors: usize) -> usize {
     let app = Hamstr::new()
         .backend(MemoryBackend::new())
         .register_service(service)
+        .spread_schedules(Duration::from_secs(1))
         .observe(Arc::clone(&starts));
     let (cpu_before, _) = usage();
     let started = Instant::now();

@@ -63,6 +63,7 @@ pub struct Hamstr {
     observer: Option<Arc<dyn Observer>>,
     grace: Duration,
     is_backfill: bool,
+    spread: Duration,
 }
 
 impl Hamstr {
@@ -75,6 +76,7 @@ impl Hamstr {
             observer: None,
             grace: Duration::from_secs(30),
             is_backfill: false,
+            spread: Duration::ZERO,
         }
     }
 
@@ -185,6 +187,16 @@ impl Hamstr {
             .iter()
             .filter_map(|service| Some((service.service_name(), service.rate_limit()?)))
             .collect()
+    }
+
+    /// Spreads the collectors' schedules over `window` (capped at each one's interval): the k-th
+    /// of n collectors runs first k/n into the window, and then once per interval from there.
+    /// Without it, every collector runs at start and all those with the same interval come due
+    /// at the same instant, every time: thousands of collectors on one machine want a spread.
+    /// [`run_once`](Self::run_once) ignores it.
+    pub fn spread_schedules(mut self, window: Duration) -> Self {
+        self.spread = window;
+        self
     }
 
     /// Checks everything that can be checked without sending a request or touching storage.
@@ -391,12 +403,20 @@ impl Hamstr {
                 incremental,
                 listing,
                 is_backfill: self.is_backfill,
+                first_delay: Duration::ZERO,
                 backend: Arc::clone(&backend),
                 observer: self.observer.clone(),
             });
         }
         if planned.is_empty() {
             return Err(AppError::NoCollectors.into());
+        }
+        // Evenly, by order of registration: collector k of n starts k/n into the window.
+        let count = planned.len() as u32;
+        for (index, collector) in planned.iter_mut().enumerate() {
+            if let Some(interval) = collector.interval {
+                collector.first_delay = self.spread.min(interval) * index as u32 / count;
+            }
         }
         Ok(planned)
     }

@@ -26,6 +26,7 @@ struct Tick {
 /// A collector that opens no sockets: each run notes when it started, works for `work` (or until
 /// shutdown, when `is_polite`), then emits one record per started run.
 struct Clock {
+    name: String,
     interval: Option<Duration>,
     work: Duration,
     is_polite: bool,
@@ -40,6 +41,7 @@ struct Clock {
 impl Clock {
     fn new(interval: Option<Duration>, work: Duration) -> Self {
         Self {
+            name: "clock".to_owned(),
             interval,
             work,
             is_polite: true,
@@ -63,7 +65,9 @@ impl Collector for Clock {
     type Model = Tick;
 
     fn settings(&self) -> CollectorSettings {
-        let settings = CollectorSettings::new().name("clock").service("local");
+        let settings = CollectorSettings::new()
+            .name(self.name.clone())
+            .service("local");
         match self.interval {
             Some(interval) => settings.interval(interval),
             None => settings,
@@ -203,6 +207,36 @@ async fn a_collector_without_interval_runs_once_and_the_app_returns() {
         .await
         .unwrap();
     assert_eq!(seconds(&starts), [0]);
+}
+
+/// With `spread_schedules`, collectors on the same interval come due at even steps through it
+/// (the first at once), and each keeps its interval from there.
+#[tokio::test(start_paused = true)]
+async fn spread_schedules_start_collectors_evenly_through_the_interval() {
+    let store = MemoryBackend::new();
+    let mut app = Hamstr::new()
+        .backend(store.clone())
+        .register_service(Service::new("http://127.0.0.1:9/").name("local"))
+        .spread_schedules(Duration::from_secs(3600));
+    let mut all_starts = Vec::new();
+    for name in ["a", "b", "c", "d"] {
+        let mut clock = Clock::new(Some(Duration::from_secs(60)), Duration::ZERO);
+        clock.name = name.to_owned();
+        all_starts.push(clock.starts());
+        app = app.add_collector(clock);
+    }
+    run_for(app, Duration::from_secs(130)).await;
+    let starts: Vec<Vec<u64>> = all_starts.iter().map(|starts| seconds(starts)).collect();
+    // The window is capped at the interval: 60 s / 4 collectors.
+    assert_eq!(
+        starts,
+        [
+            vec![0, 60, 120],
+            vec![15, 75],
+            vec![30, 90],
+            vec![45, 105],
+        ]
+    );
 }
 
 /// A panic in a collect step fails that run only: it is reported, the next run comes after twice

@@ -34,6 +34,8 @@ pub(crate) struct Planned {
     pub(crate) listing: String,
     /// Whether its first run reads everything (a backfill).
     pub(crate) is_backfill: bool,
+    /// How long after the start the scheduler runs it first (its place in a spread).
+    pub(crate) first_delay: Duration,
     pub(crate) backend: Arc<dyn Backend>,
     pub(crate) observer: Option<Arc<dyn Observer>>,
 }

@@ -23,7 +23,7 @@ pub(crate) async fn schedule(planned: Arc<Planned>, stop: CancellationToken, gra
         return;
     };
     let max_backoff = planned.service.retry_policy().max_run_backoff;
-    let mut next = Instant::now();
+    let mut next = Instant::now() + planned.first_delay;
     let mut number = 0;
     let mut failures = 0;
     loop {
