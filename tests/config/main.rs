@@ -1,11 +1,13 @@
 //! The YAML project loader: valid files into exactly the expected `Project`, a corpus of broken
 //! files each with the errors it must give, secrets that never show, mutated files that must
-//! never panic, and collectors' incremental strategies on their way to the runs.
+//! never panic, collectors' incremental strategies on their way to the runs, and services'
+//! retries and limits on their way to the requests.
 
 mod broken;
 mod incremental;
 mod never_panics;
 mod project_files;
+mod resilience;
 mod secrets;
 
 use hamstr::config::{self, ConfigError, Project};

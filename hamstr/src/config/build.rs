@@ -12,7 +12,9 @@ use crate::{
     paginate::{Cursor, LinkHeader, NextLink, Offset, PageNumber, Seek, SinglePage},
 };
 
-use super::{AuthConfig, CollectorConfig, PaginatorConfig, Project, ServiceConfig, Storage};
+use super::{
+    AuthConfig, CollectorConfig, LimitsConfig, PaginatorConfig, Project, ServiceConfig, Storage,
+};
 
 impl Project {
     /// The app this project describes: its services with their collectors, storing into
@@ -89,12 +91,33 @@ fn build_service(config: ServiceConfig) -> Result<Service, Error> {
     if let Some(limit) = config.max_body_bytes {
         service = service.max_body_bytes(usize::try_from(limit).unwrap_or(usize::MAX));
     }
+    service = service.retry(config.retry);
+    service = with_limits(service, config.limits);
+    if !config.uses_conditional_requests {
+        service = service.conditional_requests(false);
+    }
     service = with_paginator(service, config.paginator);
     for collector in config.collectors {
         let (settings, model) = build_collector(collector)?;
         service = service.add_dynamic_collector(settings, model);
     }
     Ok(service)
+}
+
+fn with_limits(mut service: Service, limits: LimitsConfig) -> Service {
+    if let Some(count) = limits.requests_per_second {
+        service = service.requests_per_second(count);
+    }
+    if let Some(count) = limits.requests_per_minute {
+        service = service.requests_per_minute(count);
+    }
+    if let Some(count) = limits.max_concurrent {
+        service = service.max_concurrent_requests(count);
+    }
+    if let Some(fraction) = limits.max_quota_fraction {
+        service = service.max_quota_fraction(fraction);
+    }
+    service
 }
 
 fn with_paginator(service: Service, config: PaginatorConfig) -> Service {

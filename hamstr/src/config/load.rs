@@ -9,14 +9,16 @@ use marked_yaml::{
 };
 
 use super::{
-    CollectorConfig, PaginatorConfig, Problem, Project, ServiceConfig, Storage, auth, fields,
-    incremental, limits, paginator, syntax,
+    CollectorConfig, LimitsConfig, PaginatorConfig, Problem, Project, ServiceConfig, Storage, auth,
+    fields, incremental, limits, paginator,
+    resilience::{self, LIMITS_KEYS, RETRY_KEYS},
+    syntax,
     value::{Checker, Place, get, is_null, quote},
 };
-use crate::state::Incremental;
+use crate::{service::RetryPolicy, state::Incremental};
 
 const PROJECT_KEYS: [&str; 3] = ["name", "storage", "services"];
-const SERVICE_KEYS: [&str; 13] = [
+const SERVICE_KEYS: [&str; 16] = [
     "base_url",
     "auth",
     "api_key",
@@ -29,6 +31,9 @@ const SERVICE_KEYS: [&str; 13] = [
     "user_agent",
     "max_body_bytes",
     "allow_insecure_http",
+    "retry",
+    "limits",
+    "conditional_requests",
     "collectors",
 ];
 const COLLECTOR_KEYS: [&str; 7] = [
@@ -187,6 +192,8 @@ fn service(
         &[
             (&["name", "storage", "services"], "at the top of the file"),
             (&COLLECTOR_KEYS, "in a collector, under `collectors:`"),
+            (&RETRY_KEYS, "under `retry:`"),
+            (&LIMITS_KEYS, "under `limits:`"),
         ],
     );
     let base_url = match get(mapping, "base_url") {
@@ -221,6 +228,17 @@ fn service(
     let allows_insecure_http = get(mapping, "allow_insecure_http")
         .and_then(|node| checker.boolean(node, "`allow_insecure_http`"))
         .unwrap_or(false);
+    let retry = match get(mapping, "retry") {
+        Some(node) => resilience::retry(checker, node),
+        None => Some(RetryPolicy::new()),
+    };
+    let request_limits = match get(mapping, "limits") {
+        Some(node) => resilience::limits(checker, node),
+        None => Some(LimitsConfig::default()),
+    };
+    let uses_conditional_requests = get(mapping, "conditional_requests")
+        .and_then(|node| checker.boolean(node, "`conditional_requests`"))
+        .unwrap_or(true);
     let collectors = match get(mapping, "collectors") {
         Some(node) => collectors(checker, node, collector_names),
         None => Some(Vec::new()),
@@ -238,6 +256,9 @@ fn service(
         user_agent,
         max_body_bytes,
         allows_insecure_http,
+        retry: retry?,
+        limits: request_limits?,
+        uses_conditional_requests,
         collectors: collectors?,
     })
 }
@@ -337,6 +358,9 @@ fn collector(
                 "headers",
                 "paginator",
                 "timeout",
+                "retry",
+                "limits",
+                "conditional_requests",
             ],
             "in the service, next to `collectors:`",
         )],

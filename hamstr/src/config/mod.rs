@@ -39,15 +39,17 @@ mod fields;
 mod incremental;
 mod limits;
 mod load;
+mod number;
 mod paginator;
 mod render;
+mod resilience;
 mod suggest;
 mod syntax;
 mod value;
 
 use std::{fmt, path::Path, path::PathBuf, time::Duration};
 
-use crate::{Secret, model::FieldType, state::Incremental};
+use crate::{Secret, model::FieldType, service::RetryPolicy, state::Incremental};
 
 /// What a `hamstr.yml` describes: where records go, and the services to collect them from.
 #[derive(Debug, Clone)]
@@ -157,8 +159,31 @@ pub struct ServiceConfig {
     pub max_body_bytes: Option<u64>,
     /// Credentials may go over plain http to another machine (`allow_insecure_http: true`).
     pub allows_insecure_http: bool,
+    /// How failed requests are retried (`retry:`): [`RetryPolicy::new`] with the keys given.
+    pub retry: RetryPolicy,
+    /// Limits on the service's requests (`limits:`); none when not given.
+    pub limits: LimitsConfig,
+    /// Answers are kept so the next request for a URL asks "only if changed"
+    /// (`conditional_requests:`, `true` by default).
+    pub uses_conditional_requests: bool,
     /// The collectors, in file order; there may be none.
     pub collectors: Vec<CollectorConfig>,
+}
+
+/// Limits a service keeps its requests within (`limits:`); `None` is no limit of that kind.
+///
+/// Each field is the builder setting of the same name on [`Service`](crate::Service).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct LimitsConfig {
+    /// At most this many requests per second, at least 1 (`requests_per_second:`).
+    pub requests_per_second: Option<u32>,
+    /// At most this many requests per minute, at least 1 (`requests_per_minute:`).
+    pub requests_per_minute: Option<u32>,
+    /// At most this many requests in flight at once, at least 1 (`max_concurrent:`).
+    pub max_concurrent: Option<usize>,
+    /// The share of the API's reported rate-limit quota used, above 0 and at most 1
+    /// (`max_quota_fraction:`).
+    pub max_quota_fraction: Option<f64>,
 }
 
 /// How a service's requests are authenticated.

@@ -38,7 +38,7 @@ pub use quota::RateLimit;
 pub use redact::RedactedUrl;
 #[cfg(feature = "testing")]
 pub(crate) use redact::is_sensitive_param;
-pub use retry::{DEFAULT_RETRY_STATUSES, RetryPolicy};
+pub use retry::{DEFAULT_INITIAL_DELAY, DEFAULT_MAX_DELAY, DEFAULT_RETRY_STATUSES, RetryPolicy};
 
 use budget::Budget;
 use cache::Cache;

@@ -41,6 +41,12 @@ pub struct RetryPolicy {
 /// The statuses retried by default: timeouts, too early, too many requests, server errors.
 pub const DEFAULT_RETRY_STATUSES: [u16; 7] = [408, 425, 429, 500, 502, 503, 504];
 
+/// The bound of the first wait by default.
+pub const DEFAULT_INITIAL_DELAY: Duration = Duration::from_millis(250);
+
+/// The most a wait's bound grows to by default.
+pub const DEFAULT_MAX_DELAY: Duration = Duration::from_secs(30);
+
 impl Default for RetryPolicy {
     fn default() -> Self {
         Self::new()
@@ -53,8 +59,8 @@ impl RetryPolicy {
     pub fn new() -> Self {
         Self {
             max_attempts: 5,
-            initial_delay: Duration::from_millis(250),
-            max_delay: Duration::from_secs(30),
+            initial_delay: DEFAULT_INITIAL_DELAY,
+            max_delay: DEFAULT_MAX_DELAY,
             statuses: DEFAULT_RETRY_STATUSES.to_vec(),
             max_wait: Duration::from_secs(3600),
             max_run_backoff: Duration::from_secs(3600),

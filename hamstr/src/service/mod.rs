@@ -31,7 +31,9 @@ use crate::{
     runtime::{self, DynamicCollector, Runnable},
 };
 
-pub use crate::http::{DEFAULT_RETRY_STATUSES, RateLimit, RetryPolicy};
+pub use crate::http::{
+    DEFAULT_INITIAL_DELAY, DEFAULT_MAX_DELAY, DEFAULT_RETRY_STATUSES, RateLimit, RetryPolicy,
+};
 pub use endpoint::{Endpoint, Lookup, Search};
 pub use walk::{Checkpoint, Page};
 
