@@ -229,8 +229,12 @@ async fn stdout_storage_writes_only_json_lines() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failing_collector_exits_1_and_the_summary_says_why() {
     let api = MockApi::start().await;
-    let yaml = paged_project(&api);
-    api.inject("/offset/items", Fault::Status(503), 1);
+    // The offset service tries twice, quickly; its 503 lasts longer than that.
+    let yaml = paged_project(&api).replace(
+        "  offset:\n",
+        "  offset:\n    retry: {max_attempts: 2, initial_delay: 1ms, max_delay: 2ms}\n",
+    );
+    api.inject("/offset/items", Fault::Status(503), 2);
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("hamstr.yml"), yaml).unwrap();
     let output = hamstr(
@@ -243,6 +247,7 @@ async fn a_failing_collector_exits_1_and_the_summary_says_why() {
     let summary = text(&output.stdout);
     assert!(summary.contains("offset/offset"), "{summary}");
     assert!(summary.contains("503"), "{summary}");
+    assert!(summary.contains("after 2 attempts"), "{summary}");
     assert!(summary.contains("┆ 25 "), "{summary}");
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
 }

@@ -134,9 +134,9 @@ async fn retry_after_pauses_the_whole_service() {
         async move { list_all(&service, "a").await }
     });
     // Once the client has seen the 503, a request to another endpoint waits too.
-    while !service
+    while service
         .rate_limit()
-        .is_some_and(|limit| limit.paused_until.is_some())
+        .is_none_or(|limit| limit.paused_until.is_none())
     {
         tokio::task::yield_now().await;
     }

@@ -230,12 +230,7 @@ async fn spread_schedules_start_collectors_evenly_through_the_interval() {
     // The window is capped at the interval: 60 s / 4 collectors.
     assert_eq!(
         starts,
-        [
-            vec![0, 60, 120],
-            vec![15, 75],
-            vec![30, 90],
-            vec![45, 105],
-        ]
+        [vec![0, 60, 120], vec![15, 75], vec![30, 90], vec![45, 105],]
     );
 }
 

@@ -371,16 +371,15 @@ impl Inner {
                 (keys, Some(BufWriter::new(file)))
             }
         };
-        self.tables
-            .insert(
-                name.clone(),
-                Table {
-                    schema,
-                    keys,
-                    file,
-                    is_unsynced: false,
-                },
-            );
+        self.tables.insert(
+            name.clone(),
+            Table {
+                schema,
+                keys,
+                file,
+                is_unsynced: false,
+            },
+        );
         self.save_schema(&name)
     }
 
