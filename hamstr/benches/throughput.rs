@@ -30,7 +30,7 @@ use chrono::{DateTime, Utc};
 use hamstr::{
     CollectorSpec, Hamstr, Model, Service,
     backend::{CollectorId, JsonLines, MemoryBackend, Sqlite},
-    paginate::{LinkHeader, NextLink},
+    paginate::{LinkHeader, NextLink, PageNumber},
     report::Observer,
 };
 use serde::{Deserialize, Serialize};
@@ -135,6 +135,22 @@ async fn serve_page(
     (StatusCode::OK, headers, body.clone())
 }
 
+/// How many pages the slow route serves before its empty page.
+const SLOW_PAGES: usize = 100;
+
+/// The same pages, each 20 ms late, by `?page=N`; past [`SLOW_PAGES`], an empty page.
+async fn serve_slow_page(
+    State(pages): State<Arc<Pages>>,
+    Query(query): Query<PageQuery>,
+) -> impl IntoResponse {
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let page = query.page.unwrap_or(1);
+    let body = (page <= SLOW_PAGES)
+        .then(|| pages.bodies.get(page - 1).cloned())
+        .flatten();
+    body.unwrap_or_else(|| Bytes::from_static(b"{\"data\": []}"))
+}
+
 /// Serves the pages on 127.0.0.1 from a thread of its own; returns the base URL.
 fn start_server(records: usize) -> String {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a local port");
@@ -162,6 +178,7 @@ fn start_server(records: usize) -> String {
                     "/link/orders",
                     get(move |state, query| serve_page(state, query, true, link_base)),
                 )
+                .route("/slow/orders", get(serve_slow_page))
                 .route("/small", get(move || std::future::ready(small.clone())))
                 .with_state(pages);
             let listener = tokio::net::TcpListener::from_std(listener).expect("a tokio listener");
@@ -300,6 +317,17 @@ fn parent(records: usize) {
         assert_eq!(measured.records, records, "{label} stored every record");
         results.push((label, scenario, measured));
     }
+    let slow_records = SLOW_PAGES * PAGE_SIZE;
+    let one = child("slow-1", &base, slow_records);
+    let many = child("slow-8", &base, slow_records);
+    assert_eq!((one.records, many.records), (slow_records, slow_records));
+    let _ = writeln!(
+        table,
+        "\npages in flight, a server that adds 20 ms per page ({slow_records} records, pages of {PAGE_SIZE}, into memory): 1 at a time {:.2} s, 8 at a time {:.2} s: {:.1}x as fast",
+        one.wall.as_secs_f64(),
+        many.wall.as_secs_f64(),
+        one.wall.as_secs_f64() / many.wall.as_secs_f64(),
+    );
     let scale = child("scale", &base, 10_000);
     let _ = write!(
         table,
@@ -409,6 +437,24 @@ async fn run_scenario(scenario: &str, base: &str, records: usize) -> usize {
                 .expect("the hamstr binary runs");
             assert!(status.success());
             count_rows(&dir.path().join("cli.db"))
+        }
+        "slow-1" | "slow-8" => {
+            let in_flight = if scenario == "slow-8" { 8 } else { 1 };
+            let store = MemoryBackend::new();
+            let service = Service::new(format!("{base}/slow/"))
+                .name("shop")
+                .records("data")
+                .paginator(PageNumber::new())
+                .pages_in_flight(in_flight)
+                .add_collector(CollectorSpec::endpoint("orders").model::<Order>());
+            let report = Hamstr::new()
+                .backend(store.clone())
+                .register_service(service)
+                .run_once()
+                .await
+                .expect("checks pass");
+            assert!(report.is_success(), "{report}");
+            store.rows("orders").len()
         }
         "scale" => scale(base, records).await,
         other => panic!("unknown scenario {other}"),

@@ -71,8 +71,10 @@ fn every_retry_and_limits_key_is_read() {
       max_concurrent: 4
       max_quota_fraction: 0.5
     conditional_requests: false
+    pages_in_flight: 4
 ";
     let service = service_with(keys);
+    assert_eq!(service.pages_in_flight, 4);
     assert_eq!(
         service.retry,
         RetryPolicy::new()
@@ -111,6 +113,7 @@ fn keys_left_out_keep_the_defaults() {
     assert_eq!(service.retry, RetryPolicy::new());
     assert_eq!(service.limits, LimitsConfig::default());
     assert!(service.uses_conditional_requests);
+    assert_eq!(service.pages_in_flight, 1);
     let millis = Duration::from_millis;
     for (retry, expected) in [
         ("    retry:\n", RetryPolicy::new()),

@@ -366,3 +366,59 @@ async fn has_more_without_a_last_id_is_an_error() {
             .contains("no record to take `id` from")
     );
 }
+
+/// With `pages_in_flight(4)`, a page-number walk keeps several requests in flight against a
+/// slow server, hands the pages on in order, and stores each record once; past the end it asks
+/// for at most the pages that were in flight.
+#[tokio::test]
+async fn page_numbers_are_fetched_several_at_a_time_and_handed_on_in_order() {
+    let api = MockApi::start().await;
+    api.route(
+        "/items",
+        Collection::new(items(95))
+            .records_at("data")
+            .paging(Paging::page_number()),
+    );
+    api.inject(
+        "/items",
+        hamstr::testing::Fault::Delay(std::time::Duration::from_millis(20)),
+        100,
+    );
+    let service = Service::new(api.url())
+        .records("data")
+        .paginator(PageNumber::new().size("per_page", 10))
+        .pages_in_flight(4);
+    let records = list_all(&service, "items").await.unwrap();
+    assert_eq!(numbers(&records), (1..=95).collect::<Vec<u64>>());
+    assert!(api.max_concurrent_requests() > 1);
+    assert!(api.max_concurrent_requests() <= 4);
+    // 10 pages (the last one short), and at most the 4 requested ahead of it.
+    let requests = api.request_count();
+    assert!((10..=14).contains(&requests), "{requests}");
+}
+
+/// An offset walk with a total knows where it ends: pages are fetched several at a time and
+/// none past the end.
+#[tokio::test]
+async fn offsets_with_a_total_are_fetched_ahead_exactly() {
+    let api = MockApi::start().await;
+    api.route(
+        "/items",
+        Collection::new(items(95))
+            .records_at("data")
+            .paging(Paging::offset().total("total")),
+    );
+    api.inject(
+        "/items",
+        hamstr::testing::Fault::Delay(std::time::Duration::from_millis(20)),
+        100,
+    );
+    let service = Service::new(api.url())
+        .records("data")
+        .paginator(Offset::new().limit(10).total("total"))
+        .pages_in_flight(3);
+    let records = list_all(&service, "items").await.unwrap();
+    assert_eq!(numbers(&records), (1..=95).collect::<Vec<u64>>());
+    assert_eq!(api.request_count(), 10);
+    assert!(api.max_concurrent_requests() > 1);
+}

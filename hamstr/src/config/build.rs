@@ -93,6 +93,9 @@ fn build_service(config: ServiceConfig) -> Result<Service, Error> {
     }
     service = service.retry(config.retry);
     service = with_limits(service, config.limits);
+    if config.pages_in_flight > 1 {
+        service = service.pages_in_flight(config.pages_in_flight);
+    }
     if !config.uses_conditional_requests {
         service = service.conditional_requests(false);
     }

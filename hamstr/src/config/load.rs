@@ -18,7 +18,7 @@ use super::{
 use crate::{service::RetryPolicy, state::Incremental};
 
 const PROJECT_KEYS: [&str; 3] = ["name", "storage", "services"];
-const SERVICE_KEYS: [&str; 16] = [
+const SERVICE_KEYS: [&str; 17] = [
     "base_url",
     "auth",
     "api_key",
@@ -34,6 +34,7 @@ const SERVICE_KEYS: [&str; 16] = [
     "retry",
     "limits",
     "conditional_requests",
+    "pages_in_flight",
     "collectors",
 ];
 const COLLECTOR_KEYS: [&str; 7] = [
@@ -239,6 +240,14 @@ fn service(
     let uses_conditional_requests = get(mapping, "conditional_requests")
         .and_then(|node| checker.boolean(node, "`conditional_requests`"))
         .unwrap_or(true);
+    let pages_in_flight = get(mapping, "pages_in_flight").map(|node| {
+        checker.whole_number_in(
+            node,
+            "`pages_in_flight`",
+            1..=64,
+            Some("pages of one walk requested at the same time; 1 walks one page at a time"),
+        )
+    });
     let collectors = match get(mapping, "collectors") {
         Some(node) => collectors(checker, node, collector_names),
         None => Some(Vec::new()),
@@ -259,6 +268,10 @@ fn service(
         retry: retry?,
         limits: request_limits?,
         uses_conditional_requests,
+        pages_in_flight: match pages_in_flight {
+            None => 1,
+            Some(count) => count? as usize,
+        },
         collectors: collectors?,
     })
 }
@@ -361,6 +374,7 @@ fn collector(
                 "retry",
                 "limits",
                 "conditional_requests",
+                "pages_in_flight",
             ],
             "in the service, next to `collectors:`",
         )],

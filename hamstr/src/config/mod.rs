@@ -166,6 +166,8 @@ pub struct ServiceConfig {
     /// Answers are kept so the next request for a URL asks "only if changed"
     /// (`conditional_requests:`, `true` by default).
     pub uses_conditional_requests: bool,
+    /// Pages of one walk requested at the same time (`pages_in_flight:`, 1 by default).
+    pub pages_in_flight: usize,
     /// The collectors, in file order; there may be none.
     pub collectors: Vec<CollectorConfig>,
 }

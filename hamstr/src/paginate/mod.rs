@@ -83,6 +83,17 @@ pub trait Paginator: Send + Sync + fmt::Debug + 'static {
         let _ = last_page;
         None
     }
+
+    /// The request for the page `steps` pages after `page` (1 is the next one), when it is known
+    /// without reading the pages between: a page number, an offset with a known total. A walk
+    /// with [`Service::pages_in_flight`](crate::Service::pages_in_flight) above 1 fetches those
+    /// pages at the same time and hands them on in order. `None` (the default): one at a time.
+    /// Called only after [`next_request`](Self::next_request) gave a next page; a page past the
+    /// end is simply found empty and ends the walk.
+    fn request_ahead(&self, page: &PageView<'_>, steps: u64) -> Option<Url> {
+        let _ = (page, steps);
+        None
+    }
 }
 
 /// One fetched page, as a paginator sees it.

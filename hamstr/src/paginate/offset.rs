@@ -90,4 +90,23 @@ impl Paginator for Offset {
         set_param(&mut next, &self.offset_param, &next_offset.to_string());
         Ok(Some(next))
     }
+
+    /// Only with a total: without one, a short page is the end, and pages after it cannot be
+    /// told from pages that do not exist.
+    fn request_ahead(&self, page: &PageView<'_>, steps: u64) -> Option<Url> {
+        let total = page.count_field(self.total.as_ref()?).ok()??;
+        let count = page.records().len() as u64;
+        let step = match &self.limit {
+            (param, Some(limit)) => page.number_param(param).unwrap_or(*limit),
+            (param, None) => page.number_param(param).unwrap_or(count),
+        };
+        let offset =
+            page.number_param(&self.offset_param).unwrap_or(0) + count + step * (steps - 1);
+        if step == 0 || offset >= total {
+            return None;
+        }
+        let mut url = page.url().clone();
+        set_param(&mut url, &self.offset_param, &offset.to_string());
+        Some(url)
+    }
 }

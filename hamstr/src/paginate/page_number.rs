@@ -112,4 +112,31 @@ impl Paginator for PageNumber {
         set_param(&mut next, &self.param, &(current + 1).to_string());
         Ok(Some(next))
     }
+
+    fn request_ahead(&self, page: &PageView<'_>, steps: u64) -> Option<Url> {
+        let current = page.number_param(&self.param).unwrap_or(self.start);
+        let target = current + steps;
+        // With a known end, no request past it.
+        let size = page_size(page, self.size.as_ref()).unwrap_or(page.records().len() as u64);
+        if let Some(total) = self
+            .total
+            .as_ref()
+            .and_then(|path| page.count_field(path).ok()?)
+            && size > 0
+            && (target - self.start) * size >= total
+        {
+            return None;
+        }
+        if let Some(last) = self
+            .last_page
+            .as_ref()
+            .and_then(|path| page.count_field(path).ok()?)
+            && target > last
+        {
+            return None;
+        }
+        let mut url = page.url().clone();
+        set_param(&mut url, &self.param, &target.to_string());
+        Some(url)
+    }
 }

@@ -149,7 +149,12 @@ impl Endpoint {
     /// The pages of the listing, fetched one at a time as the stream is polled: memory does not
     /// grow with the number of pages. The stream ends after the first error.
     pub fn list_pages(&self) -> impl Stream<Item = Result<Page, Error>> + Send + 'static + use<> {
-        let walk = Walk::new(self.start(), self.walk_paginator(), self.records_path());
+        let walk = Walk::new(
+            self.start(),
+            self.walk_paginator(),
+            self.records_path(),
+            self.service.defaults().pages_in_flight,
+        );
         stream::try_unfold(walk, Walk::step)
     }
 

@@ -87,6 +87,7 @@ struct Config {
     limits: Limits,
     max_quota_fraction: f64,
     cache_bytes: usize,
+    pages_in_flight: usize,
     paginator: Arc<dyn Paginator>,
     records: Records,
     item_records: Records,
@@ -121,6 +122,7 @@ impl Service {
                 limits: Limits::default(),
                 max_quota_fraction: 1.0,
                 cache_bytes: DEFAULT_CACHE_BYTES,
+                pages_in_flight: 1,
                 paginator: Arc::new(SinglePage),
                 records: Records::default(),
                 item_records: Records::object(""),
@@ -248,6 +250,14 @@ impl Service {
     pub fn conditional_requests(self, is_on: bool) -> Self {
         let bytes = if is_on { DEFAULT_CACHE_BYTES } else { 0 };
         self.configure(|config| config.cache_bytes = bytes)
+    }
+
+    /// Fetches up to `count` pages of a walk at the same time, where the paginator can tell a
+    /// page's request without reading the pages before it ([`PageNumber`](crate::paginate::PageNumber),
+    /// [`Offset`](crate::paginate::Offset) with a total); pages are still handed on, and stored,
+    /// in order. Default 1: one round trip at a time. The service's budget and quota still hold.
+    pub fn pages_in_flight(self, count: usize) -> Self {
+        self.configure(|config| config.pages_in_flight = count.max(1))
     }
 
     /// The rate limit the API last reported, with what was sent since and any pause in force;
@@ -520,6 +530,7 @@ impl Service {
             item_records: &self.config.item_records,
             search: &self.config.search,
             lookup: &self.config.lookup,
+            pages_in_flight: self.config.pages_in_flight,
         }
     }
 }
@@ -532,6 +543,7 @@ pub(crate) struct Defaults<'a> {
     pub(crate) item_records: &'a Records,
     pub(crate) search: &'a Search,
     pub(crate) lookup: &'a Lookup,
+    pub(crate) pages_in_flight: usize,
 }
 
 impl fmt::Debug for Service {

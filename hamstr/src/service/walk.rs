@@ -1,7 +1,7 @@
 //! The walk over a listing's pages: one request at a time, records streamed page by page.
 
 use std::{
-    collections::HashSet,
+    collections::{HashSet, VecDeque},
     hash::{DefaultHasher, Hash, Hasher},
     sync::Arc,
     time::Instant,
@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::{
     Error,
-    http::{HttpClient, RedactedUrl},
+    http::{Answer, HttpClient, RedactedUrl},
     paginate::{PageView, PaginateError, Paginator},
     records::{DecodeError, RawRecord, Records, decode},
 };
@@ -132,6 +132,47 @@ impl Page {
     }
 }
 
+/// A page being fetched ahead of its turn; dropping it cancels the request.
+struct Ahead {
+    url: Url,
+    task: tokio::task::JoinHandle<Fetched>,
+}
+
+type Fetched = Result<(Answer, Vec<RawRecord>), Error>;
+
+impl Ahead {
+    fn spawn(client: &HttpClient, url: Url, records: &Records) -> Self {
+        let task = tokio::spawn(fetch(client.clone(), url.clone(), records.clone()));
+        Self { url, task }
+    }
+
+    async fn join(mut self, client: &HttpClient, records: &Records) -> Fetched {
+        match (&mut self.task).await {
+            Ok(fetched) => fetched,
+            Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+            // Cancelled from outside (a runtime shutting down): fetch it here instead.
+            Err(_) => fetch(client.clone(), self.url.clone(), records.clone()).await,
+        }
+    }
+}
+
+impl Drop for Ahead {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Fetches one page and takes its records out (a body that is not JSON is retried).
+async fn fetch(client: HttpClient, url: Url, records: Records) -> Fetched {
+    let shown = client.redact(&url);
+    client
+        .get_with(&url, |answer| {
+            let body = String::from_utf8_lossy(&answer.body);
+            Ok(records.extract(&body, &shown)?)
+        })
+        .await
+}
+
 /// The state carried from one page to the next.
 pub(crate) struct Walk {
     client: Option<HttpClient>,
@@ -144,6 +185,10 @@ pub(crate) struct Walk {
     /// Fingerprints of every URL requested: a repeat means the walk would never end.
     requested: HashSet<u64>,
     previous_records: Option<u64>,
+    /// How many page requests may be in flight while a page is handed on.
+    pages_in_flight: usize,
+    /// The next pages, already requested, in walk order.
+    ahead: VecDeque<Ahead>,
 }
 
 impl Walk {
@@ -152,6 +197,7 @@ impl Walk {
         start: Result<(HttpClient, Url), Error>,
         paginator: Arc<dyn Paginator>,
         records: Records,
+        pages_in_flight: usize,
     ) -> Self {
         let (client, next, error) = match start {
             Ok((client, first)) => (Some(client), Some(first), None),
@@ -166,6 +212,8 @@ impl Walk {
             index: 0,
             requested: HashSet::new(),
             previous_records: None,
+            pages_in_flight,
+            ahead: VecDeque::new(),
         }
     }
 
@@ -182,12 +230,14 @@ impl Walk {
             return Err(PaginateError::Repeated { url: shown }.into());
         }
         let started = Instant::now();
-        let (answer, records) = client
-            .get_with(&url, |answer| {
-                let body = String::from_utf8_lossy(&answer.body);
-                Ok(self.records.extract(&body, &shown)?)
-            })
-            .await?;
+        let fetched = match self.ahead.pop_front() {
+            Some(ahead) if ahead.url == url => ahead.join(&client, &self.records).await,
+            _ => {
+                self.ahead.clear();
+                fetch(client.clone(), url.clone(), self.records.clone()).await
+            }
+        };
+        let (answer, records) = fetched?;
         let body = String::from_utf8_lossy(&answer.body);
         if !records.is_empty() {
             let print = fingerprint(records.iter().map(|record| record.get()));
@@ -204,6 +254,10 @@ impl Walk {
         };
         for url in next.iter_mut().chain(resume.iter_mut()) {
             client.strip_credentials(url);
+        }
+        match &next {
+            Some(next) if self.pages_in_flight > 1 => self.fetch_ahead(&client, &view, next),
+            _ => self.ahead.clear(),
         }
         let checkpoint = next
             .clone()
@@ -230,6 +284,33 @@ impl Walk {
         self.index += 1;
         self.next = next;
         Ok(Some((page, self)))
+    }
+}
+
+impl Walk {
+    /// Keeps the pages after `page` in flight, as far as the paginator can tell their requests
+    /// without reading the pages between; pages already requested stay.
+    fn fetch_ahead(&mut self, client: &HttpClient, page: &PageView<'_>, next: &Url) {
+        for steps in 1..=self.pages_in_flight as u64 {
+            let Some(mut url) = self.paginator.request_ahead(page, steps) else {
+                self.ahead.truncate(steps as usize - 1);
+                return;
+            };
+            client.strip_credentials(&mut url);
+            // The paginator's own next page must be the first one ahead, or the walk would
+            // skip or repeat pages: then no page is fetched ahead.
+            if steps == 1 && url != *next {
+                self.ahead.clear();
+                return;
+            }
+            let index = steps as usize - 1;
+            if self.ahead.get(index).is_some_and(|ahead| ahead.url == url) {
+                continue;
+            }
+            self.ahead.truncate(index);
+            self.ahead
+                .push_back(Ahead::spawn(client, url, &self.records));
+        }
     }
 }
 
