@@ -261,6 +261,13 @@ fn main() {
     let records: usize = value("--records")
         .and_then(|text| text.parse().ok())
         .unwrap_or(200_000);
+    if args.iter().any(|arg| arg == "--serve") {
+        // For profiling one scenario on its own: `perf record -g <bench> --scenario S --base URL
+        // --records N` against this server.
+        println!("{}", start_server(records));
+        std::thread::park();
+        return;
+    }
     parent(records);
 }
 

@@ -93,6 +93,17 @@ pub(crate) struct Answer {
     pub(crate) is_not_modified: bool,
 }
 
+impl Answer {
+    /// The body as text: borrowed when it is valid UTF-8 (the usual case, checked by the fast
+    /// validator), else with invalid bytes replaced.
+    pub(crate) fn text(&self) -> std::borrow::Cow<'_, str> {
+        std::str::from_utf8(&self.body).map_or_else(
+            |_| String::from_utf8_lossy(&self.body),
+            std::borrow::Cow::Borrowed,
+        )
+    }
+}
+
 /// An attempt that failed, and whether to try again.
 #[derive(Debug)]
 struct Failed {

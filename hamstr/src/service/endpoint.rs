@@ -237,7 +237,7 @@ impl Endpoint {
             .clone()
             .unwrap_or_else(|| self.service.defaults().item_records.clone());
         let read = |answer: &crate::http::Answer| {
-            let body = String::from_utf8_lossy(&answer.body);
+            let body = answer.text();
             Ok(item_records.extract(&body, &shown)?)
         };
         let records = match client.get_with(&url, read).await {

@@ -167,7 +167,7 @@ async fn fetch(client: HttpClient, url: Url, records: Records) -> Fetched {
     let shown = client.redact(&url);
     client
         .get_with(&url, |answer| {
-            let body = String::from_utf8_lossy(&answer.body);
+            let body = answer.text();
             Ok(records.extract(&body, &shown)?)
         })
         .await
@@ -238,7 +238,7 @@ impl Walk {
             }
         };
         let (answer, records) = fetched?;
-        let body = String::from_utf8_lossy(&answer.body);
+        let body = answer.text();
         if !records.is_empty() {
             let print = fingerprint(records.iter().map(|record| record.get()));
             if self.previous_records == Some(print) {
