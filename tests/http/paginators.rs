@@ -372,18 +372,7 @@ async fn has_more_without_a_last_id_is_an_error() {
 /// for at most the pages that were in flight.
 #[tokio::test]
 async fn page_numbers_are_fetched_several_at_a_time_and_handed_on_in_order() {
-    let api = MockApi::start().await;
-    api.route(
-        "/items",
-        Collection::new(items(95))
-            .records_at("data")
-            .paging(Paging::page_number()),
-    );
-    api.inject(
-        "/items",
-        hamstr::testing::Fault::Delay(std::time::Duration::from_millis(20)),
-        100,
-    );
+    let api = slow_api(Paging::page_number()).await;
     let service = Service::new(api.url())
         .records("data")
         .paginator(PageNumber::new().size("per_page", 10))
@@ -401,18 +390,7 @@ async fn page_numbers_are_fetched_several_at_a_time_and_handed_on_in_order() {
 /// none past the end.
 #[tokio::test]
 async fn offsets_with_a_total_are_fetched_ahead_exactly() {
-    let api = MockApi::start().await;
-    api.route(
-        "/items",
-        Collection::new(items(95))
-            .records_at("data")
-            .paging(Paging::offset().total("total")),
-    );
-    api.inject(
-        "/items",
-        hamstr::testing::Fault::Delay(std::time::Duration::from_millis(20)),
-        100,
-    );
+    let api = slow_api(Paging::offset().total("total")).await;
     let service = Service::new(api.url())
         .records("data")
         .paginator(Offset::new().limit(10).total("total"))
@@ -421,4 +399,19 @@ async fn offsets_with_a_total_are_fetched_ahead_exactly() {
     assert_eq!(numbers(&records), (1..=95).collect::<Vec<u64>>());
     assert_eq!(api.request_count(), 10);
     assert!(api.max_concurrent_requests() > 1);
+}
+
+/// 95 items at `/items`, each answer 20 ms late.
+async fn slow_api(paging: Paging) -> MockApi {
+    let api = MockApi::start().await;
+    api.route(
+        "/items",
+        Collection::new(items(95)).records_at("data").paging(paging),
+    );
+    api.inject(
+        "/items",
+        hamstr::testing::Fault::Delay(std::time::Duration::from_millis(20)),
+        100,
+    );
+    api
 }

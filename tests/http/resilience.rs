@@ -55,6 +55,18 @@ fn arrival_times(api: &MockApi) -> Vec<Instant> {
         .collect()
 }
 
+/// Another program with the same token sends `count` requests.
+async fn other_application_uses(api: &MockApi, count: usize) {
+    let client = hamstr::reqwest::Client::new();
+    for _ in 0..count {
+        client
+            .get(format!("{}items", api.url()))
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
 /// With about one request in five failing, in every way a request can fail (server errors,
 /// 429 with `Retry-After: 0`, timeouts, HTML error pages, truncated bodies, connections dropped
 /// mid-body), every record is collected and stored exactly once.
@@ -237,14 +249,7 @@ async fn a_github_rate_limit_403_waits_for_the_reset() {
     let window = Duration::from_millis(1500);
     let api = paged_api("/items", 20).await;
     api.rate_limit(MockRateLimit::github(3, window));
-    let other_application = hamstr::reqwest::Client::new();
-    for _ in 0..3 {
-        other_application
-            .get(format!("{}items", api.url()))
-            .send()
-            .await
-            .unwrap();
-    }
+    other_application_uses(&api, 3).await;
     let service = paged_service(&api).retry(fast_retries(3));
     assert_eq!(list_all(&service, "items").await.unwrap().len(), 20);
     assert_eq!(api.requests_over_quota(), 1);
@@ -262,14 +267,7 @@ async fn the_quota_share_holds() {
     let window = Duration::from_millis(1500);
     let api = paged_api("/items", 60).await;
     api.rate_limit(MockRateLimit::github(10, window));
-    let other_application = hamstr::reqwest::Client::new();
-    for _ in 0..3 {
-        other_application
-            .get(format!("{}items", api.url()))
-            .send()
-            .await
-            .unwrap();
-    }
+    other_application_uses(&api, 3).await;
     let service = paged_service(&api).max_quota_fraction(0.5);
     assert_eq!(list_all(&service, "items").await.unwrap().len(), 60);
     let times = arrival_times(&api);
