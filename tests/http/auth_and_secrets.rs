@@ -223,7 +223,8 @@ async fn credentials_never_appear_in_logs_errors_or_debug() {
     assert!(shown.contains("my_custom_key=***"), "{shown}");
 }
 
-/// The API's own error message is part of the error; refused credentials stop the service.
+/// The API's own error message is part of the error (a 401 to a service without credentials is
+/// the endpoint's answer, not refused credentials).
 #[tokio::test]
 async fn an_error_status_reports_the_api_message() {
     let api = MockApi::start().await;
@@ -240,7 +241,7 @@ async fn an_error_status_reports_the_api_message() {
     assert_eq!(
         error.to_string(),
         format!(
-            "127.0.0.1: the API refused the credentials at {}items: Bad credentials; nothing more is sent to this service until they are fixed",
+            "127.0.0.1: {}items answered 401 Unauthorized: Bad credentials",
             api.url()
         )
     );

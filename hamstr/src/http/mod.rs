@@ -408,7 +408,8 @@ impl HttpClient {
             });
         }
         let message = api_message(&body);
-        if status == StatusCode::UNAUTHORIZED {
+        // Only credentials the user gave can be refused; without any, a 401 is the endpoint's.
+        if status == StatusCode::UNAUTHORIZED && settings.auth.is_some() {
             let message = self.inner.rejected.get_or_init(|| message).clone();
             return Err(Failed::stop(self.rejected(shown, &message)));
         }
