@@ -202,7 +202,7 @@ impl HttpClient {
         let policy = &self.inner.settings.retry;
         let attempts = AtomicU32::new(0);
         let shown = self.redact(url);
-        let outcome = (|| self.attempt(url, &read, &attempts))
+        let outcome = (|| self.attempt(url, &shown, &read, &attempts))
             .retry(policy.backoff())
             .sleep(tokio::time::sleep)
             .when(|failed: &Failed| failed.decision.is_retry())
@@ -235,6 +235,7 @@ impl HttpClient {
     async fn attempt<T, R>(
         &self,
         url: &Url,
+        shown: &RedactedUrl,
         read: &R,
         attempts: &AtomicU32,
     ) -> Result<(Answer, T), Failed>
@@ -244,15 +245,14 @@ impl HttpClient {
     {
         let attempt = attempts.fetch_add(1, Ordering::Relaxed) + 1;
         let settings = &self.inner.settings;
-        let shown = self.redact(url);
         if let Some(message) = self.inner.rejected.get() {
-            return Err(Failed::stop(self.rejected(&shown, message)));
+            return Err(Failed::stop(self.rejected(shown, message)));
         }
         // Origin check before auth: a next link may point at a host the user never configured.
         if url.origin() != settings.base.origin() {
             return Err(Failed::stop(HttpError::ForeignOrigin {
                 service: settings.service.clone(),
-                url: shown,
+                url: shown.clone(),
                 origin: settings.base.origin().ascii_serialization(),
             }));
         }
@@ -264,7 +264,7 @@ impl HttpClient {
             .headers(settings.headers.clone())
             .headers(self.inner.cache.validators(url.as_str()))
             .build()
-            .map_err(|source| self.transport(&shown, source, attempt))?;
+            .map_err(|source| self.transport(shown, source, attempt))?;
         if let Some(auth) = &settings.auth {
             auth.apply(&mut request).await.map_err(|source| {
                 Failed::stop(HttpError::Auth {
@@ -279,7 +279,7 @@ impl HttpClient {
             .client
             .execute(request)
             .await
-            .map_err(|source| self.transport(&shown, source, attempt))?;
+            .map_err(|source| self.transport(shown, source, attempt))?;
         let status = response.status();
         let headers = std::mem::take(response.headers_mut());
         if let Some(reported) = Reported::from_headers(&headers) {
@@ -289,7 +289,7 @@ impl HttpClient {
                 .observe(&ticket, reported, now, self.service());
         }
         drop(ticket);
-        let body = self.read_body(&shown, &mut response, attempt).await?;
+        let body = self.read_body(shown, &mut response, attempt).await?;
         drop(slot);
         tracing::debug!(
             service = %settings.service,
@@ -305,7 +305,7 @@ impl HttpClient {
             let exchange = recorder.exchange(url, status, &headers, &body, settings.auth.as_ref());
             recorder.record(exchange).await;
         }
-        let answer = match self.judge(url, &shown, status, headers, body, attempt) {
+        let answer = match self.judge(url, shown, status, headers, body, attempt) {
             Ok(answer) => answer,
             Err(failed) => return Err(failed),
         };
@@ -321,7 +321,7 @@ impl HttpClient {
             Err(Error::Records(RecordsError::NotJson { start, source, .. })) => {
                 let error = HttpError::Malformed {
                     service: settings.service.clone(),
-                    url: shown,
+                    url: shown.clone(),
                     attempts: attempt,
                     start,
                     source,
