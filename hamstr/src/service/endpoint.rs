@@ -7,7 +7,10 @@ use reqwest::Url;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::{Checkpoint, Page, Service, ServiceError, walk::Walk};
+use super::{
+    Checkpoint, Page, Service, ServiceError,
+    walk::{Walk, fetch},
+};
 use crate::{
     Error,
     http::HttpClient,
@@ -146,8 +149,9 @@ impl Endpoint {
         self
     }
 
-    /// The pages of the listing, fetched one at a time as the stream is polled: memory does not
-    /// grow with the number of pages. The stream ends after the first error.
+    /// The pages of the listing, fetched as the stream is polled (one at a time, or up to the
+    /// service's [`pages_in_flight`](Service::pages_in_flight) ahead): memory does not grow with
+    /// the number of pages. The stream ends after the first error.
     pub fn list_pages(&self) -> impl Stream<Item = Result<Page, Error>> + Send + 'static + use<> {
         let walk = Walk::new(
             self.start(),
@@ -236,11 +240,7 @@ impl Endpoint {
             .item_records
             .clone()
             .unwrap_or_else(|| self.service.defaults().item_records.clone());
-        let read = |answer: &crate::http::Answer| {
-            let body = answer.text();
-            Ok(item_records.extract(&body, &shown)?)
-        };
-        let records = match client.get_with(&url, read).await {
+        let records = match fetch(client.clone(), url.clone(), item_records).await {
             Ok((_, records)) => records,
             Err(Error::Http(error)) if error.status() == Some(reqwest::StatusCode::NOT_FOUND) => {
                 return Ok(None);

@@ -162,8 +162,8 @@ impl Drop for Ahead {
     }
 }
 
-/// Fetches one page and takes its records out (a body that is not JSON is retried).
-async fn fetch(client: HttpClient, url: Url, records: Records) -> Fetched {
+/// Fetches one page (or item) and takes its records out (a body that is not JSON is retried).
+pub(crate) async fn fetch(client: HttpClient, url: Url, records: Records) -> Fetched {
     let shown = client.redact(&url);
     client
         .get_with(&url, |answer| {
