@@ -81,7 +81,7 @@ fn render(input: &DeriveInput, attrs: &CollectorAttrs) -> TokenStream {
     });
     let on_error = attrs.on_error.get().map(|path| {
         quote! {
-            fn on_error(&self, error: &::hamstr::Error) {
+            fn on_error(&self, error: &::hamstr::collector::CollectError) {
                 #path(self, error)
             }
         }

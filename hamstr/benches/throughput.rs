@@ -28,7 +28,7 @@ use axum::{
 };
 use chrono::{DateTime, Utc};
 use hamstr::{
-    CollectorSpec, Hamstr, Model, Service,
+    CollectorSpec, Hamstr, Model, Service, ServiceWithCollectors,
     backend::{CollectorId, JsonLines, MemoryBackend, Sqlite},
     paginate::{LinkHeader, NextLink, PageNumber},
     report::Observer,
@@ -616,9 +616,11 @@ struct Small {
 /// memory per collector. Returns how many collectors ran.
 async fn scale(base: &str, collectors: usize) -> usize {
     let (_, before_kib) = usage();
-    let mut service = Service::new(format!("{base}/"))
-        .name("local")
-        .records("data");
+    let mut service = ServiceWithCollectors::from(
+        Service::new(format!("{base}/"))
+            .name("local")
+            .records("data"),
+    );
     for index in 0..collectors {
         service = service.add_collector(
             CollectorSpec::endpoint("small")

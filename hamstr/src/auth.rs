@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use base64::Engine as _;
 use reqwest::header::{AUTHORIZATION, HeaderName, HeaderValue};
 
-use crate::{Secret, paginate::remove_param};
+use crate::{secret::Secret, url::remove_param};
 
 pub use reqwest::Request;
 

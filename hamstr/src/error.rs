@@ -1,14 +1,24 @@
-//! The crate's [`Error`]: one variant per layer, each wrapping that layer's own error.
-
-use std::fmt;
+//! The crate's [`Error`]: one variant per kind of failure, each wrapping the error of the layer
+//! it comes from. Every layer's error converts into it, so `?` works in code that mixes them.
 
 use crate::{
-    app::AppError, backend::BackendError, collector::CollectError, http::HttpError,
-    paginate::PaginateError, records::DecodeError, records::RecordsError, secret::SecretError,
-    service::ServiceError,
+    app::AppError,
+    backend::BackendError,
+    collector::CollectError,
+    http::HttpError,
+    model::DecodeError,
+    paginate::PaginateError,
+    records::RecordsError,
+    secret::SecretError,
+    service::{ServiceError, SourceError},
+    state::IncrementalError,
 };
 
 /// Anything that can go wrong in hamstr.
+///
+/// The errors of the layers convert into it, each into the variant of its kind (a
+/// [`SourceError::Http`] becomes [`Error::Http`], not a wrapper around it), so code that mixes
+/// the stream interface, the app and a project file matches one set of variants.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -32,13 +42,13 @@ pub enum Error {
     Secret(#[from] SecretError),
     /// The app's services and collectors do not fit together.
     #[error(transparent)]
-    App(#[from] AppError),
+    App(AppError),
     /// A collector's own code stopped its run.
     #[error(transparent)]
-    Collect(#[from] CollectError),
+    Collect(CollectError),
     /// A record an incremental strategy cannot place.
     #[error(transparent)]
-    Incremental(#[from] crate::state::IncrementalError),
+    Incremental(#[from] IncrementalError),
     /// The backend could not store or load.
     #[error(transparent)]
     Backend(#[from] BackendError),
@@ -51,17 +61,39 @@ pub enum Error {
 /// `Result` with hamstr's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// An error and its causes on one line (`a: b: c`), for logs and reports.
-pub(crate) struct ErrorChain<'a>(pub(crate) &'a (dyn std::error::Error + 'static));
-
-impl fmt::Display for ErrorChain<'_> {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(formatter, "{}", self.0)?;
-        let mut source = self.0.source();
-        while let Some(cause) = source {
-            write!(formatter, ": {cause}")?;
-            source = cause.source();
+impl From<SourceError> for Error {
+    fn from(error: SourceError) -> Self {
+        match error {
+            SourceError::Service(error) => Self::Service(error),
+            SourceError::Http(error) => Self::Http(error),
+            SourceError::Paginate(error) => Self::Paginate(error),
+            SourceError::Records(error) => Self::Records(error),
+            SourceError::Decode(error) => Self::Decode(error),
         }
-        Ok(())
+    }
+}
+
+impl From<CollectError> for Error {
+    fn from(error: CollectError) -> Self {
+        match error {
+            CollectError::Service(error) => Self::Service(error),
+            CollectError::Http(error) => Self::Http(error),
+            CollectError::Paginate(error) => Self::Paginate(error),
+            CollectError::Records(error) => Self::Records(error),
+            CollectError::Decode(error) => Self::Decode(error),
+            CollectError::Incremental(error) => Self::Incremental(error),
+            CollectError::Backend(error) => Self::Backend(error),
+            error => Self::Collect(error),
+        }
+    }
+}
+
+impl From<AppError> for Error {
+    fn from(error: AppError) -> Self {
+        match error {
+            AppError::Service(error) => Self::Service(error),
+            AppError::Backend(error) => Self::Backend(error),
+            error => Self::App(error),
+        }
     }
 }

@@ -47,37 +47,53 @@
 #[allow(unused_extern_crates)]
 extern crate self as hamstr;
 
-mod app;
-pub mod auth;
-pub mod backend;
+// Layers, top to bottom (docs/architecture.md): a module imports only those below it.
+// Face
 #[cfg(feature = "cli")]
 #[doc(hidden)] // the `hamstr` binary's code, not a library API
 pub mod cli;
-pub mod collector;
 #[cfg(feature = "yaml")]
 pub mod config;
-mod error;
-mod http;
-pub mod model;
-pub mod paginate;
-pub mod records;
+// App
+mod app;
 pub mod report;
 mod runtime;
-mod secret;
+// Collect
+pub mod collector;
+// Source
 pub mod service;
+// Model
+pub mod model;
+// State
 pub mod state;
+// Store
+pub mod backend;
+// Wire
+pub mod auth;
+mod http;
+pub mod paginate;
+pub mod records;
+// Base
+mod json;
+mod secret;
+mod text;
+mod url;
+// Beside: the mock API, which the library itself never needs.
 #[cfg(feature = "testing")]
 pub mod testing;
+// Root
+mod error;
 
 pub use crate::{
-    app::{AppError, Hamstr},
+    app::{AppError, Hamstr, ServiceWithCollectors},
     backend::Backend,
-    collector::{Collector, CollectorSpec},
+    collector::{CollectError, Collector, CollectorSpec},
     error::{Error, Result},
-    http::{HttpError, RedactedUrl},
+    http::HttpError,
     model::Model,
     secret::{Secret, SecretError},
-    service::Service,
+    service::{Service, SourceError},
+    url::RedactedUrl,
 };
 /// `#[derive(Model)]` and `#[derive(Collector)]`; see the [`model`] and [`collector`] modules.
 #[cfg(feature = "derive")]

@@ -1,227 +1,21 @@
-//! Where the records are in a page body, and turning them into values or typed items.
+//! Where the records are in a page body, and taking them out.
 //!
-//! A page body is scanned, not parsed into a tree: [`JsonPath::find`] walks the raw JSON once,
-//! skipping everything off the path, and the records come out as raw JSON slices
-//! ([`RawRecord`]). A typed caller decodes each slice straight into its own type, so no
-//! `serde_json::Value` is built for data nobody asked to see as one.
+//! A page body is scanned once, not parsed into a tree: one walk over the raw JSON takes out the
+//! records as raw slices ([`RawRecord`]) and the fields a paginator reads, skipping everything
+//! else. A typed caller decodes each slice straight into its own type
+//! ([`model`](crate::model)), so no `serde_json::Value` is built for data nobody asked to see
+//! as one.
 
 use std::fmt;
 
-use serde::de::{
-    self, DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor,
-};
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
-use crate::http::RedactedUrl;
+pub use crate::json::JsonPath;
+use crate::{text::body_start, url::RedactedUrl};
 
 /// One record as it arrived: a slice of raw JSON.
 pub type RawRecord = Box<RawValue>;
-
-/// A dot-separated path into a JSON document: `data`, `_embedded.payments`, `meta.next_page`,
-/// `items.0.id`. The empty path is the document itself.
-///
-/// A segment matches an object key of the same text; on an array, a segment that is a number
-/// picks that element.
-#[derive(Clone, PartialEq, Eq, Hash, Default)]
-pub struct JsonPath {
-    text: String,
-    segments: Vec<String>,
-}
-
-impl JsonPath {
-    /// Parses a dot path. Empty segments (`a..b`, a leading dot) are ignored.
-    pub fn new(path: &str) -> Self {
-        let segments: Vec<String> = path
-            .split('.')
-            .filter(|segment| !segment.is_empty())
-            .map(str::to_owned)
-            .collect();
-        Self {
-            text: segments.join("."),
-            segments,
-        }
-    }
-
-    /// The path of the document itself.
-    pub fn root() -> Self {
-        Self::default()
-    }
-
-    /// True for the path of the document itself.
-    pub fn is_root(&self) -> bool {
-        self.segments.is_empty()
-    }
-
-    /// The path as written, without empty segments.
-    pub fn as_str(&self) -> &str {
-        &self.text
-    }
-
-    /// Finds the raw JSON at this path in `json`. `Ok(None)` when the path leads nowhere;
-    /// a present `null` is `Ok(Some("null"))`.
-    ///
-    /// # Errors
-    /// When `json` is not a complete JSON document.
-    pub fn find<'a>(&self, json: &'a str) -> Result<Option<&'a RawValue>, serde_json::Error> {
-        let mut deserializer = serde_json::Deserializer::from_str(json);
-        let found = Find {
-            segments: &self.segments,
-        }
-        .deserialize(&mut deserializer)?;
-        deserializer.end()?;
-        Ok(found)
-    }
-
-    /// Looks the path up in an already parsed value.
-    pub fn lookup<'v>(&self, value: &'v serde_json::Value) -> Option<&'v serde_json::Value> {
-        self.segments
-            .iter()
-            .try_fold(value, |current, segment| match current {
-                serde_json::Value::Object(map) => map.get(segment),
-                serde_json::Value::Array(items) => segment
-                    .parse::<usize>()
-                    .ok()
-                    .and_then(|index| items.get(index)),
-                _ => None,
-            })
-    }
-}
-
-impl From<&str> for JsonPath {
-    fn from(path: &str) -> Self {
-        Self::new(path)
-    }
-}
-
-impl From<String> for JsonPath {
-    fn from(path: String) -> Self {
-        Self::new(&path)
-    }
-}
-
-impl fmt::Debug for JsonPath {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(formatter, "JsonPath({:?})", self.text)
-    }
-}
-
-impl fmt::Display for JsonPath {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.is_root() {
-            formatter.write_str("(the body)")
-        } else {
-            formatter.write_str(&self.text)
-        }
-    }
-}
-
-/// Walks one level of the path per call and ignores everything else, so nothing off the path is
-/// allocated.
-struct Find<'p> {
-    segments: &'p [String],
-}
-
-impl<'de> DeserializeSeed<'de> for Find<'_> {
-    type Value = Option<&'de RawValue>;
-
-    fn deserialize<D: de::Deserializer<'de>>(
-        self,
-        deserializer: D,
-    ) -> Result<Self::Value, D::Error> {
-        if self.segments.is_empty() {
-            return <&RawValue as de::Deserialize>::deserialize(deserializer).map(Some);
-        }
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Find<'_> {
-    type Value = Option<&'de RawValue>;
-
-    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str("any JSON value")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let (head, rest) = self
-            .segments
-            .split_first()
-            .expect("visited with a non-empty path");
-        let mut found = None;
-        while let Some(is_match) = map.next_key_seed(KeyIs(head))? {
-            if is_match && found.is_none() {
-                found = map.next_value_seed(Find { segments: rest })?;
-            } else {
-                map.next_value::<IgnoredAny>()?;
-            }
-        }
-        Ok(found)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let (head, rest) = self
-            .segments
-            .split_first()
-            .expect("visited with a non-empty path");
-        let wanted = head.parse::<usize>().ok();
-        let mut found = None;
-        let mut index = 0;
-        loop {
-            if Some(index) == wanted {
-                match seq.next_element_seed(Find { segments: rest })? {
-                    Some(value) => found = value,
-                    None => break,
-                }
-            } else if seq.next_element::<IgnoredAny>()?.is_none() {
-                break;
-            }
-            index += 1;
-        }
-        Ok(found)
-    }
-
-    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-}
-
-/// Compares an object key with one path segment without allocating for the usual unescaped key.
-struct KeyIs<'p>(&'p str);
-
-impl<'de> DeserializeSeed<'de> for KeyIs<'_> {
-    type Value = bool;
-
-    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<bool, D::Error> {
-        deserializer.deserialize_str(self)
-    }
-}
-
-impl Visitor<'_> for KeyIs<'_> {
-    type Value = bool;
-
-    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str("an object key")
-    }
-
-    fn visit_str<E>(self, key: &str) -> Result<bool, E> {
-        Ok(key == self.0)
-    }
-}
 
 /// What a page's records look like: an array at a path (the usual list endpoint), or one object
 /// at a path (an item endpoint, or an API that returns a single record).
@@ -252,43 +46,325 @@ impl Records {
     }
 
     /// Takes the records out of a page body.
-    pub(crate) fn extract(
+    #[cfg(test)]
+    fn extract(&self, body: &str, url: &RedactedUrl) -> Result<Vec<RawRecord>, RecordsError> {
+        self.scan(body, url, &[]).map(|scanned| scanned.records)
+    }
+
+    /// Scans a page body once: the records, and the raw values at `fields` (what a paginator
+    /// reads), come out of the same pass.
+    pub(crate) fn scan(
         &self,
         body: &str,
         url: &RedactedUrl,
-    ) -> Result<Vec<RawRecord>, RecordsError> {
-        let found = self
-            .path()
-            .find(body)
-            .map_err(|source| RecordsError::NotJson {
+        fields: &[JsonPath],
+    ) -> Result<Scanned, RecordsError> {
+        let mut tree = Node::default();
+        tree.insert(self.path().segments(), Target::Records);
+        for (index, field) in fields.iter().enumerate() {
+            tree.insert(field.segments(), Target::Field(index));
+        }
+        let mut sink = Sink {
+            records: Found::Nothing,
+            is_object: matches!(self, Self::Object(_)),
+            fields: vec![None; fields.len()],
+        };
+        let mut deserializer = serde_json::Deserializer::from_str(body);
+        let scanned = NodeSeed {
+            node: &tree,
+            sink: &mut sink,
+        }
+        .deserialize(&mut deserializer)
+        .and_then(|()| deserializer.end());
+        if let Err(source) = scanned {
+            return Err(RecordsError::NotJson {
                 url: url.clone(),
                 start: body_start(body),
                 source,
-            })?;
-        let Some(raw) = found else {
-            return Err(RecordsError::Missing {
-                url: url.clone(),
-                path: self.path().clone(),
             });
-        };
-        let kind = json_kind(raw.get());
-        match (self, kind) {
-            (Self::Array(_), JsonKind::Array) => {
-                let items: Vec<&RawValue> =
-                    serde_json::from_str(raw.get()).expect("a value that parsed once parses again");
-                Ok(items.into_iter().map(RawValue::to_owned).collect())
-            }
-            (Self::Object(_), JsonKind::Object) => Ok(vec![raw.to_owned()]),
-            _ => Err(RecordsError::WrongShape {
-                url: url.clone(),
-                path: self.path().clone(),
-                expected: match self {
-                    Self::Array(_) => "an array of records",
-                    Self::Object(_) => "an object",
-                },
-                found: kind.describe(),
-            }),
         }
+        let records = match sink.records {
+            Found::Records(records) => records,
+            Found::Nothing => {
+                return Err(RecordsError::Missing {
+                    url: url.clone(),
+                    path: self.path().clone(),
+                });
+            }
+            Found::Other(kind) => {
+                return Err(RecordsError::WrongShape {
+                    url: url.clone(),
+                    path: self.path().clone(),
+                    expected: match self {
+                        Self::Array(_) => "an array of records",
+                        Self::Object(_) => "an object",
+                    },
+                    found: kind.describe(),
+                });
+            }
+        };
+        let fields = fields.iter().cloned().zip(sink.fields).collect();
+        Ok(Scanned { records, fields })
+    }
+}
+
+/// What one scan of a page body found: its records, and the fields asked for (`None` where the
+/// body has nothing).
+#[derive(Debug, Default)]
+pub(crate) struct Scanned {
+    pub(crate) records: Vec<RawRecord>,
+    pub(crate) fields: Vec<(JsonPath, Option<RawRecord>)>,
+}
+
+/// What a node of the wanted paths stands for.
+#[derive(Debug, Clone, Copy)]
+enum Target {
+    Records,
+    Field(usize),
+}
+
+/// The wanted paths as a tree, so one walk over the document serves them all.
+#[derive(Debug, Default)]
+struct Node {
+    targets: Vec<Target>,
+    children: Vec<(String, Node)>,
+}
+
+impl Node {
+    fn insert(&mut self, segments: &[String], target: Target) {
+        let Some((head, rest)) = segments.split_first() else {
+            self.targets.push(target);
+            return;
+        };
+        let index = match self.children.iter().position(|(key, _)| key == head) {
+            Some(index) => index,
+            None => {
+                self.children.push((head.clone(), Node::default()));
+                self.children.len() - 1
+            }
+        };
+        self.children[index].1.insert(rest, target);
+    }
+
+    fn is_records_only(&self) -> bool {
+        self.children.is_empty() && matches!(self.targets[..], [Target::Records])
+    }
+}
+
+enum Found {
+    Nothing,
+    Records(Vec<RawRecord>),
+    Other(JsonKind),
+}
+
+struct Sink {
+    records: Found,
+    /// The records are one object, not an array.
+    is_object: bool,
+    fields: Vec<Option<RawRecord>>,
+}
+
+impl Sink {
+    /// Takes the raw value at a node that ends one or more wanted paths; paths that go on below
+    /// it are found in that value.
+    fn take(&mut self, node: &Node, raw: &RawValue) {
+        for target in &node.targets {
+            match *target {
+                Target::Field(index) => self.fields[index] = Some(raw.to_owned()),
+                Target::Records => self.records = records_from(raw, self.is_object),
+            }
+        }
+        for (key, child) in &node.children {
+            let path = JsonPath::new(key);
+            if let Ok(Some(inner)) = path.find(raw.get()) {
+                self.take(child, inner);
+            }
+        }
+    }
+}
+
+fn records_from(raw: &RawValue, is_object: bool) -> Found {
+    match (json_kind(raw.get()), is_object) {
+        (JsonKind::Object, true) => Found::Records(vec![raw.to_owned()]),
+        (JsonKind::Array, false) => {
+            let items: Vec<&RawValue> =
+                serde_json::from_str(raw.get()).expect("a value that parsed once parses again");
+            Found::Records(items.into_iter().map(RawValue::to_owned).collect())
+        }
+        (kind, _) => Found::Other(kind),
+    }
+}
+
+/// Walks one node of the wanted paths, skipping everything off them without allocating.
+struct NodeSeed<'n, 's> {
+    node: &'n Node,
+    sink: &'s mut Sink,
+}
+
+impl<'de> DeserializeSeed<'de> for NodeSeed<'_, '_> {
+    type Value = ();
+
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        if self.node.is_records_only() && !self.sink.is_object {
+            // The usual case: the array's elements are taken as they are read, in this pass.
+            return deserializer.deserialize_any(RecordsVisitor { sink: self.sink });
+        }
+        if !self.node.targets.is_empty() {
+            let raw = <&RawValue as de::Deserialize>::deserialize(deserializer)?;
+            self.sink.take(self.node, raw);
+            return Ok(());
+        }
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for NodeSeed<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("any JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let children = &self.node.children;
+        let mut seen = vec![false; children.len()];
+        while let Some(found) = map.next_key_seed(KeyIn(children))? {
+            match found {
+                // The first of duplicate keys wins, as everywhere else paths are looked up.
+                Some(index) if !seen[index] => {
+                    seen[index] = true;
+                    map.next_value_seed(NodeSeed {
+                        node: &children[index].1,
+                        sink: &mut *self.sink,
+                    })?;
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let children = &self.node.children;
+        let mut index = 0usize;
+        loop {
+            let wanted = children
+                .iter()
+                .find(|(key, _)| key.parse::<usize>().ok() == Some(index));
+            let more = match wanted {
+                Some((_, node)) => seq
+                    .next_element_seed(NodeSeed {
+                        node,
+                        sink: &mut *self.sink,
+                    })?
+                    .is_some(),
+                None => seq.next_element::<IgnoredAny>()?.is_some(),
+            };
+            if !more {
+                return Ok(());
+            }
+            index += 1;
+        }
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+}
+
+/// Takes the records array's elements as raw slices while the body is read.
+struct RecordsVisitor<'s> {
+    sink: &'s mut Sink,
+}
+
+impl RecordsVisitor<'_> {
+    fn other<E>(self, kind: JsonKind) -> Result<(), E> {
+        self.sink.records = Found::Other(kind);
+        Ok(())
+    }
+}
+
+impl<'de> Visitor<'de> for RecordsVisitor<'_> {
+    type Value = ();
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("an array of records")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut records = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(record) = seq.next_element::<RawRecord>()? {
+            records.push(record);
+        }
+        self.sink.records = Found::Records(records);
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        self.other(JsonKind::Object)
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        self.other(JsonKind::Bool)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        self.other(JsonKind::Number)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        self.other(JsonKind::Number)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        self.other(JsonKind::Number)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        self.other(JsonKind::String)
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        self.other(JsonKind::Null)
+    }
+}
+
+/// Which of a node's children an object key names, without allocating for the usual unescaped
+/// key.
+struct KeyIn<'n>(&'n [(String, Node)]);
+
+impl<'de> DeserializeSeed<'de> for KeyIn<'_> {
+    type Value = Option<usize>;
+
+    fn deserialize<D: de::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for KeyIn<'_> {
+    type Value = Option<usize>;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("an object key")
+    }
+
+    fn visit_str<E>(self, key: &str) -> Result<Self::Value, E> {
+        Ok(self.0.iter().position(|(name, _)| name == key))
     }
 }
 
@@ -339,55 +415,6 @@ fn json_kind(raw: &str) -> JsonKind {
     }
 }
 
-/// The first characters of a body, on one line, for an error about a body that is not JSON.
-pub(crate) fn body_start(body: &str) -> String {
-    excerpt(body.trim_start(), 60)
-}
-
-/// At most `limit` characters of `text`, on one line (control characters become spaces), with
-/// `…` when it was cut: how messages show values that may be long or hold line breaks.
-pub(crate) fn excerpt(text: &str, limit: usize) -> String {
-    let mut shown: String = text
-        .chars()
-        .take(limit)
-        .map(|character| {
-            if character.is_control() {
-                ' '
-            } else {
-                character
-            }
-        })
-        .collect();
-    if text.chars().count() > limit {
-        shown.push('…');
-    }
-    shown
-}
-
-/// Decodes record `index` of the page at `url` into `T`, naming the field path on failure.
-pub(crate) fn decode<T: DeserializeOwned>(
-    record: &RawValue,
-    url: &RedactedUrl,
-    index: usize,
-) -> Result<T, DecodeError> {
-    // The plain decoder first: tracking the path costs time on every field of every record,
-    // and is only needed to explain a failure.
-    serde_json::from_str(record.get()).map_err(|error| {
-        let mut deserializer = serde_json::Deserializer::from_str(record.get());
-        let (path, error) = match serde_path_to_error::deserialize::<_, T>(&mut deserializer) {
-            Err(traced) => (traced.path().to_string(), traced.into_inner()),
-            // Only a type whose decoding is not deterministic gets here.
-            Ok(_) => (".".to_owned(), error),
-        };
-        DecodeError {
-            url: url.clone(),
-            index,
-            path,
-            message: error.to_string(),
-        }
-    })
-}
-
 /// Why a page's records could not be taken out of its body.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -425,49 +452,12 @@ pub enum RecordsError {
     },
 }
 
-/// A record that does not fit the type it is decoded into.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-#[error("{url}: record {index} does not fit: at `{path}`: {message}")]
-pub struct DecodeError {
-    /// The page's URL, credentials removed.
-    pub url: RedactedUrl,
-    /// The record's position in its page, from 0.
-    pub index: usize,
-    /// The path of the field that did not fit (`amount.value`), or `.` for the record itself.
-    pub path: String,
-    /// What did not fit.
-    pub message: String,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn url() -> RedactedUrl {
         RedactedUrl::new(&"http://127.0.0.1/x".parse().unwrap(), &[])
-    }
-
-    #[test]
-    fn finds_nested_paths_and_array_indexes() {
-        let body = r#"{"a": {"b": [1, {"c": "yes"}]}, "z": null}"#;
-        assert_eq!(
-            JsonPath::new("a.b.1.c").find(body).unwrap().unwrap().get(),
-            r#""yes""#
-        );
-        assert_eq!(
-            JsonPath::new("z").find(body).unwrap().unwrap().get(),
-            "null"
-        );
-        assert!(JsonPath::new("a.x").find(body).unwrap().is_none());
-        assert!(JsonPath::new("a.b.7").find(body).unwrap().is_none());
-        assert!(JsonPath::new("z.deeper").find(body).unwrap().is_none());
-    }
-
-    #[test]
-    fn a_broken_document_is_an_error_even_after_the_path() {
-        assert!(JsonPath::new("a").find(r#"{"a": 1, "b": [tru"#).is_err());
-        assert!(JsonPath::new("a").find(r#"{"a": 1} trailing"#).is_err());
     }
 
     #[test]
@@ -504,5 +494,52 @@ mod tests {
                 .to_string()
                 .contains("not JSON (it starts with `<html>oops</html>`)")
         );
+    }
+
+    /// The records and a paginator's fields come out of one scan, wherever they sit: beside the
+    /// records, nested, inside them, or absent; the first of duplicate keys wins.
+    #[test]
+    fn one_scan_takes_records_and_fields() {
+        let body = r#"{"meta": {"next": "/p2", "total": 7}, "data": [{"id": 1}, {"id": 2}],
+            "data": [{"id": 9}], "links": {"next": null}}"#;
+        let fields = [
+            "meta.next",
+            "meta.total",
+            "links.next",
+            "data.1.id",
+            "nowhere",
+        ]
+        .map(JsonPath::new);
+        let scanned = Records::at("data").scan(body, &url(), &fields).unwrap();
+        assert_eq!(scanned.records.len(), 2);
+        let found: Vec<Option<&str>> = scanned
+            .fields
+            .iter()
+            .map(|(_, raw)| raw.as_deref().map(RawValue::get))
+            .collect();
+        assert_eq!(
+            found,
+            [Some(r#""/p2""#), Some("7"), Some("null"), Some("2"), None]
+        );
+        let scanned = Records::object("item")
+            .scan(
+                r#"{"item": {"id": 3}, "next": "x"}"#,
+                &url(),
+                &[JsonPath::new("next")],
+            )
+            .unwrap();
+        assert_eq!(scanned.records[0].get(), r#"{"id": 3}"#);
+        assert_eq!(
+            scanned.fields[0].1.as_deref().map(RawValue::get),
+            Some(r#""x""#)
+        );
+        let error = Records::at("data")
+            .scan(
+                r#"{"data": [1], "next": tru"#,
+                &url(),
+                &[JsonPath::new("next")],
+            )
+            .unwrap_err();
+        assert!(matches!(error, RecordsError::NotJson { .. }), "{error}");
     }
 }

@@ -2,11 +2,15 @@
 //! of them ([`Hamstr::run_once`](crate::Hamstr::run_once)), and [`Observer`], which sees runs as
 //! they go (a progress display, a status page).
 
-use std::{fmt, sync::atomic::Ordering, time::Duration};
+use std::{fmt, time::Duration};
 
 use chrono::{DateTime, Utc};
 
-use crate::{Error, backend::CollectorId, collector::Tally, error::ErrorChain};
+use crate::{
+    collector::CollectError,
+    state::{CollectorId, RunOutcome, RunRecord},
+    text::ErrorChain,
+};
 
 /// One run of one collector: what it fetched, stored, dropped and skipped, and the error that
 /// ended it, if one did.
@@ -39,43 +43,50 @@ pub struct RunReport {
     pub skipped: usize,
     /// The first skipped records' errors (up to 100), each naming the page, the record and the
     /// field.
-    pub skipped_records: Vec<Error>,
+    pub skipped_records: Vec<CollectError>,
     /// The error that ended the run early; what was stored before it stays stored.
-    pub failure: Option<Error>,
+    pub failure: Option<CollectError>,
     /// Whether shutdown began during the run (it stored what it had and stopped).
     pub was_stopped: bool,
 }
 
 impl RunReport {
-    pub(crate) fn new(
-        collector: CollectorId,
-        started_at: DateTime<Utc>,
-        elapsed: Duration,
-        tally: Tally,
-        failure: Option<Error>,
-        was_stopped: bool,
-    ) -> Self {
-        Self {
-            collector,
-            started_at,
-            elapsed,
-            pages: tally.pages.load(Ordering::Relaxed),
-            not_modified: tally.not_modified.load(Ordering::Relaxed),
-            records: tally.records,
-            dropped: tally.dropped,
-            inserted: tally.inserted,
-            updated: tally.updated,
-            unchanged: tally.unchanged,
-            skipped: tally.skipped,
-            skipped_records: tally.skipped_records,
-            failure,
-            was_stopped,
-        }
-    }
-
     /// Whether the run ended without an error (skipped records do not count as one).
     pub fn is_success(&self) -> bool {
         self.failure.is_none()
+    }
+
+    /// The run's line in the load history, for a run that ended at `finished_at`.
+    pub fn to_run_record(
+        &self,
+        finished_at: DateTime<Utc>,
+        is_full: bool,
+        resumed_at_page: Option<usize>,
+    ) -> RunRecord {
+        let outcome = match (&self.failure, self.was_stopped) {
+            (Some(_), _) => RunOutcome::Failed,
+            (None, true) => RunOutcome::Stopped,
+            (None, false) => RunOutcome::Succeeded,
+        };
+        RunRecord {
+            collector: self.collector.clone(),
+            started_at: self.started_at,
+            finished_at,
+            outcome,
+            pages: self.pages,
+            records: self.records,
+            inserted: self.inserted,
+            updated: self.updated,
+            unchanged: self.unchanged,
+            dropped: self.dropped,
+            skipped: self.skipped,
+            is_full,
+            resumed_at_page,
+            error: self
+                .failure
+                .as_ref()
+                .map(|error| ErrorChain(error).to_string()),
+        }
     }
 
     /// Rows the backend took: inserted, updated and unchanged.

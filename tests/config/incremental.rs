@@ -105,7 +105,11 @@ async fn the_strategy_reaches_the_collectors_runs() {
         api.url()
     );
     let folder = tempfile::tempdir().unwrap();
-    let storage = Storage::Sqlite(folder.path().join("hamstr.db"));
+    let storage = Storage::parse(&format!(
+        "sqlite://{}",
+        folder.path().join("hamstr.db").display()
+    ))
+    .unwrap();
     let mut pages = Vec::new();
     for _ in 0..2 {
         let app = parse(&source).unwrap().into_app(&storage).unwrap();

@@ -38,7 +38,7 @@ fn project_source(api: &MockApi, keys: &str, endpoints: &[&str]) -> String {
 
 /// One run of every collector of the project in `source`.
 async fn run_once(source: &str) -> Report {
-    let app = parse(source).unwrap().into_app(&Storage::Memory).unwrap();
+    let app = parse(source).unwrap().into_app(&Storage::memory()).unwrap();
     app.run_once().await.unwrap()
 }
 
@@ -100,7 +100,7 @@ fn every_retry_and_limits_key_is_read() {
         format!("services:\n  api:\n    base_url: https://api.example.com/\n{with_collector}");
     parse(&source)
         .unwrap()
-        .into_app(&Storage::Memory)
+        .into_app(&Storage::memory())
         .and_then(|app| app.check())
         .unwrap();
 }
@@ -220,7 +220,10 @@ async fn conditional_requests_can_be_turned_off() {
             "services:\n  api:\n    base_url: {}\n    records: data\n{keys}    collectors:\n      /items: {{interval: 50ms, model: {{id: string}}}}\n",
             api.url()
         );
-        let app = parse(&source).unwrap().into_app(&Storage::Memory).unwrap();
+        let app = parse(&source)
+            .unwrap()
+            .into_app(&Storage::memory())
+            .unwrap();
         app.run_until(api.wait_for_requests(2)).await.unwrap();
         let second = &api.requests("/items")[1];
         let condition = second.header("if-none-match").map(str::to_owned);

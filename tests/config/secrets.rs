@@ -97,7 +97,7 @@ fn credentials_over_plain_http_need_an_opt_in() {
     };
     let refused = parse(&source(""))
         .unwrap()
-        .into_app(&config::Storage::Memory)
+        .into_app(&config::Storage::memory())
         .and_then(|app| app.check())
         .unwrap_err();
     let message = refused.to_string();
@@ -105,7 +105,7 @@ fn credentials_over_plain_http_need_an_opt_in() {
     assert_hidden(&format!("{message} {refused:?}"));
     parse(&source("    allow_insecure_http: true\n"))
         .unwrap()
-        .into_app(&config::Storage::Memory)
+        .into_app(&config::Storage::memory())
         .and_then(|app| app.check())
         .unwrap();
 }

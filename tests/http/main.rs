@@ -52,7 +52,7 @@ fn numbers(records: &[Value]) -> Vec<u64> {
 
 /// Lists every record of `endpoint`, stopping at the first error.
 async fn list_all(service: &Service, endpoint: &str) -> Result<Vec<Value>, Error> {
-    service.list(endpoint).try_collect().await
+    Ok(service.list(endpoint).try_collect().await?)
 }
 
 /// Lists until the stream ends, keeping what arrived before an error, and the error.
@@ -66,7 +66,7 @@ async fn list_until_error(service: &Service, endpoint: &str) -> (Vec<Value>, Opt
             Err(error) => {
                 // The stream must end after an error that stops the walk.
                 assert!(stream.try_next().await.unwrap().is_none());
-                return (records, Some(error));
+                return (records, Some(error.into()));
             }
         }
     }

@@ -2,7 +2,7 @@
 
 use futures_util::{StreamExt, TryStreamExt};
 use hamstr::{
-    Error, Service,
+    Service, SourceError,
     records::Records,
     service::RetryPolicy,
     testing::{Collection, Fault, MockApi, MockResponse},
@@ -152,12 +152,12 @@ async fn a_misfit_record_is_reported_and_the_rest_decode() {
     records[1]["n"] = json!("two");
     api.route("/items", Collection::new(records).records_at("data"));
     let service = Service::new(api.url()).records("data");
-    let results: Vec<Result<Item, Error>> = service.list_as::<Item>("items").collect().await;
+    let results: Vec<Result<Item, SourceError>> = service.list_as::<Item>("items").collect().await;
     assert_eq!(results.len(), 3);
     assert_eq!(results[0].as_ref().unwrap().id, "r1");
     assert_eq!(results[2].as_ref().unwrap().n, 3);
     let error = results[1].as_ref().unwrap_err();
-    let Error::Decode(decode) = error else {
+    let SourceError::Decode(decode) = error else {
         panic!("{error:?}")
     };
     assert_eq!((decode.index, decode.path.as_str()), (1, "n"));

@@ -1,7 +1,7 @@
 //! What the app checks before the first request: each mistake is an error that names the
 //! collector or service, and no request is sent.
 
-use hamstr::{CollectorSpec, Error, Hamstr, Service, backend::MemoryBackend, testing::MockApi};
+use hamstr::{AppError, CollectorSpec, Hamstr, Service, backend::MemoryBackend, testing::MockApi};
 
 use crate::{Payment, mollie};
 
@@ -135,7 +135,7 @@ async fn two_models_cannot_share_a_table() {
         .run_once()
         .await
         .unwrap_err();
-    assert!(matches!(error, Error::App(_)));
+    assert!(matches!(error, AppError::TableConflict { .. }));
     assert!(
         error
             .to_string()

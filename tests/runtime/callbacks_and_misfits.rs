@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use futures_util::TryStreamExt;
 use hamstr::{
-    Collector, CollectorSpec, Error, Hamstr, Model, Service,
+    Collector, CollectorSpec, Hamstr, Model, Service,
     backend::MemoryBackend,
     collector::{CollectError, CollectorSettings, Run},
     paginate::PageNumber,
@@ -48,11 +48,11 @@ fn shop(api: &MockApi, records: Vec<serde_json::Value>) -> Service {
 /// Collects every error passed to `on_error`, as text.
 fn error_log() -> (
     Arc<Mutex<Vec<String>>>,
-    impl Fn(&Error) + Send + Sync + 'static,
+    impl Fn(&CollectError) + Send + Sync + 'static,
 ) {
     let log = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&log);
-    (log, move |error: &Error| {
+    (log, move |error: &CollectError| {
         sink.lock().unwrap().push(error.to_string())
     })
 }
@@ -119,7 +119,7 @@ async fn a_misfit_record_is_reported_and_the_rest_stored() {
         errors[0]
     );
     assert!(errors[1].contains("at `total_cents`"), "{}", errors[1]);
-    let Error::Decode(first) = &run.skipped_records[0] else {
+    let CollectError::Decode(first) = &run.skipped_records[0] else {
         panic!("{:?}", run.skipped_records[0]);
     };
     assert_eq!((first.index, first.path.as_str()), (2, "placed_at"));
@@ -185,10 +185,7 @@ async fn a_failing_callback_stops_the_run_without_storing_its_batch() {
     );
     let (report, store) = collect_once(service).await;
     let run = &report.runs[0];
-    assert!(matches!(
-        run.failure,
-        Some(Error::Collect(CollectError::Callback { .. }))
-    ));
+    assert!(matches!(run.failure, Some(CollectError::Callback { .. })));
     assert_eq!(store.records("orders").len(), 10);
     assert_eq!(run.pages, 2);
     let shown = run.to_string();
@@ -209,7 +206,7 @@ impl Collector for BigOrders {
         CollectorSettings::new().name("big_orders").service("shop")
     }
 
-    async fn collect(&self, run: &mut Run<'_, Order>) -> Result<(), Error> {
+    async fn collect(&self, run: &mut Run<'_, Order>) -> Result<(), CollectError> {
         let orders: Vec<Order> = run.service().list_as("orders").try_collect().await?;
         let big = orders
             .into_iter()
@@ -233,7 +230,7 @@ impl Collector for Doubled {
             .service("shop")
     }
 
-    async fn collect(&self, run: &mut Run<'_, Order>) -> Result<(), Error> {
+    async fn collect(&self, run: &mut Run<'_, Order>) -> Result<(), CollectError> {
         let mut pages = std::pin::pin!(run.pages());
         while let Some(page) = pages.try_next().await? {
             let mut orders = Vec::new();

@@ -608,7 +608,7 @@ impl hamstr::Collector for AfterLast {
     async fn collect(
         &self,
         run: &mut hamstr::collector::Run<'_, Item>,
-    ) -> Result<(), hamstr::Error> {
+    ) -> Result<(), hamstr::CollectError> {
         let mut endpoint = run.service().endpoint("items");
         if let Some(last) = run.state().values.get("last_id") {
             endpoint = endpoint.param("from", last);

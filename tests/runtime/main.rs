@@ -10,8 +10,8 @@ mod scheduler;
 
 use chrono::{DateTime, Utc};
 use hamstr::{
-    Hamstr, Model, Service, backend::MemoryBackend, paginate::NextLink, report::Report,
-    testing::MockApi,
+    Hamstr, Model, Service, ServiceWithCollectors, backend::MemoryBackend, paginate::NextLink,
+    report::Report, testing::MockApi,
 };
 use serde::{Deserialize, Serialize};
 
@@ -52,7 +52,9 @@ pub(crate) fn init_logs() {
 }
 
 /// One pass of `service`'s collectors into a fresh memory backend.
-pub(crate) async fn collect_once(service: Service) -> (Report, MemoryBackend) {
+pub(crate) async fn collect_once(
+    service: impl Into<ServiceWithCollectors>,
+) -> (Report, MemoryBackend) {
     let store = MemoryBackend::new();
     let report = Hamstr::new()
         .backend(store.clone())

@@ -10,7 +10,7 @@ use std::{
 };
 
 use hamstr::{
-    Collector, CollectorSpec, Error, Hamstr, Model, Service,
+    CollectError, Collector, CollectorSpec, Hamstr, Model, Service,
     backend::MemoryBackend,
     collector::{CollectorSettings, Run},
     testing::{Collection, Fault, MockApi, Paging},
@@ -74,7 +74,7 @@ impl Collector for Clock {
         }
     }
 
-    async fn collect(&self, run: &mut Run<'_, Tick>) -> Result<(), Error> {
+    async fn collect(&self, run: &mut Run<'_, Tick>) -> Result<(), CollectError> {
         let number = {
             let mut starts = self.starts.lock().unwrap();
             starts.push(self.started.elapsed());
@@ -99,7 +99,7 @@ impl Collector for Clock {
         Ok(())
     }
 
-    fn on_error(&self, error: &Error) {
+    fn on_error(&self, error: &CollectError) {
         self.errors.lock().unwrap().push(error.to_string());
     }
 }

@@ -1,5 +1,6 @@
 //! `incremental(...)` on a collector, into the strategy the generated settings set.
 
+use hamstr_tables::{ALL_KEYS, IfAbsent, KeyKind, STRATEGIES, Strategy};
 use quote::ToTokens;
 use syn::{LitStr, meta::ParseNestedMeta};
 
@@ -24,59 +25,8 @@ pub(crate) enum Incremental {
     },
 }
 
-/// A strategy, as `strategy = "..."` names it.
-#[derive(Clone, Copy)]
-enum Strategy {
-    FullRefresh,
-    Seek,
-    StopWhenSeen,
-    CursorField,
-}
-
-const STRATEGY_NAMES: &str = "`full_refresh`, `seek`, `stop_when_seen` or `cursor_field`";
-const INCREMENTAL_KEYS: &str = "`strategy`, `field`, `param`, `id_field` or `lookback`";
-const CURSOR_FIELD_EXAMPLE: &str = "incremental(strategy = \"cursor_field\", field = \"updated_at\", param = \"since\", lookback = \"10m\")";
-
-impl Strategy {
-    const ALL: [Strategy; 4] = [
-        Strategy::FullRefresh,
-        Strategy::Seek,
-        Strategy::StopWhenSeen,
-        Strategy::CursorField,
-    ];
-
-    /// The name, as `hamstr::state::Incremental::name` gives it.
-    fn name(self) -> &'static str {
-        match self {
-            Strategy::FullRefresh => "full_refresh",
-            Strategy::Seek => "seek",
-            Strategy::StopWhenSeen => "stop_when_seen",
-            Strategy::CursorField => "cursor_field",
-        }
-    }
-
-    /// The keys it takes besides `strategy`.
-    fn keys(self) -> &'static [&'static str] {
-        match self {
-            Strategy::FullRefresh => &[],
-            Strategy::Seek => &["param", "id_field"],
-            Strategy::StopWhenSeen => &["field"],
-            Strategy::CursorField => &["field", "param", "lookback"],
-        }
-    }
-
-    /// The keys it cannot do without, and an attribute that gives them.
-    fn required(self) -> (&'static [&'static str], &'static str) {
-        match self {
-            Strategy::StopWhenSeen => (
-                &["field"],
-                "incremental(strategy = \"stop_when_seen\", field = \"created_at\")",
-            ),
-            Strategy::CursorField => (&["field", "param"], CURSOR_FIELD_EXAMPLE),
-            Strategy::FullRefresh | Strategy::Seek => (&[], ""),
-        }
-    }
-}
+/// What a bad attribute's message suggests.
+const CURSOR_FIELD_EXAMPLE: &str = STRATEGIES[3].attribute_example;
 
 impl Incremental {
     /// Parses `incremental(...)`, recording every problem; `None` when there was one. An `Err`
@@ -85,6 +35,7 @@ impl Incremental {
         errors: &Errors,
         meta: &ParseNestedMeta<'_>,
     ) -> syn::Result<Option<Self>> {
+        let strategy_names = one_of(&Strategy::names());
         if !meta.input.peek(syn::token::Paren) {
             errors.push(meta.error(format_args!(
                 "`incremental` takes a strategy and its keys in parentheses: `{CURSOR_FIELD_EXAMPLE}`"
@@ -94,10 +45,10 @@ impl Incremental {
         }
         let mut strategy = Slot::<LitStr>::new("strategy");
         let mut keys = [
-            Slot::<LitStr>::new("field"),
-            Slot::new("param"),
-            Slot::new("id_field"),
-            Slot::new("lookback"),
+            Slot::<LitStr>::new(ALL_KEYS[1]),
+            Slot::new(ALL_KEYS[2]),
+            Slot::new(ALL_KEYS[3]),
+            Slot::new(ALL_KEYS[4]),
         ];
         meta.parse_nested_meta(|key| {
             if key.path.is_ident("strategy") {
@@ -107,7 +58,8 @@ impl Incremental {
             } else {
                 let name = key.path.to_token_stream().to_string().replace(' ', "");
                 errors.push(key.error(format_args!(
-                    "unknown key `{name}` in `incremental(...)`; expected {INCREMENTAL_KEYS}"
+                    "unknown key `{name}` in `incremental(...)`; expected {}",
+                    one_of(&ALL_KEYS)
                 )));
                 skip_value(&key)?;
             }
@@ -117,19 +69,16 @@ impl Incremental {
             errors.error_at(
                 &meta.path,
                 format_args!(
-                    "missing `strategy` in `incremental(...)`: one of {STRATEGY_NAMES}, e.g. `{CURSOR_FIELD_EXAMPLE}`"
+                    "missing `strategy` in `incremental(...)`: one of {strategy_names}, e.g. `{CURSOR_FIELD_EXAMPLE}`"
                 ),
             );
             return Ok(None);
         };
-        let Some(kind) = Strategy::ALL
-            .into_iter()
-            .find(|kind| kind.name() == name.value())
-        else {
+        let Some(kind) = STRATEGIES.iter().find(|kind| kind.name == name.value()) else {
             errors.error_at(
                 name,
                 format_args!(
-                    "unknown incremental strategy `{}`; expected {STRATEGY_NAMES}",
+                    "unknown incremental strategy `{}`; expected {strategy_names}",
                     name.value()
                 ),
             );
@@ -141,22 +90,18 @@ impl Incremental {
             let Some(tokens) = slot.tokens() else {
                 continue;
             };
-            if kind.keys().contains(&slot.name) {
+            if kind.takes(slot.name) {
                 continue;
             }
             let mut expected = vec!["strategy"];
-            expected.extend(kind.keys());
-            let takers: Vec<&str> = Strategy::ALL
-                .into_iter()
-                .filter(|other| other.keys().contains(&slot.name))
-                .map(Strategy::name)
-                .collect();
+            expected.extend(kind.keys.iter().map(|key| key.name));
+            let takers = Strategy::takers(slot.name);
             errors.error_at(
                 tokens,
                 format_args!(
                     "unknown key `{}` for the {} strategy; expected {} (`{}` goes with {})",
                     slot.name,
-                    kind.name(),
+                    kind.name,
                     one_of(&expected),
                     slot.name,
                     one_of(&takers),
@@ -164,7 +109,7 @@ impl Incremental {
             );
             is_usable = false;
         }
-        let (required, example) = kind.required();
+        let required: Vec<&str> = kind.required().collect();
         let missing: Vec<&str> = keys
             .iter()
             .filter(|slot| required.contains(&slot.name) && slot.get().is_none())
@@ -174,18 +119,23 @@ impl Incremental {
             errors.error_at(
                 name,
                 format_args!(
-                    "the {} strategy needs {}, e.g. `{example}`",
-                    kind.name(),
-                    and_list(&missing)
+                    "the {} strategy needs {}, e.g. `{}`",
+                    kind.name,
+                    and_list(&missing),
+                    kind.attribute_example
                 ),
             );
             is_usable = false;
         }
         let [field, param, id_field, lookback] = &keys;
-        for (slot, is_path) in [(field, true), (param, false), (id_field, true)] {
-            let Some(value) = slot.get().filter(|_| kind.keys().contains(&slot.name)) else {
+        for slot in [field, param, id_field] {
+            let Some(key) = kind.key(slot.name) else {
                 continue;
             };
+            let Some(value) = slot.get() else {
+                continue;
+            };
+            let is_path = key.kind == KeyKind::FieldPath;
             let text = value.value();
             if text.trim().is_empty() {
                 errors.error_at(value, format_args!("`{}` cannot be empty", slot.name));
@@ -201,7 +151,7 @@ impl Incremental {
             }
         }
         let mut window = None;
-        if let Some(text) = lookback.get().filter(|_| kind.keys().contains(&"lookback")) {
+        if let Some(text) = lookback.get().filter(|_| kind.takes(lookback.name)) {
             match parse_interval(&text.value(), "a look-back window") {
                 Ok(duration) => window = Some(duration),
                 Err(reason) => {
@@ -213,31 +163,31 @@ impl Incremental {
         if !is_usable {
             return Ok(None);
         }
-        // An absent key's default, spanned at the strategy's name.
-        let or_default = |slot: &Slot<LitStr>, default: &str| {
-            slot.get()
-                .cloned()
-                .unwrap_or_else(|| LitStr::new(default, name.span()))
+        // A key as given, or its default spanned at the strategy's name; the strategy's
+        // required keys were checked above.
+        let value = |slot: &Slot<LitStr>| {
+            slot.get().cloned().unwrap_or_else(|| {
+                let default = match kind.key(slot.name).map(|key| key.if_absent) {
+                    Some(IfAbsent::Value(default)) => default,
+                    _ => "",
+                };
+                LitStr::new(default, name.span())
+            })
         };
-        let given = |slot: &Slot<LitStr>| {
-            slot.get()
-                .cloned()
-                .expect("checked: the strategy's required keys are given")
-        };
-        Ok(Some(match kind {
-            Strategy::FullRefresh => Incremental::FullRefresh,
-            Strategy::Seek => Incremental::Seek {
-                param: or_default(param, "from"),
-                id_field: or_default(id_field, "id"),
+        Ok(Some(match kind.name {
+            "seek" => Incremental::Seek {
+                param: value(param),
+                id_field: value(id_field),
             },
-            Strategy::StopWhenSeen => Incremental::StopWhenSeen {
-                field: given(field),
+            "stop_when_seen" => Incremental::StopWhenSeen {
+                field: value(field),
             },
-            Strategy::CursorField => Incremental::CursorField {
-                field: given(field),
-                param: given(param),
+            "cursor_field" => Incremental::CursorField {
+                field: value(field),
+                param: value(param),
                 lookback: window,
             },
+            _ => Incremental::FullRefresh,
         }))
     }
 }

@@ -8,8 +8,8 @@ use std::{
 use async_trait::async_trait;
 
 use super::{
-    Backend, BackendError, Batch, CollectorId, Committed, RecentRuns, RunRecord, State,
-    added_fields,
+    Backend, BackendError, Batch, CollectorId, Committed, RecentRuns, RunRecord, Scheme, State,
+    Storage, added_fields,
 };
 use crate::model::{Cell, Row, Schema, row_to_json};
 
@@ -38,6 +38,16 @@ struct Table {
     /// Primary key (as JSON text) to position in `rows`.
     index: HashMap<String, usize>,
 }
+
+/// `memory`: gone when the process ends.
+pub(super) const SCHEME: Scheme = Scheme {
+    name: "memory",
+    location: None,
+    is_persistent: false,
+    is_local_path: false,
+    writes_stdout: false,
+    open: |_: &Storage| Ok(Arc::new(MemoryBackend::new())),
+};
 
 impl MemoryBackend {
     /// An empty store.

@@ -15,6 +15,7 @@ mod jsonl;
 mod memory;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+mod storage;
 
 use std::{collections::VecDeque, fmt, sync::Arc};
 
@@ -22,39 +23,13 @@ use async_trait::async_trait;
 
 use crate::model::{FieldType, Row, Schema};
 
-pub use crate::state::{RunRecord, State};
+pub use crate::state::{CollectorId, RunRecord, State};
 
 pub use jsonl::JsonLines;
 pub use memory::MemoryBackend;
 #[cfg(feature = "sqlite")]
 pub use sqlite::Sqlite;
-
-/// Which collector a state belongs to: its service and its own name.
-#[derive(
-    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
-pub struct CollectorId {
-    /// The service's name.
-    pub service: String,
-    /// The collector's name.
-    pub collector: String,
-}
-
-impl CollectorId {
-    /// The id of `collector` on `service`.
-    pub fn new(service: impl Into<String>, collector: impl Into<String>) -> Self {
-        Self {
-            service: service.into(),
-            collector: collector.into(),
-        }
-    }
-}
-
-impl fmt::Display for CollectorId {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(formatter, "{}/{}", self.service, self.collector)
-    }
-}
+pub use storage::{Scheme, Storage, StorageError, register_scheme, schemes};
 
 /// Rows of one model and the state that covers them, committed together.
 #[derive(Debug, Clone)]

@@ -12,9 +12,10 @@ use std::{
 use clap::{Parser, Subcommand};
 
 use crate::{
-    Error, Hamstr,
+    app::{AppError, Hamstr, shutdown_signal},
     config::{self, ConfigError, Storage},
-    testing::MockApi,
+    testing::{MockApi, demo},
+    text::ErrorChain,
 };
 use output::{Progress, print_summary, status_tables};
 
@@ -179,8 +180,8 @@ fn report_config_error(error: &ConfigError) {
     eprintln!("{}", error.render());
 }
 
-fn report_error(error: &Error) {
-    report_error_text(&crate::error::ErrorChain(error).to_string());
+fn report_error(error: &(dyn std::error::Error + 'static)) {
+    report_error_text(&ErrorChain(error).to_string());
 }
 
 /// The project at `file` and the storage to use: `--storage`, else the file's.
@@ -204,27 +205,31 @@ fn project_and_storage(
 /// The app over a storage that outlives the process, for `status` and `reset`.
 fn stored_app(file: &Path, storage: Option<&str>) -> Result<Hamstr, ExitCode> {
     let (project, storage) = project_and_storage(file, storage)?;
-    let kept = match &storage {
-        Storage::Sqlite(path) => Some(path),
-        Storage::JsonLines(dir) => Some(dir),
-        Storage::Stdout | Storage::Memory => None,
-    };
-    match kept {
-        None => {
-            report_error_text(&format!(
-                "storage {storage:?} keeps nothing between runs; use sqlite://PATH or jsonl://DIR"
-            ));
-            return Err(ExitCode::from(2));
-        }
-        // Reading the state must not create an empty database.
-        Some(path) if !path.exists() => {
-            report_error_text(&format!(
-                "{} does not exist: nothing has run with this storage yet",
-                path.display()
-            ));
-            return Err(ExitCode::FAILURE);
-        }
-        Some(_) => {}
+    let scheme = storage.scheme_entry().map_err(|error| {
+        report_error(&error);
+        ExitCode::from(2)
+    })?;
+    if !scheme.is_persistent {
+        let kept: Vec<String> = crate::backend::schemes()
+            .iter()
+            .filter(|scheme| scheme.is_persistent)
+            .map(|scheme| scheme.form())
+            .collect();
+        report_error_text(&format!(
+            "storage {storage} keeps nothing between runs; use {}",
+            kept.join(" or ")
+        ));
+        return Err(ExitCode::from(2));
+    }
+    // Reading the state must not create an empty database.
+    if let Some(path) = storage.local_path()
+        && !path.exists()
+    {
+        report_error_text(&format!(
+            "{} does not exist: nothing has run with this storage yet",
+            path.display()
+        ));
+        return Err(ExitCode::FAILURE);
     }
     init_logs(true);
     let app = project
@@ -265,7 +270,7 @@ async fn reset(file: &Path, collector: &str, storage: Option<&str>) -> ExitCode 
             ));
             ExitCode::SUCCESS
         }
-        Err(error @ Error::App(crate::AppError::UnknownCollector { .. })) => {
+        Err(error @ AppError::UnknownCollector { .. }) => {
             report_error(&error);
             ExitCode::from(2)
         }
@@ -281,7 +286,9 @@ async fn run(file: &Path, once: bool, storage: Option<&str>, is_full: bool) -> E
         Ok(loaded) => loaded,
         Err(code) => return code,
     };
-    let to_stdout = matches!(storage, Storage::Stdout);
+    let to_stdout = storage
+        .scheme_entry()
+        .is_ok_and(|scheme| scheme.writes_stdout);
     let show_progress = once && std::io::stderr().is_terminal();
     init_logs(show_progress);
     let app = match project.into_app(&storage) {
@@ -310,7 +317,7 @@ async fn run(file: &Path, once: bool, storage: Option<&str>, is_full: bool) -> E
         Some(progress) => app.observe(Arc::clone(progress)),
         None => app,
     };
-    let signal = match crate::app::shutdown_signal() {
+    let signal = match shutdown_signal() {
         Ok(signal) => signal,
         Err(error) => {
             report_error(&error);
@@ -347,10 +354,10 @@ fn check(file: &Path) -> ExitCode {
     };
     let storage = project.storage.clone();
     // Without opening the storage: `check` must not create a database.
-    let app = project.into_app(&Storage::Memory);
+    let app = project.into_app(&Storage::memory());
     match app.and_then(|app| app.check()) {
         Ok(()) => {
-            report_ok(&format!("{}: ok (storage: {storage:?})", file.display()));
+            report_ok(&format!("{}: ok (storage: {storage})", file.display()));
             ExitCode::SUCCESS
         }
         Err(error) => {
@@ -390,8 +397,8 @@ async fn mock(port: u16, fixtures: Option<&Path>) -> ExitCode {
             api.serve_demo();
             report_ok(&format!(
                 "serving the demo API on {url}: {url}v2/payments ({} payments), {url}shop/orders ({} orders); Ctrl-C stops",
-                crate::testing::demo::DEMO_PAYMENTS,
-                crate::testing::demo::DEMO_ORDERS,
+                demo::DEMO_PAYMENTS,
+                demo::DEMO_ORDERS,
                 url = api.url()
             ));
         }

@@ -9,9 +9,9 @@ use std::{
 use chrono::{DateTime, Utc};
 
 use crate::{
-    backend::CollectorId,
     report::{Observer, Report, RunReport},
-    state::{CollectorStatus, RunRecord},
+    state::{CollectorId, CollectorStatus, RunRecord},
+    text::ErrorChain,
 };
 
 /// The summary table, on stdout unless records go there.
@@ -39,7 +39,7 @@ pub(super) fn print_summary(report: &Report, to_stderr: bool) {
             run.skipped.to_string(),
             run.failure
                 .as_ref()
-                .map(|error| crate::error::ErrorChain(error).to_string())
+                .map(|error| ErrorChain(error).to_string())
                 .unwrap_or_default(),
             format!("{:.1}s", run.elapsed.as_secs_f64()),
         ]);

@@ -5,7 +5,7 @@ use std::{
     sync::{Arc, Mutex, MutexGuard, PoisonError},
 };
 
-use crate::backend::CollectorId;
+use crate::state::CollectorId;
 
 /// The decoded records of one page (or of one [`Run::emit`](super::Run::emit)), handed to
 /// [`Collector::on_records`](super::Collector::on_records) before they are stored.

@@ -10,21 +10,23 @@
 //!   [`emit`](Run::emit) what you made of it.
 
 mod batch;
+mod erased;
+mod error;
 mod interval;
 mod run;
 mod spec;
 
 use async_trait::async_trait;
 
-use std::time::Duration;
-
-use crate::{Error, backend::CollectorId, model::Model, records::Records, state::Incremental};
+use crate::{model::Model, records::Records, state::Incremental};
 
 pub use crate::auth::BoxError;
 pub use batch::RecordBatch;
+pub(crate) use erased::{DynamicCollector, ErasedCollector, erase};
+pub use error::CollectError;
 pub use interval::{Interval, IntervalError};
 pub use run::Run;
-pub(crate) use run::{RunContext, Tally, Walker, commit_rows, missing_field, skip};
+pub(crate) use run::{PageRows, Rows, RunHost};
 pub use spec::CollectorSpec;
 
 /// A source of records of one [`Model`]: the runtime calls [`collect`](Self::collect) on each
@@ -38,7 +40,7 @@ pub use spec::CollectorSpec;
 /// A collector whose collect step is its own code: it asks the service for two listings and
 /// emits one kind of record made from both.
 /// ```
-/// use hamstr::{Collector, Error, Model, Service, collector::{CollectorSettings, Run}};
+/// use hamstr::{Collector, Model, Service, collector::{CollectError, CollectorSettings, Run}};
 /// use futures_util::TryStreamExt;
 ///
 /// #[derive(Model, serde::Deserialize)]
@@ -59,7 +61,7 @@ pub use spec::CollectorSpec;
 ///         CollectorSettings::new().name("team").service("github").interval("1h")
 ///     }
 ///
-///     async fn collect(&self, run: &mut Run<'_, Person>) -> Result<(), Error> {
+///     async fn collect(&self, run: &mut Run<'_, Person>) -> Result<(), CollectError> {
 ///         for group in ["admins", "members"] {
 ///             let people: Vec<Person> = run.service().list_as(group).try_collect().await?;
 ///             run.emit(people).await?;
@@ -83,7 +85,7 @@ pub trait Collector: Send + Sync + 'static {
     /// # Errors
     /// An error that ends the run (a request that failed, a backend that refused); what was
     /// emitted before it stays stored.
-    async fn collect(&self, run: &mut Run<'_, Self::Model>) -> Result<(), Error> {
+    async fn collect(&self, run: &mut Run<'_, Self::Model>) -> Result<(), CollectError> {
         run.collect_endpoint().await
     }
 
@@ -99,7 +101,7 @@ pub trait Collector: Send + Sync + 'static {
 
     /// Called for each problem of a run: a record that did not fit (the run goes on), and the
     /// error that ended a run.
-    fn on_error(&self, error: &Error) {
+    fn on_error(&self, error: &CollectError) {
         let _ = error;
     }
 }
@@ -219,41 +221,4 @@ impl CollectorSettings {
     pub fn incremental_strategy(&self) -> &Incremental {
         &self.incremental
     }
-}
-
-/// Why a collector's run stopped, when the cause is the collector rather than the API.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum CollectError {
-    /// The default collect step needs an endpoint, and the collector has none.
-    #[error("{collector}: no endpoint to collect from; set one, or implement `Collector::collect`")]
-    NoEndpoint {
-        /// The collector.
-        collector: CollectorId,
-    },
-    /// An `on_records` callback failed; the batch it was given was not stored.
-    #[error("{collector}: an on_records callback failed")]
-    Callback {
-        /// The collector.
-        collector: CollectorId,
-        /// The callback's error.
-        #[source]
-        source: BoxError,
-    },
-    /// The run did not end within the grace period after shutdown began, and was abandoned.
-    #[error("{collector}: abandoned {grace:?} after shutdown began")]
-    Abandoned {
-        /// The collector.
-        collector: CollectorId,
-        /// How long it was given.
-        grace: Duration,
-    },
-    /// The collect step or a callback panicked; the collector runs again on its next tick.
-    #[error("{collector}: panicked: {message}")]
-    Panicked {
-        /// The collector.
-        collector: CollectorId,
-        /// The panic's message.
-        message: String,
-    },
 }

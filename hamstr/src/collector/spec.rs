@@ -5,12 +5,12 @@ use std::{fmt, future::Future, marker::PhantomData, sync::Arc};
 use async_trait::async_trait;
 use futures_util::{FutureExt, future::BoxFuture};
 
-use super::{BoxError, Collector, CollectorSettings, Interval, RecordBatch};
-use crate::{Error, model::Model, records::Records};
+use super::{BoxError, CollectError, Collector, CollectorSettings, Interval, RecordBatch};
+use crate::{model::Model, records::Records, state::Incremental};
 
 type RecordsCallback<M> =
     Arc<dyn Fn(RecordBatch<M>) -> BoxFuture<'static, Result<(), BoxError>> + Send + Sync>;
-type ErrorCallback = Arc<dyn Fn(&Error) + Send + Sync>;
+type ErrorCallback = Arc<dyn Fn(&CollectError) + Send + Sync>;
 
 /// A collector built from settings and closures. Start from [`endpoint`](Self::endpoint), name
 /// its [`model`](Self::model), then add what it needs; add it to a service with
@@ -114,13 +114,13 @@ impl<M> CollectorSpec<M> {
     }
 
     /// How it asks only for what is new (default: it reads everything each run); see
-    /// [`Incremental`](crate::state::Incremental).
-    pub fn incremental(self, strategy: impl Into<crate::state::Incremental>) -> Self {
+    /// [`Incremental`].
+    pub fn incremental(self, strategy: impl Into<Incremental>) -> Self {
         self.settings_with(|settings| settings.incremental(strategy))
     }
 
     /// Called for each problem of a run: a record that did not fit, the error that ended a run.
-    pub fn on_error(mut self, callback: impl Fn(&Error) + Send + Sync + 'static) -> Self {
+    pub fn on_error(mut self, callback: impl Fn(&CollectError) + Send + Sync + 'static) -> Self {
         self.on_error.push(Arc::new(callback));
         self
     }
@@ -156,7 +156,7 @@ impl<M: Model> Collector for CollectorSpec<M> {
         Ok(())
     }
 
-    fn on_error(&self, error: &Error) {
+    fn on_error(&self, error: &CollectError) {
         for callback in &self.on_error {
             callback(error);
         }

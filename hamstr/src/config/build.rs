@@ -1,15 +1,13 @@
 //! A checked [`Project`] into the app: the same builder calls a Rust project makes, so YAML
 //! collectors reach the same runtime and backends (one engine).
 
-use std::sync::Arc;
-
 use crate::{
-    Error, Hamstr, Service,
+    app::{AppError, Hamstr, ServiceWithCollectors},
     auth::Auth,
-    backend::{Backend, JsonLines, MemoryBackend},
     collector::CollectorSettings,
     model::DynamicModel,
     paginate::{Cursor, LinkHeader, NextLink, Offset, PageNumber, Seek, SinglePage},
+    service::Service,
 };
 
 use super::{
@@ -23,7 +21,7 @@ impl Project {
     /// # Errors
     /// A storage that cannot be opened, or a model that cannot be a schema (a key naming no
     /// field, two fields with one column).
-    pub fn into_app(self, storage: &Storage) -> Result<Hamstr, Error> {
+    pub fn into_app(self, storage: &Storage) -> Result<Hamstr, AppError> {
         let mut app = Hamstr::new().shared_backend(storage.open()?);
         for service in self.services {
             app = app.register_service(build_service(service)?);
@@ -32,32 +30,7 @@ impl Project {
     }
 }
 
-impl Storage {
-    /// Opens the backend this names.
-    ///
-    /// # Errors
-    /// When the file or folder cannot be opened or created.
-    pub fn open(&self) -> Result<Arc<dyn Backend>, Error> {
-        Ok(match self {
-            #[cfg(feature = "sqlite")]
-            Storage::Sqlite(path) => Arc::new(crate::backend::Sqlite::open(path)?),
-            #[cfg(not(feature = "sqlite"))]
-            Storage::Sqlite(path) => {
-                return Err(crate::backend::BackendError::store(
-                    "sqlite",
-                    format!("opening {}", path.display()),
-                    std::io::Error::other("hamstr was built without its `sqlite` feature"),
-                )
-                .into());
-            }
-            Storage::JsonLines(dir) => Arc::new(JsonLines::dir(dir)?),
-            Storage::Stdout => Arc::new(JsonLines::stdout()),
-            Storage::Memory => Arc::new(MemoryBackend::new()),
-        })
-    }
-}
-
-fn build_service(config: ServiceConfig) -> Result<Service, Error> {
+fn build_service(config: ServiceConfig) -> Result<ServiceWithCollectors, AppError> {
     let mut service = Service::new(config.base_url).name(config.name);
     if let Some(auth) = config.auth {
         service = service.auth(match auth {
@@ -99,7 +72,7 @@ fn build_service(config: ServiceConfig) -> Result<Service, Error> {
     if !config.uses_conditional_requests {
         service = service.conditional_requests(false);
     }
-    service = with_paginator(service, config.paginator);
+    let mut service = ServiceWithCollectors::from(with_paginator(service, config.paginator));
     for collector in config.collectors {
         let (settings, model) = build_collector(collector)?;
         service = service.add_dynamic_collector(settings, model);
@@ -213,7 +186,7 @@ fn with_paginator(service: Service, config: PaginatorConfig) -> Service {
     }
 }
 
-fn build_collector(config: CollectorConfig) -> Result<(CollectorSettings, DynamicModel), Error> {
+fn build_collector(config: CollectorConfig) -> Result<(CollectorSettings, DynamicModel), AppError> {
     let mut settings = CollectorSettings::endpoint(config.endpoint).name(config.name.clone());
     if let Some(interval) = config.interval {
         settings = settings.interval(interval);
@@ -234,9 +207,6 @@ fn build_collector(config: CollectorConfig) -> Result<(CollectorSettings, Dynami
             field.is_required,
         );
     }
-    let model = model
-        .primary_key(config.primary_key)
-        .build()
-        .map_err(crate::app::AppError::from)?;
+    let model = model.primary_key(config.primary_key).build()?;
     Ok((settings, model))
 }

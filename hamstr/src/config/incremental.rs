@@ -5,78 +5,20 @@ use std::time::Duration;
 
 use marked_yaml::{Node, types::MarkedMappingNode};
 
+use hamstr_tables::{ALL_KEYS, IfAbsent, STRATEGIES, Strategy};
+
 use super::{
     fields, suggest,
     value::{Checker, describe, get},
 };
 use crate::state::Incremental;
 
-/// Every key some strategy takes, `strategy` first.
-const ALL_KEYS: [&str; 5] = ["strategy", "param", "id_field", "field", "lookback"];
-
-/// A strategy, as `strategy:` names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Strategy {
-    FullRefresh,
-    Seek,
-    StopWhenSeen,
-    CursorField,
-}
-
-impl Strategy {
-    const ALL: [Strategy; 4] = [
-        Strategy::FullRefresh,
-        Strategy::Seek,
-        Strategy::StopWhenSeen,
-        Strategy::CursorField,
-    ];
-
-    /// The name, the same as [`Incremental::name`] gives (a unit test holds them together).
-    fn name(self) -> &'static str {
-        match self {
-            Strategy::FullRefresh => "full_refresh",
-            Strategy::Seek => "seek",
-            Strategy::StopWhenSeen => "stop_when_seen",
-            Strategy::CursorField => "cursor_field",
-        }
-    }
-
-    /// The keys this strategy takes besides `strategy`.
-    fn keys(self) -> &'static [&'static str] {
-        match self {
-            Strategy::FullRefresh => &[],
-            Strategy::Seek => &["param", "id_field"],
-            Strategy::StopWhenSeen => &["field"],
-            Strategy::CursorField => &["field", "param", "lookback"],
-        }
-    }
-
-    /// The keys this strategy cannot do without, and the whole mapping as an example.
-    fn required(self) -> (&'static [&'static str], &'static str) {
-        match self {
-            Strategy::FullRefresh => (&[], "{strategy: full_refresh}"),
-            Strategy::Seek => (&[], "{strategy: seek, param: from, id_field: id}"),
-            Strategy::StopWhenSeen => (&["field"], "{strategy: stop_when_seen, field: created_at}"),
-            Strategy::CursorField => (
-                &["field", "param"],
-                "{strategy: cursor_field, field: updated_at, param: since}",
-            ),
-        }
-    }
-
-    /// The strategy named exactly `name` (surrounding spaces aside): the name is also what the
-    /// stored mark records, so only one spelling is taken.
-    fn named(name: &str) -> Option<Strategy> {
-        let name = name.trim();
-        Strategy::ALL
-            .into_iter()
-            .find(|strategy| strategy.name() == name)
-    }
-}
-
 fn strategy_names() -> Vec<&'static str> {
-    Strategy::ALL.into_iter().map(Strategy::name).collect()
+    Strategy::names()
 }
+
+/// `cursor_field`: the example for a mapping that names no strategy.
+const CURSOR_FIELD: &Strategy = &STRATEGIES[3];
 
 /// Reads `incremental:`, reporting everything that does not fit.
 pub(super) fn incremental(checker: &mut Checker<'_>, node: &Node) -> Option<Incremental> {
@@ -86,9 +28,8 @@ pub(super) fn incremental(checker: &mut Checker<'_>, node: &Node) -> Option<Incr
             Node::Scalar(scalar) => Strategy::named(scalar.as_str()),
             _ => None,
         }
-        .unwrap_or(Strategy::CursorField)
-        .required()
-        .1;
+        .unwrap_or(CURSOR_FIELD)
+        .yaml_example;
         let place = checker.place_of(node);
         checker.report(
             place,
@@ -124,15 +65,15 @@ pub(super) fn incremental(checker: &mut Checker<'_>, node: &Node) -> Option<Incr
         return None;
     };
     check_keys(checker, mapping, strategy);
-    let (required, example) = strategy.required();
-    let section = format!("the {} strategy", strategy.name());
-    let example = format!("incremental: {example}");
-    checker.check_required(node, mapping, &section, required, example);
+    let required: Vec<&str> = strategy.required().collect();
+    let section = format!("the {} strategy", strategy.name);
+    let example = format!("incremental: {}", strategy.yaml_example);
+    checker.check_required(node, mapping, &section, &required, example);
     build(checker, strategy, mapping)
 }
 
 /// The strategy `node` names, or a problem listing the strategies.
-fn strategy(checker: &mut Checker<'_>, node: &Node) -> Option<Strategy> {
+fn strategy(checker: &mut Checker<'_>, node: &Node) -> Option<&'static Strategy> {
     let text = checker.text(node, "the incremental strategy")?;
     if let Some(strategy) = Strategy::named(&text.value) {
         return Some(strategy);
@@ -152,18 +93,14 @@ fn strategy(checker: &mut Checker<'_>, node: &Node) -> Option<Strategy> {
 }
 
 /// Reports every key `strategy` does not take; a key of another strategy says which.
-fn check_keys(checker: &mut Checker<'_>, mapping: &MarkedMappingNode, strategy: Strategy) {
+fn check_keys(checker: &mut Checker<'_>, mapping: &MarkedMappingNode, strategy: &Strategy) {
     let mut allowed = vec!["strategy"];
-    allowed.extend(strategy.keys());
+    allowed.extend(strategy.keys.iter().map(|key| key.name));
     let others: Vec<(&'static str, String)> = ALL_KEYS
         .iter()
         .filter(|key| !allowed.contains(key))
         .map(|key| {
-            let takers: Vec<&str> = Strategy::ALL
-                .into_iter()
-                .filter(|other| other.keys().contains(key))
-                .map(Strategy::name)
-                .collect();
+            let takers = Strategy::takers(key);
             (*key, format!("with the {} strategy", takers.join(" or ")))
         })
         .collect();
@@ -171,7 +108,7 @@ fn check_keys(checker: &mut Checker<'_>, mapping: &MarkedMappingNode, strategy: 
         .iter()
         .map(|(key, goes)| (std::slice::from_ref(key), goes.as_str()))
         .collect();
-    let section = format!("the {} strategy", strategy.name());
+    let section = format!("the {} strategy", strategy.name);
     checker.check_keys(mapping, &section, &allowed, &elsewhere);
 }
 
@@ -179,16 +116,15 @@ fn check_keys(checker: &mut Checker<'_>, mapping: &MarkedMappingNode, strategy: 
 /// a missing required key was reported before.
 fn build(
     checker: &mut Checker<'_>,
-    strategy: Strategy,
+    strategy: &Strategy,
     mapping: &MarkedMappingNode,
 ) -> Option<Incremental> {
     // A key of another strategy was reported as unknown; its value is not read.
-    let given = |key: &str| {
-        strategy
-            .keys()
-            .contains(&key)
-            .then(|| get(mapping, key))
-            .flatten()
+    let given = |key: &str| strategy.takes(key).then(|| get(mapping, key)).flatten();
+    // An absent key's default, from the table.
+    let default = |key: &str| match strategy.key(key).map(|key| key.if_absent) {
+        Some(IfAbsent::Value(value)) => Some(value.to_owned()),
+        _ => None,
     };
     // Each: `None` when absent, `Some(None)` when its value was reported as wrong.
     let param = given("param").map(|node| checker.name(node, "`param`"));
@@ -213,20 +149,19 @@ fn build(
         field_path.flatten(),
         lookback.flatten(),
     );
-    let incremental = match strategy {
-        Strategy::FullRefresh => Incremental::FullRefresh,
-        Strategy::Seek => Incremental::seek(
-            param.unwrap_or_else(|| "from".to_owned()),
-            id_field.as_deref().unwrap_or("id"),
-        ),
-        Strategy::StopWhenSeen => Incremental::stop_when_seen(field_path?.as_str()),
-        Strategy::CursorField => {
+    let param = param.or_else(|| default("param"));
+    let id_field = id_field.or_else(|| default("id_field"));
+    let incremental = match strategy.name {
+        "seek" => Incremental::seek(param?, id_field?.as_str()),
+        "stop_when_seen" => Incremental::stop_when_seen(field_path?.as_str()),
+        "cursor_field" => {
             let cursor = Incremental::cursor_field(field_path?.as_str(), param?);
             match lookback {
                 Some(window) => cursor.lookback(window).into(),
                 None => cursor.into(),
             }
         }
+        _ => Incremental::FullRefresh,
     };
     Some(incremental)
 }
@@ -244,6 +179,7 @@ fn field(checker: &mut Checker<'_>, node: &Node, what: &str) -> Option<String> {
 mod tests {
     use super::*;
 
+    /// The table's names are the names `Incremental` gives, which stored marks record.
     #[test]
     fn strategy_names_are_the_names_incremental_gives() {
         let built = [
@@ -252,23 +188,8 @@ mod tests {
             Incremental::stop_when_seen("created_at"),
             Incremental::cursor_field("updated_at", "since").into(),
         ];
-        for (strategy, incremental) in Strategy::ALL.into_iter().zip(built) {
-            assert_eq!(strategy.name(), incremental.name());
-            assert_eq!(Strategy::named(incremental.name()), Some(strategy));
-        }
-        assert_eq!(Strategy::named("Seek"), None);
-        assert_eq!(Strategy::named(" seek "), Some(Strategy::Seek));
-    }
-
-    #[test]
-    fn a_required_key_is_a_key_of_its_strategy() {
-        for strategy in Strategy::ALL {
-            for key in strategy.required().0 {
-                assert!(strategy.keys().contains(key), "{}: {key}", strategy.name());
-            }
-            for key in strategy.keys() {
-                assert!(ALL_KEYS.contains(key), "{key}");
-            }
+        for (strategy, incremental) in STRATEGIES.iter().zip(built) {
+            assert_eq!(strategy.name, incremental.name());
         }
     }
 }

@@ -6,7 +6,7 @@
 //! plain data ([`Project`]); turning it into a running app is a separate step.
 //!
 //! ```
-//! use hamstr::config::{self, PaginatorConfig, Storage};
+//! use hamstr::config::{self, PaginatorConfig};
 //!
 //! let source = r#"
 //! name: shop
@@ -23,7 +23,7 @@
 //! "#;
 //! let environment = |name: &str| (name == "MOLLIE_API_KEY").then(|| "test_token".to_owned());
 //! let project = config::parse_with_env(source, "hamstr.yml", &environment).unwrap();
-//! assert!(matches!(project.storage, Storage::Sqlite(_)));
+//! assert_eq!(project.storage.to_string(), "sqlite://hamstr.db");
 //! let mollie = &project.services[0];
 //! assert!(matches!(mollie.paginator, PaginatorConfig::JsonNext { .. }));
 //! assert_eq!(mollie.collectors[0].name, "payments");
@@ -47,9 +47,10 @@ mod suggest;
 mod syntax;
 mod value;
 
-use std::{fmt, path::Path, path::PathBuf, time::Duration};
+use std::{fmt, path::Path, time::Duration};
 
-use crate::{Secret, model::FieldType, service::RetryPolicy, state::Incremental};
+pub use crate::backend::{Storage, StorageError};
+use crate::{model::FieldType, secret::Secret, service::RetryPolicy, state::Incremental};
 
 /// What a `hamstr.yml` describes: where records go, and the services to collect them from.
 #[derive(Debug, Clone)]
@@ -60,76 +61,6 @@ pub struct Project {
     pub storage: Storage,
     /// The services, in file order.
     pub services: Vec<ServiceConfig>,
-}
-
-/// Where a project keeps its records and collector state.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Storage {
-    /// An SQLite database file: `sqlite://PATH`.
-    Sqlite(PathBuf),
-    /// A folder of JSON Lines files, one per model: `jsonl://DIR`.
-    JsonLines(PathBuf),
-    /// JSON Lines on standard output: `stdout`.
-    Stdout,
-    /// Memory only, gone when the process ends: `memory`.
-    Memory,
-}
-
-impl Storage {
-    /// What `storage:` means when it is not given.
-    pub const DEFAULT: &'static str = "sqlite://hamstr.db";
-
-    /// Reads a storage as written in `hamstr.yml` or on the command line: `sqlite://PATH`,
-    /// `jsonl://DIR`, `stdout` or `memory`.
-    ///
-    /// # Errors
-    /// A message that names what is allowed, for any other text.
-    ///
-    /// # Examples
-    /// ```
-    /// use hamstr::config::Storage;
-    /// use std::path::PathBuf;
-    /// assert_eq!(Storage::parse("sqlite://data/shop.db"), Ok(Storage::Sqlite(PathBuf::from("data/shop.db"))));
-    /// assert_eq!(Storage::parse("memory"), Ok(Storage::Memory));
-    /// assert!(Storage::parse("postgres://db").unwrap_err().to_string().contains("sqlite://PATH"));
-    /// ```
-    pub fn parse(text: &str) -> Result<Storage, StorageError> {
-        const ALLOWED: &str = "expected sqlite://PATH, jsonl://DIR, stdout or memory";
-        let text = text.trim();
-        let path = |rest: &str, what: &str| {
-            if rest.is_empty() {
-                Err(StorageError(format!("`{text}` names no {what}; {ALLOWED}")))
-            } else {
-                Ok(PathBuf::from(rest))
-            }
-        };
-        if let Some(rest) = text.strip_prefix("sqlite://") {
-            path(rest, "file").map(Storage::Sqlite)
-        } else if let Some(rest) = text.strip_prefix("jsonl://") {
-            path(rest, "folder").map(Storage::JsonLines)
-        } else if text == "stdout" {
-            Ok(Storage::Stdout)
-        } else if text == "memory" {
-            Ok(Storage::Memory)
-        } else {
-            Err(StorageError(format!(
-                "`{text}` is not a storage; {ALLOWED}"
-            )))
-        }
-    }
-}
-
-/// Text that is not a storage; the message names the forms that are.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct StorageError(String);
-
-impl Default for Storage {
-    /// `sqlite://hamstr.db`.
-    fn default() -> Self {
-        Storage::Sqlite(PathBuf::from("hamstr.db"))
-    }
 }
 
 /// One service (one API) of a project: `services: {NAME: {...}}`.

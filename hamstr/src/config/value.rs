@@ -9,7 +9,7 @@ use marked_yaml::{
 };
 
 use super::{Problem, env, suggest};
-use crate::{Secret, collector::Interval};
+use crate::{collector::Interval, secret::Secret};
 
 /// Where a problem is: a line and column (both from 1), and how many characters to underline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -483,7 +483,7 @@ pub(super) fn describe(node: &Node) -> String {
 
 /// Text in backticks for a message, cut short and on one line.
 pub(super) fn quote(text: &str) -> String {
-    format!("`{}`", crate::records::excerpt(text, 60))
+    format!("`{}`", crate::text::excerpt(text, 60))
 }
 
 /// The source's lines, split at `\n`, `\r\n` and `\r` as YAML counts them.

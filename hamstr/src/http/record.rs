@@ -8,8 +8,8 @@ use std::{
 use reqwest::{StatusCode, Url, header::HeaderMap};
 use serde_json::{Value, json};
 
-use super::is_sensitive_param;
 use crate::auth::Auth;
+use crate::url::is_sensitive_param;
 
 /// Marks the service's origin in recorded answers, so that replay can put the mock's in.
 const ORIGIN_PLACEHOLDER: &str = "{{origin}}";

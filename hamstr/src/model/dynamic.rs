@@ -6,11 +6,8 @@ use std::{borrow::Cow, collections::HashMap, sync::Arc};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::value::RawValue;
 
-use super::{Cell, FieldType, Row, Schema, SchemaError};
-use crate::{
-    http::RedactedUrl,
-    records::{DecodeError, JsonPath, excerpt},
-};
+use super::{Cell, DecodeError, FieldType, Row, Schema, SchemaError};
+use crate::{json::JsonPath, text::excerpt, url::RedactedUrl};
 
 /// A model known only at run time: a [`Schema`], and for each field the path in a record it is
 /// read from. The YAML path builds one per collector; it reaches the same backends as a derived

@@ -69,6 +69,13 @@ impl Cursor {
 }
 
 impl Paginator for Cursor {
+    fn body_fields(&self) -> Vec<JsonPath> {
+        match &self.kind {
+            Kind::Token { path } => vec![path.clone()],
+            Kind::HasMore { has_more, .. } => vec![has_more.clone()],
+        }
+    }
+
     fn first_request(&self, url: &mut Url) {
         if let Some((param, size)) = &self.size {
             default_param(url, param, &size.to_string());

@@ -49,10 +49,7 @@ use std::fmt;
 use reqwest::{Url, header::HeaderMap};
 use serde_json::Value;
 
-use crate::{
-    http::RedactedUrl,
-    records::{JsonPath, RawRecord},
-};
+use crate::{json::JsonPath, records::RawRecord, text::body_start, url::RedactedUrl};
 
 pub use cursor::Cursor;
 pub use link_header::{LinkHeader, parse_link_header};
@@ -61,6 +58,8 @@ pub use offset::Offset;
 pub use page_number::PageNumber;
 pub use seek::Seek;
 pub use single::SinglePage;
+
+pub use crate::url::set_param;
 
 /// Decides, page by page, what to request next.
 pub trait Paginator: Send + Sync + fmt::Debug + 'static {
@@ -76,6 +75,13 @@ pub trait Paginator: Send + Sync + fmt::Debug + 'static {
     /// When the page does not say how to go on although it should (a `has_more` with no last
     /// id, a next link that is not a string).
     fn next_request(&self, page: &PageView<'_>) -> Result<Option<Url>, PaginateError>;
+
+    /// The body fields [`next_request`](Self::next_request) reads with [`PageView::field`]: the
+    /// walk takes them out of the page in the same pass as the records, instead of scanning
+    /// the body again for each. A field not named here is still found, by a scan of its own.
+    fn body_fields(&self) -> Vec<JsonPath> {
+        Vec::new()
+    }
 
     /// After the last page of a complete walk: where a later walk should start so that it asks
     /// only for what is new, for paginators that can (seek). `None` starts over.
@@ -105,6 +111,8 @@ pub struct PageView<'a> {
     body: &'a str,
     records: &'a [RawRecord],
     index: usize,
+    /// Body fields already taken out of the page, in the scan that found its records.
+    fields: &'a [(JsonPath, Option<RawRecord>)],
 }
 
 impl<'a> PageView<'a> {
@@ -125,7 +133,15 @@ impl<'a> PageView<'a> {
             body,
             records,
             index,
+            fields: &[],
         }
+    }
+
+    /// The body fields the walk took out of the page with its records
+    /// ([`Paginator::body_fields`]).
+    pub(crate) fn with_fields(mut self, fields: &'a [(JsonPath, Option<RawRecord>)]) -> Self {
+        self.fields = fields;
+        self
     }
 
     /// The URL this page was requested with (without credentials).
@@ -174,12 +190,16 @@ impl<'a> PageView<'a> {
     /// When the body is not JSON.
     pub fn field(&self, path: impl Into<JsonPath>) -> Result<Option<Value>, PaginateError> {
         let path = path.into();
-        let raw = path
-            .find(self.body)
-            .map_err(|source| PaginateError::NotJson {
-                url: self.shown.clone(),
-                source,
-            })?;
+        let scanned = self.fields.iter().find(|(field, _)| *field == path);
+        let raw = match scanned {
+            Some((_, raw)) => raw.as_deref(),
+            None => path
+                .find(self.body)
+                .map_err(|source| PaginateError::NotJson {
+                    url: self.shown.clone(),
+                    source,
+                })?,
+        };
         Ok(raw
             .map(|raw| {
                 serde_json::from_str::<Value>(raw.get()).expect("found values are valid JSON")
@@ -232,38 +252,15 @@ impl<'a> PageView<'a> {
             url: self.shown.clone(),
             path: path.clone(),
             expected,
-            found: crate::records::body_start(&found.to_string()),
+            found: body_start(&found.to_string()),
         }
     }
 
     fn resolve(&self, link: &str) -> Result<Url, PaginateError> {
         self.url.join(link).map_err(|_| PaginateError::BadLink {
             url: self.shown.clone(),
-            link: crate::records::body_start(link),
+            link: body_start(link),
         })
-    }
-}
-
-/// Sets query parameter `name` on `url` to `value`, replacing any value it had.
-pub fn set_param(url: &mut Url, name: &str, value: &str) {
-    remove_param(url, name);
-    url.query_pairs_mut().append_pair(name, value);
-}
-
-/// Removes every query parameter called `name` from `url`.
-pub(crate) fn remove_param(url: &mut Url, name: &str) {
-    if !url.query_pairs().any(|(key, _)| key == name) {
-        return;
-    }
-    let kept: Vec<(String, String)> = url
-        .query_pairs()
-        .filter(|(key, _)| key != name)
-        .map(|(key, value)| (key.into_owned(), value.into_owned()))
-        .collect();
-    if kept.is_empty() {
-        url.set_query(None);
-    } else {
-        url.query_pairs_mut().clear().extend_pairs(kept);
     }
 }
 

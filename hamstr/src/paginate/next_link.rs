@@ -36,6 +36,10 @@ impl Default for NextLink {
 }
 
 impl Paginator for NextLink {
+    fn body_fields(&self) -> Vec<JsonPath> {
+        vec![self.path.clone()]
+    }
+
     fn next_request(&self, page: &PageView<'_>) -> Result<Option<Url>, PaginateError> {
         match page.field(self.path.clone())? {
             None => Ok(None),

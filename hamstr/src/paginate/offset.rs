@@ -57,6 +57,10 @@ impl Default for Offset {
 }
 
 impl Paginator for Offset {
+    fn body_fields(&self) -> Vec<JsonPath> {
+        self.total.iter().cloned().collect()
+    }
+
     fn first_request(&self, url: &mut Url) {
         if let (param, Some(limit)) = &self.limit {
             default_param(url, param, &limit.to_string());

@@ -76,6 +76,10 @@ impl Default for PageNumber {
 }
 
 impl Paginator for PageNumber {
+    fn body_fields(&self) -> Vec<JsonPath> {
+        self.total.iter().chain(&self.last_page).cloned().collect()
+    }
+
     fn first_request(&self, url: &mut Url) {
         default_param(url, &self.param, &self.start.to_string());
         if let Some((param, size)) = &self.size {

@@ -1,6 +1,10 @@
 //! One run of one collector: load its state, collect, store, report.
 
-use std::{panic::AssertUnwindSafe, sync::Arc, time::Duration};
+use std::{
+    panic::AssertUnwindSafe,
+    sync::{Arc, atomic::Ordering},
+    time::Duration,
+};
 
 use chrono::Utc;
 use futures_util::FutureExt;
@@ -8,23 +12,25 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use super::Runnable;
+use super::{
+    collect::{Running, Tally},
+    progress::Progress,
+};
 use crate::{
-    Error,
-    backend::{Backend, Batch, CollectorId},
-    collector::{CollectError, RunContext, Tally},
-    error::ErrorChain,
+    backend::{Backend, Batch},
+    collector::{CollectError, ErasedCollector},
     model::Schema,
     report::{Observer, RunReport},
     service::{Endpoint, Service},
-    state::{Incremental, Progress, RunRecord, State},
+    state::{CollectorId, Incremental, State},
+    text::ErrorChain,
 };
 
 /// A collector as the app checked it: its service found, its endpoint joined, its interval
 /// parsed, its table prepared.
 pub(crate) struct Planned {
     pub(crate) id: CollectorId,
-    pub(crate) collector: Arc<dyn Runnable>,
+    pub(crate) collector: Arc<dyn ErasedCollector>,
     pub(crate) service: Service,
     pub(crate) endpoint: Option<Endpoint>,
     pub(crate) schema: Arc<Schema>,
@@ -74,28 +80,22 @@ async fn run_in_span(
     let (outcome, tally) = match planned.backend.load_state(&planned.id).await {
         Err(error) => {
             let progress = progress(planned, None, is_backfill, started_at);
-            (Err(Error::from(error)), Tally::new(progress))
+            (Err(CollectError::from(error)), Tally::new(progress))
         }
         Ok(state) => {
-            let mut tally = Tally::new(progress(planned, state, is_backfill, started_at));
-            let context = RunContext {
-                id: planned.id.clone(),
-                service: planned.service.clone(),
-                endpoint: planned.endpoint.clone(),
-                backend: Arc::clone(&planned.backend),
-                schema: Arc::clone(&planned.schema),
+            let mut running = Running {
+                planned,
                 stop: stop.clone(),
-                observer: planned.observer.clone(),
+                tally: Tally::new(progress(planned, state, is_backfill, started_at)),
             };
-            let collect = AssertUnwindSafe(planned.collector.collect(&context, &mut tally))
+            let collect = AssertUnwindSafe(planned.collector.collect(&mut running))
                 .catch_unwind()
                 .map(|outcome| {
                     outcome.unwrap_or_else(|panic| {
                         Err(CollectError::Panicked {
                             collector: planned.id.clone(),
                             message: panic_message(panic.as_ref()),
-                        }
-                        .into())
+                        })
                     })
                 });
             let abandon = async {
@@ -104,8 +104,9 @@ async fn run_in_span(
             };
             let outcome = tokio::select! {
                 outcome = collect => outcome,
-                () = abandon => Err(CollectError::Abandoned { collector: planned.id.clone(), grace }.into()),
+                () = abandon => Err(CollectError::Abandoned { collector: planned.id.clone(), grace }),
             };
+            let mut tally = running.tally;
             let outcome = match outcome {
                 Ok(()) if !stop.is_cancelled() => save_finished(planned, &mut tally).await,
                 other => other,
@@ -115,14 +116,22 @@ async fn run_in_span(
     };
     let is_full = tally.progress.is_full();
     let resumed_at = tally.progress.resumed_at();
-    let report = RunReport::new(
-        planned.id.clone(),
+    let report = RunReport {
+        collector: planned.id.clone(),
         started_at,
-        started.elapsed(),
-        tally,
-        outcome.err(),
-        stop.is_cancelled(),
-    );
+        elapsed: started.elapsed(),
+        pages: tally.pages.load(Ordering::Relaxed),
+        not_modified: tally.not_modified.load(Ordering::Relaxed),
+        records: tally.records,
+        dropped: tally.dropped,
+        inserted: tally.inserted,
+        updated: tally.updated,
+        unchanged: tally.unchanged,
+        skipped: tally.skipped,
+        skipped_records: tally.skipped_records,
+        failure: outcome.err(),
+        was_stopped: stop.is_cancelled(),
+    };
     match &report.failure {
         Some(error) => {
             planned.collector.report_error(error);
@@ -149,7 +158,7 @@ async fn run_in_span(
             "run finished"
         ),
     }
-    let record = RunRecord::from_report(&report, Utc::now(), is_full, resumed_at);
+    let record = report.to_run_record(Utc::now(), is_full, resumed_at);
     if let Err(error) = planned.backend.record_run(&record).await {
         // The run itself is stored; only its line in the history is missing.
         tracing::warn!(error = %ErrorChain(&error), "the run could not be added to the load history");
@@ -178,7 +187,7 @@ fn progress(
 }
 
 /// Commits the state of a run that finished: when it started, with the rest as it is now.
-async fn save_finished(planned: &Planned, tally: &mut Tally) -> Result<(), Error> {
+async fn save_finished(planned: &Planned, tally: &mut Tally) -> Result<(), CollectError> {
     planned
         .backend
         .commit(Batch {

@@ -6,7 +6,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::{Planned, run_collector};
-use crate::{Error, HttpError, report::RunReport};
+use crate::{collector::CollectError, http::HttpError, report::RunReport};
 
 /// Runs `planned` now and then once per interval (once only without an interval) until `stop`.
 ///
@@ -63,7 +63,7 @@ pub(crate) async fn schedule(planned: Arc<Planned>, stop: CancellationToken, gra
 fn is_credentials_rejected(report: &RunReport) -> bool {
     matches!(
         report.failure,
-        Some(Error::Http(HttpError::CredentialsRejected { .. }))
+        Some(CollectError::Http(HttpError::CredentialsRejected { .. }))
     )
 }
 

@@ -8,14 +8,15 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::{
-    Checkpoint, Page, Service, ServiceError,
-    walk::{Walk, fetch},
+    Checkpoint, Page, Service, ServiceError, SourceError,
+    walk::{Reading, Walk, fetch},
 };
 use crate::{
-    Error,
     http::HttpClient,
+    json::JsonPath,
+    model::decode,
     paginate::{Paginator, set_param},
-    records::{JsonPath, Records},
+    records::Records,
 };
 
 /// How [`Endpoint::search`] finds records.
@@ -152,7 +153,9 @@ impl Endpoint {
     /// The pages of the listing, fetched as the stream is polled (one at a time, or up to the
     /// service's [`pages_in_flight`](Service::pages_in_flight) ahead): memory does not grow with
     /// the number of pages. The stream ends after the first error.
-    pub fn list_pages(&self) -> impl Stream<Item = Result<Page, Error>> + Send + 'static + use<> {
+    pub fn list_pages(
+        &self,
+    ) -> impl Stream<Item = Result<Page, SourceError>> + Send + 'static + use<> {
         let walk = Walk::new(
             self.start(),
             self.walk_paginator(),
@@ -163,18 +166,21 @@ impl Endpoint {
     }
 
     /// Every record, across all pages, as JSON values.
-    pub fn list(&self) -> impl Stream<Item = Result<Value, Error>> + Send + 'static + use<> {
+    pub fn list(&self) -> impl Stream<Item = Result<Value, SourceError>> + Send + 'static + use<> {
         self.list_as()
     }
 
-    /// Every record decoded into `T`. A record that does not fit yields an [`Error::Decode`]
+    /// Every record decoded into `T`. A record that does not fit yields an [`SourceError::Decode`]
     /// and the stream goes on; an error that stops the walk ends it.
     pub fn list_as<T: DeserializeOwned + Send + 'static>(
         &self,
-    ) -> impl Stream<Item = Result<T, Error>> + Send + 'static + use<T> {
+    ) -> impl Stream<Item = Result<T, SourceError>> + Send + 'static + use<T> {
         self.list_pages()
             .map_ok(|page| {
-                stream::iter(page.into_items::<T>().map(|item| item.map_err(Error::from)))
+                stream::iter(
+                    page.into_items::<T>()
+                        .map(|item| item.map_err(SourceError::from)),
+                )
             })
             .try_flatten()
     }
@@ -184,7 +190,7 @@ impl Endpoint {
     ///
     /// # Errors
     /// A failed request (other than a 404 on an item path), a body that is not JSON.
-    pub async fn get(&self, id: &str) -> Result<Option<Value>, Error> {
+    pub async fn get(&self, id: &str) -> Result<Option<Value>, SourceError> {
         self.get_as(id).await
     }
 
@@ -195,7 +201,7 @@ impl Endpoint {
     pub async fn get_as<T: DeserializeOwned + Send + 'static>(
         &self,
         id: &str,
-    ) -> Result<Option<T>, Error> {
+    ) -> Result<Option<T>, SourceError> {
         let lookup = self
             .lookup
             .clone()
@@ -225,7 +231,7 @@ impl Endpoint {
         }
     }
 
-    async fn get_item<T: DeserializeOwned>(&self, id: &str) -> Result<Option<T>, Error> {
+    async fn get_item<T: DeserializeOwned>(&self, id: &str) -> Result<Option<T>, SourceError> {
         let (client, mut url) = self.base_request()?;
         let not_under_base = || ServiceError::EndpointOutsideBase {
             service: client.service().to_owned(),
@@ -240,9 +246,10 @@ impl Endpoint {
             .item_records
             .clone()
             .unwrap_or_else(|| self.service.defaults().item_records.clone());
-        let records = match fetch(client.clone(), url.clone(), item_records).await {
-            Ok((_, records)) => records,
-            Err(Error::Http(error)) if error.status() == Some(reqwest::StatusCode::NOT_FOUND) => {
+        let records = match fetch(client.clone(), url.clone(), Reading::records(item_records)).await
+        {
+            Ok((_, scanned)) => scanned.records,
+            Err(error) if error.status() == Some(reqwest::StatusCode::NOT_FOUND) => {
                 return Ok(None);
             }
             Err(error) => return Err(error),
@@ -250,14 +257,14 @@ impl Endpoint {
         let Some(record) = records.first() else {
             return Ok(None);
         };
-        Ok(Some(crate::records::decode(record, &shown, 0)?))
+        Ok(Some(decode(record, &shown, 0)?))
     }
 
     /// The records matching `query`, by [`Search`] (default [`Search::Naive`]).
     pub fn search(
         &self,
         query: &str,
-    ) -> impl Stream<Item = Result<Value, Error>> + Send + 'static + use<> {
+    ) -> impl Stream<Item = Result<Value, SourceError>> + Send + 'static + use<> {
         self.search_as(query)
     }
 
@@ -265,7 +272,7 @@ impl Endpoint {
     pub fn search_as<T: DeserializeOwned + Send + 'static>(
         &self,
         query: &str,
-    ) -> impl Stream<Item = Result<T, Error>> + Send + 'static + use<T> {
+    ) -> impl Stream<Item = Result<T, SourceError>> + Send + 'static + use<T> {
         let search = self
             .search
             .clone()
@@ -285,7 +292,7 @@ impl Endpoint {
                             page.into_items::<T>()
                                 .zip(keep)
                                 .filter_map(|(item, is_kept)| {
-                                    is_kept.then(|| item.map_err(Error::from))
+                                    is_kept.then(|| item.map_err(SourceError::from))
                                 });
                         stream::iter(items)
                     })
@@ -308,13 +315,13 @@ impl Endpoint {
     }
 
     /// The client and the endpoint's URL with the service's and the endpoint's parameters.
-    fn base_request(&self) -> Result<(HttpClient, Url), Error> {
+    fn base_request(&self) -> Result<(HttpClient, Url), SourceError> {
         let client = self.service.client()?;
         Ok((client, self.listing_url()?))
     }
 
     /// The endpoint's URL with the service's and the endpoint's parameters (never credentials).
-    pub(crate) fn listing_url(&self) -> Result<Url, Error> {
+    pub(crate) fn listing_url(&self) -> Result<Url, ServiceError> {
         let mut url = self.service.endpoint_url(&self.path)?;
         let defaults = self.service.defaults();
         for (name, value) in defaults.params.iter().chain(&self.params) {
@@ -324,7 +331,7 @@ impl Endpoint {
     }
 
     /// Where a walk starts: the checkpoint, or the first page.
-    fn start(&self) -> Result<(HttpClient, Url), Error> {
+    fn start(&self) -> Result<(HttpClient, Url), SourceError> {
         if let Some(checkpoint) = &self.resume {
             let client = self.service.client()?;
             let url =

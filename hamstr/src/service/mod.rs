@@ -3,6 +3,7 @@
 //! [`get`](Service::get) and [`search`](Service::search).
 
 mod endpoint;
+mod error;
 mod walk;
 
 use std::{
@@ -21,21 +22,20 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::{
-    Error, Secret,
-    auth::{Auth, AuthError},
-    collector::{Collector, CollectorSettings},
+    auth::Auth,
     http::{ClientSettings, HttpClient, Limits},
-    model::DynamicModel,
     paginate::{Paginator, SinglePage},
     records::Records,
-    runtime::{self, DynamicCollector, Runnable},
+    secret::Secret,
 };
 
 pub use crate::http::{
     DEFAULT_INITIAL_DELAY, DEFAULT_MAX_DELAY, DEFAULT_RETRY_STATUSES, RateLimit, RetryPolicy,
 };
+pub use crate::state::Checkpoint;
 pub use endpoint::{Endpoint, Lookup, Search};
-pub use walk::{Checkpoint, Page};
+pub use error::{ServiceError, SourceError};
+pub use walk::Page;
 
 /// The most bytes of answers a service keeps for conditional requests.
 const DEFAULT_CACHE_BYTES: usize = 16 * 1024 * 1024;
@@ -93,7 +93,6 @@ struct Config {
     item_records: Records,
     search: Search,
     lookup: Lookup,
-    collectors: Vec<Arc<dyn Runnable>>,
     #[cfg(feature = "testing")]
     record_dir: Option<std::path::PathBuf>,
 }
@@ -128,7 +127,6 @@ impl Service {
                 item_records: Records::object(""),
                 search: Search::Naive,
                 lookup: Lookup::ItemPath,
-                collectors: Vec::new(),
                 #[cfg(feature = "testing")]
                 record_dir: None,
             }),
@@ -296,40 +294,9 @@ impl Service {
         self.configure(|config| config.lookup = lookup)
     }
 
-    /// Adds a collector of this service's records, run by the [`Hamstr`](crate::Hamstr) app the
-    /// service is registered with.
-    #[must_use = "the service with the collector is returned; register that one"]
-    pub fn add_collector(mut self, collector: impl Collector) -> Self {
-        // Not `configure`: collectors do not change the HTTP client, which stays shared.
-        Arc::make_mut(&mut self.config)
-            .collectors
-            .push(runtime::erase(collector));
-        self
-    }
-
-    /// Adds a collector of records described at run time: `settings` (its endpoint, interval,
-    /// parameters; the name defaults to the model's) and a [`DynamicModel`] that reads each
-    /// record's fields by path. This is what a YAML project's collectors become.
-    #[must_use = "the service with the collector is returned; register that one"]
-    pub fn add_dynamic_collector(
-        mut self,
-        settings: CollectorSettings,
-        model: DynamicModel,
-    ) -> Self {
-        Arc::make_mut(&mut self.config)
-            .collectors
-            .push(Arc::new(DynamicCollector { settings, model }));
-        self
-    }
-
     /// How its requests are retried, and its failing collectors backed off.
     pub(crate) fn retry_policy(&self) -> &RetryPolicy {
         &self.config.retry
-    }
-
-    /// The collectors added to this service.
-    pub(crate) fn collectors(&self) -> &[Arc<dyn Runnable>] {
-        &self.config.collectors
     }
 
     /// Records every exchange with the API into `DIR/<service name>.json`, credentials removed,
@@ -385,16 +352,16 @@ impl Service {
     pub fn list(
         &self,
         endpoint: &str,
-    ) -> impl Stream<Item = Result<Value, Error>> + Send + 'static + use<> {
+    ) -> impl Stream<Item = Result<Value, SourceError>> + Send + 'static + use<> {
         self.endpoint(endpoint).list()
     }
 
     /// Every record of `endpoint`, decoded into `T`. A record that does not fit is yielded as an
-    /// [`Error::Decode`] naming the field, and the stream goes on.
+    /// [`SourceError::Decode`] naming the field, and the stream goes on.
     pub fn list_as<T: DeserializeOwned + Send + 'static>(
         &self,
         endpoint: &str,
-    ) -> impl Stream<Item = Result<T, Error>> + Send + 'static + use<T> {
+    ) -> impl Stream<Item = Result<T, SourceError>> + Send + 'static + use<T> {
         self.endpoint(endpoint).list_as()
     }
 
@@ -402,7 +369,7 @@ impl Service {
     pub fn list_pages(
         &self,
         endpoint: &str,
-    ) -> impl Stream<Item = Result<Page, Error>> + Send + 'static + use<> {
+    ) -> impl Stream<Item = Result<Page, SourceError>> + Send + 'static + use<> {
         self.endpoint(endpoint).list_pages()
     }
 
@@ -410,7 +377,7 @@ impl Service {
     ///
     /// # Errors
     /// As [`Endpoint::get`].
-    pub async fn get(&self, endpoint: &str, id: &str) -> Result<Option<Value>, Error> {
+    pub async fn get(&self, endpoint: &str, id: &str) -> Result<Option<Value>, SourceError> {
         self.endpoint(endpoint).get(id).await
     }
 
@@ -419,7 +386,7 @@ impl Service {
         &self,
         endpoint: &str,
         query: &str,
-    ) -> impl Stream<Item = Result<Value, Error>> + Send + 'static + use<> {
+    ) -> impl Stream<Item = Result<Value, SourceError>> + Send + 'static + use<> {
         self.endpoint(endpoint).search(query)
     }
 
@@ -556,7 +523,6 @@ impl fmt::Debug for Service {
             .field("auth", &config.auth)
             .field("paginator", &config.paginator)
             .field("records", &config.records)
-            .field("collectors", &config.collectors.len())
             .finish_non_exhaustive()
     }
 }
@@ -593,83 +559,6 @@ fn join_endpoint(base: &Url, endpoint: &str) -> Option<Url> {
     Some(url)
 }
 
-/// A service that is configured wrong.
-#[derive(Debug, Clone, thiserror::Error)]
-#[non_exhaustive]
-pub enum ServiceError {
-    /// The base URL does not parse, or is not http(s).
-    #[error("{service}: the base URL `{base}` is invalid: {reason}")]
-    InvalidBaseUrl {
-        /// The service's name.
-        service: String,
-        /// The base URL as given.
-        base: String,
-        /// What is wrong with it.
-        reason: String,
-    },
-    /// An endpoint that would leave the base URL (another host, `../`).
-    #[error("{service}: the endpoint `{endpoint}` is not under the service's base URL")]
-    EndpointOutsideBase {
-        /// The service's name.
-        service: String,
-        /// The endpoint as given.
-        endpoint: String,
-    },
-    /// A default header that is not a valid header (its value is not shown).
-    #[error("{service}: the header `{name}` has an invalid name or value")]
-    InvalidHeader {
-        /// The service's name.
-        service: String,
-        /// The header's name.
-        name: String,
-    },
-    /// The auth settings are invalid.
-    #[error("{service}: invalid auth settings")]
-    Auth {
-        /// The service's name.
-        service: String,
-        /// Why.
-        #[source]
-        source: Arc<AuthError>,
-    },
-    /// Credentials would go over plain `http://` to another machine.
-    #[error(
-        "{service}: `{base}` is plain http, so its credentials would travel unencrypted; use https, or opt in with `allow_insecure_http` (loopback hosts are always allowed)"
-    )]
-    InsecureCredentials {
-        /// The service's name.
-        service: String,
-        /// The base URL as given.
-        base: String,
-    },
-    /// A setting out of its range.
-    #[error("{service}: `{setting}` is invalid: {reason}")]
-    InvalidSetting {
-        /// The service's name.
-        service: String,
-        /// The setting.
-        setting: &'static str,
-        /// What is wrong with it.
-        reason: String,
-    },
-    /// A checkpoint that is not a URL.
-    #[error("{service}: the checkpoint `{checkpoint}` is not a URL")]
-    InvalidCheckpoint {
-        /// The service's name.
-        service: String,
-        /// The checkpoint's text.
-        checkpoint: String,
-    },
-    /// The HTTP client could not be built.
-    #[error("{service}: could not set up the HTTP client: {reason}")]
-    Client {
-        /// The service's name.
-        service: String,
-        /// Why.
-        reason: String,
-    },
-}
-
 /// Whether `url`'s host is this machine: credentials to it never cross a network.
 fn is_loopback(url: &Url) -> bool {
     let Some(host) = url.host_str() else {
@@ -683,126 +572,4 @@ fn is_loopback(url: &Url) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn join(base: &str, endpoint: &str) -> Option<String> {
-        join_endpoint(&Url::parse(base).unwrap(), endpoint).map(String::from)
-    }
-
-    #[test]
-    fn endpoints_join_under_the_base_path() {
-        let mollie = "https://api.mollie.com/v2/";
-        assert_eq!(
-            join(mollie, "payments").unwrap(),
-            "https://api.mollie.com/v2/payments"
-        );
-        assert_eq!(
-            join(mollie, "/payments").unwrap(),
-            "https://api.mollie.com/v2/payments"
-        );
-        assert_eq!(
-            join("https://api.mollie.com/v2", "payments").unwrap(),
-            "https://api.mollie.com/v2/payments"
-        );
-        assert_eq!(
-            join(mollie, "payments?status=paid").unwrap(),
-            "https://api.mollie.com/v2/payments?status=paid"
-        );
-        assert_eq!(
-            join(mollie, "customers/cst_1/payments").unwrap(),
-            "https://api.mollie.com/v2/customers/cst_1/payments"
-        );
-        assert_eq!(
-            join("https://h.test/?v=1", "items?x=2").unwrap(),
-            "https://h.test/items?v=1&x=2"
-        );
-        assert_eq!(
-            join(mollie, "https://api.mollie.com/v2/orders").unwrap(),
-            "https://api.mollie.com/v2/orders"
-        );
-    }
-
-    #[test]
-    fn endpoints_cannot_leave_the_base() {
-        let mollie = "https://api.mollie.com/v2/";
-        assert_eq!(join(mollie, "../v1/payments"), None);
-        assert_eq!(join(mollie, "payments/../../admin"), None);
-        assert_eq!(join(mollie, "%2e%2e/admin"), None);
-        assert_eq!(join(mollie, "https://evil.test/v2/payments"), None);
-        assert_eq!(
-            join(mollie, "//evil.test/x").unwrap(),
-            "https://api.mollie.com/v2/evil.test/x"
-        );
-        assert_eq!(join(mollie, "http://api.mollie.com/v2/payments"), None);
-    }
-
-    #[test]
-    fn bad_configuration_is_reported_not_panicked() {
-        let error = Service::new("not a url").check().unwrap_err();
-        assert!(
-            error
-                .to_string()
-                .contains("the base URL `not a url` is invalid"),
-            "{error}"
-        );
-        let error = Service::new("ftp://h.test/").check().unwrap_err();
-        assert!(error.to_string().contains("only http and https"), "{error}");
-        let error = Service::new("https://h.test/")
-            .header("bad header", "x")
-            .check()
-            .unwrap_err();
-        assert!(
-            error.to_string().contains("the header `bad header`"),
-            "{error}"
-        );
-        let error = Service::new("https://h.test/")
-            .api_key_header("bad name", Secret::new("k"))
-            .check()
-            .unwrap_err();
-        assert!(format!("{error:?}").contains("bad name"), "{error:?}");
-    }
-
-    /// Credentials over plain http are refused unless the host is this machine or the user opts
-    /// in; without credentials, plain http is fine.
-    #[test]
-    fn credentials_over_plain_http_need_loopback_or_an_opt_in() {
-        let token = || Secret::new("tok3n");
-        let error = Service::new("http://api.example.com/")
-            .bearer_auth(token())
-            .check()
-            .unwrap_err();
-        assert!(
-            matches!(error, ServiceError::InsecureCredentials { .. }),
-            "{error}"
-        );
-        assert!(error.to_string().contains("allow_insecure_http"), "{error}");
-        for loopback in [
-            "http://127.0.0.1:8080/",
-            "http://127.8.0.1/",
-            "http://[::1]:9000/",
-            "http://LOCALHOST/",
-        ] {
-            Service::new(loopback).bearer_auth(token()).check().unwrap();
-        }
-        Service::new("http://api.example.com/")
-            .bearer_auth(token())
-            .allow_insecure_http()
-            .check()
-            .unwrap();
-        Service::new("http://api.example.com/").check().unwrap();
-        Service::new("https://api.example.com/")
-            .api_key_query("key", token())
-            .check()
-            .unwrap();
-    }
-
-    #[test]
-    fn the_default_name_is_the_host_and_debug_hides_credentials() {
-        let service = Service::new("https://api.example.com/v1/").bearer_auth(Secret::new("tok3n"));
-        assert_eq!(service.service_name(), "api.example.com");
-        let shown = format!("{service:?}");
-        assert!(!shown.contains("tok3n"), "{shown}");
-        assert!(shown.contains("Bearer(***)"), "{shown}");
-    }
-}
+mod tests;

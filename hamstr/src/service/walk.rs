@@ -11,34 +11,16 @@ use reqwest::{StatusCode, Url, header::HeaderMap};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use super::SourceError;
 use crate::{
-    Error,
-    http::{Answer, HttpClient, RedactedUrl},
+    http::{Answer, HttpClient},
+    json::JsonPath,
+    model::{DecodeError, decode},
     paginate::{PageView, PaginateError, Paginator},
-    records::{DecodeError, RawRecord, Records, decode},
+    records::{RawRecord, Records, Scanned},
+    state::Checkpoint,
+    url::RedactedUrl,
 };
-
-/// Where a walk can go on from: the request for the next page, or (after the last page of a
-/// paginator that can resume, such as [`Seek`](crate::paginate::Seek)) the request that asks
-/// for what is new. Store it to resume later with [`Endpoint::resume`](super::Endpoint::resume).
-///
-/// It holds a URL on the service's origin and never credentials: auth is added to each request
-/// as it is sent, never to the URLs a walk keeps.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(transparent)]
-pub struct Checkpoint(String);
-
-impl Checkpoint {
-    /// A checkpoint from its stored text.
-    pub fn new(text: impl Into<String>) -> Self {
-        Self(text.into())
-    }
-
-    /// The checkpoint's text (a URL).
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
 
 /// One page of a listing: its records and what the answer said about it.
 #[derive(Debug)]
@@ -138,20 +120,37 @@ struct Ahead {
     task: tokio::task::JoinHandle<Fetched>,
 }
 
-type Fetched = Result<(Answer, Vec<RawRecord>), Error>;
+type Fetched = Result<(Answer, Scanned), SourceError>;
+
+/// What a page's body is scanned for: the records, and the fields the paginator reads.
+#[derive(Debug, Clone)]
+pub(crate) struct Reading {
+    pub(crate) records: Records,
+    pub(crate) fields: Arc<[JsonPath]>,
+}
+
+impl Reading {
+    /// The records alone (an item answer, a page no paginator reads).
+    pub(crate) fn records(records: Records) -> Self {
+        Self {
+            records,
+            fields: Arc::new([]),
+        }
+    }
+}
 
 impl Ahead {
-    fn spawn(client: &HttpClient, url: Url, records: &Records) -> Self {
-        let task = tokio::spawn(fetch(client.clone(), url.clone(), records.clone()));
+    fn spawn(client: &HttpClient, url: Url, reading: &Reading) -> Self {
+        let task = tokio::spawn(fetch(client.clone(), url.clone(), reading.clone()));
         Self { url, task }
     }
 
-    async fn join(mut self, client: &HttpClient, records: &Records) -> Fetched {
+    async fn join(mut self, client: &HttpClient, reading: &Reading) -> Fetched {
         match (&mut self.task).await {
             Ok(fetched) => fetched,
             Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
             // Cancelled from outside (a runtime shutting down): fetch it here instead.
-            Err(_) => fetch(client.clone(), self.url.clone(), records.clone()).await,
+            Err(_) => fetch(client.clone(), self.url.clone(), reading.clone()).await,
         }
     }
 }
@@ -162,24 +161,27 @@ impl Drop for Ahead {
     }
 }
 
-/// Fetches one page (or item) and takes its records out (a body that is not JSON is retried).
-pub(crate) async fn fetch(client: HttpClient, url: Url, records: Records) -> Fetched {
+/// Fetches one page (or item) and scans its body once for the records and the paginator's
+/// fields (a body that is not JSON is retried).
+pub(crate) async fn fetch(client: HttpClient, url: Url, reading: Reading) -> Fetched {
     let shown = client.redact(&url);
-    client
+    let fetched = client
         .get_with(&url, |answer| {
-            let body = answer.text();
-            Ok(records.extract(&body, &shown)?)
+            reading
+                .records
+                .scan(&answer.text(), &shown, &reading.fields)
         })
-        .await
+        .await?;
+    Ok(fetched)
 }
 
 /// The state carried from one page to the next.
 pub(crate) struct Walk {
     client: Option<HttpClient>,
     /// A setup error (bad base URL, endpoint outside it), yielded as the walk's only item.
-    error: Option<Error>,
+    error: Option<SourceError>,
     paginator: Arc<dyn Paginator>,
-    records: Records,
+    reading: Reading,
     next: Option<Url>,
     index: usize,
     /// Fingerprints of every URL requested: a repeat means the walk would never end.
@@ -194,11 +196,15 @@ pub(crate) struct Walk {
 impl Walk {
     /// A walk from `first`, or one that fails at once with the setup error.
     pub(crate) fn new(
-        start: Result<(HttpClient, Url), Error>,
+        start: Result<(HttpClient, Url), SourceError>,
         paginator: Arc<dyn Paginator>,
         records: Records,
         pages_in_flight: usize,
     ) -> Self {
+        let reading = Reading {
+            records,
+            fields: paginator.body_fields().into(),
+        };
         let (client, next, error) = match start {
             Ok((client, first)) => (Some(client), Some(first), None),
             Err(error) => (None, None, Some(error)),
@@ -207,7 +213,7 @@ impl Walk {
             client,
             error,
             paginator,
-            records,
+            reading,
             next,
             index: 0,
             requested: HashSet::new(),
@@ -218,7 +224,7 @@ impl Walk {
     }
 
     /// Fetches the next page, or ends the walk.
-    pub(crate) async fn step(mut self) -> Result<Option<(Page, Self)>, Error> {
+    pub(crate) async fn step(mut self) -> Result<Option<(Page, Self)>, SourceError> {
         if let Some(error) = self.error.take() {
             return Err(error);
         }
@@ -231,13 +237,13 @@ impl Walk {
         }
         let started = Instant::now();
         let fetched = match self.ahead.pop_front() {
-            Some(ahead) if ahead.url == url => ahead.join(&client, &self.records).await,
+            Some(ahead) if ahead.url == url => ahead.join(&client, &self.reading).await,
             _ => {
                 self.ahead.clear();
-                fetch(client.clone(), url.clone(), self.records.clone()).await
+                fetch(client.clone(), url.clone(), self.reading.clone()).await
             }
         };
-        let (answer, records) = fetched?;
+        let (answer, Scanned { records, fields }) = fetched?;
         let body = answer.text();
         if !records.is_empty() {
             let print = fingerprint(records.iter().map(|record| record.get()));
@@ -246,7 +252,8 @@ impl Walk {
             }
             self.previous_records = Some(print);
         }
-        let view = PageView::new(&url, &shown, &answer.headers, &body, &records, self.index);
+        let view = PageView::new(&url, &shown, &answer.headers, &body, &records, self.index)
+            .with_fields(&fields);
         let mut next = self.paginator.next_request(&view)?;
         let mut resume = match &next {
             Some(_) => None,
@@ -262,7 +269,7 @@ impl Walk {
         let checkpoint = next
             .clone()
             .or(resume.take())
-            .map(|url| Checkpoint(url.into()));
+            .map(|url| Checkpoint::new(String::from(url)));
         tracing::debug!(
             service = %client.service(),
             url = %shown,
@@ -309,7 +316,7 @@ impl Walk {
             }
             self.ahead.truncate(index);
             self.ahead
-                .push_back(Ahead::spawn(client, url, &self.records));
+                .push_back(Ahead::spawn(client, url, &self.reading));
         }
     }
 }

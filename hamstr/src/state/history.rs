@@ -4,7 +4,7 @@ use std::{fmt, str::FromStr};
 
 use chrono::{DateTime, Utc};
 
-use crate::{backend::CollectorId, error::ErrorChain, report::RunReport};
+use super::CollectorId;
 
 /// One run of one collector, as the load history keeps it
 /// ([`Backend::record_run`](crate::Backend::record_run), `hamstr status`).
@@ -41,41 +41,6 @@ pub struct RunRecord {
     pub resumed_at_page: Option<usize>,
     /// What stopped it, for a failed run (causes joined with `: `).
     pub error: Option<String>,
-}
-
-impl RunRecord {
-    /// The history line of `report`, a run that ended at `finished_at`.
-    pub fn from_report(
-        report: &RunReport,
-        finished_at: DateTime<Utc>,
-        is_full: bool,
-        resumed_at_page: Option<usize>,
-    ) -> Self {
-        let outcome = match (&report.failure, report.was_stopped) {
-            (Some(_), _) => RunOutcome::Failed,
-            (None, true) => RunOutcome::Stopped,
-            (None, false) => RunOutcome::Succeeded,
-        };
-        Self {
-            collector: report.collector.clone(),
-            started_at: report.started_at,
-            finished_at,
-            outcome,
-            pages: report.pages,
-            records: report.records,
-            inserted: report.inserted,
-            updated: report.updated,
-            unchanged: report.unchanged,
-            dropped: report.dropped,
-            skipped: report.skipped,
-            is_full,
-            resumed_at_page,
-            error: report
-                .failure
-                .as_ref()
-                .map(|error| ErrorChain(error).to_string()),
-        }
-    }
 }
 
 /// How a run ended.

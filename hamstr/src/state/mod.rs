@@ -11,18 +11,65 @@
 //! docs/incremental.md describes the strategies and what each backend promises after a crash.
 
 mod history;
-mod progress;
 mod strategy;
 
 use std::{cmp::Ordering, collections::BTreeMap, fmt};
 
 use chrono::{DateTime, Utc};
 
-use crate::{backend::CollectorId, service::Checkpoint};
-
 pub use history::{RunOutcome, RunRecord};
-pub(crate) use progress::{Progress, is_stale_checkpoint};
+pub(crate) use strategy::look_back;
 pub use strategy::{CursorField, Incremental, IncrementalError, MissingField};
+
+/// Which collector a state belongs to: its service and its own name.
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+pub struct CollectorId {
+    /// The service's name.
+    pub service: String,
+    /// The collector's name.
+    pub collector: String,
+}
+
+impl CollectorId {
+    /// The id of `collector` on `service`.
+    pub fn new(service: impl Into<String>, collector: impl Into<String>) -> Self {
+        Self {
+            service: service.into(),
+            collector: collector.into(),
+        }
+    }
+}
+
+impl fmt::Display for CollectorId {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "{}/{}", self.service, self.collector)
+    }
+}
+
+/// Where a walk can go on from: the request for the next page, or (after the last page of a
+/// paginator that can resume, such as [`Seek`](crate::paginate::Seek)) the request that asks
+/// for what is new. Store it to resume later with
+/// [`Endpoint::resume`](crate::service::Endpoint::resume).
+///
+/// It holds a URL on the service's origin and never credentials: auth is added to each request
+/// as it is sent, never to the URLs a walk keeps.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct Checkpoint(String);
+
+impl Checkpoint {
+    /// A checkpoint from its stored text.
+    pub fn new(text: impl Into<String>) -> Self {
+        Self(text.into())
+    }
+
+    /// The checkpoint's text (a URL).
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
 
 /// What a collector remembers between runs. Backends store it as one JSON document, so new
 /// fields never need a migration.

@@ -2,7 +2,10 @@
 
 use std::{fmt, time::Duration};
 
-use crate::{backend::CollectorId, http::RedactedUrl, records::JsonPath};
+use chrono::{DateTime, SecondsFormat};
+
+use super::CollectorId;
+use crate::{json::JsonPath, url::RedactedUrl};
 
 /// How a collector's default collect step asks only for what is new. The default is
 /// [`FullRefresh`](Incremental::FullRefresh): every run reads the whole listing.
@@ -181,4 +184,15 @@ pub struct MissingField {
     pub url: RedactedUrl,
     /// The record's position in the page, from 0.
     pub index: usize,
+}
+
+/// `value` minus `window`: an RFC 3339 datetime (keeping its offset) or whole epoch seconds.
+pub(crate) fn look_back(value: &str, window: Duration) -> Option<String> {
+    let window = chrono::Duration::from_std(window).ok()?;
+    if let Ok(instant) = DateTime::parse_from_rfc3339(value) {
+        let earlier = instant.checked_sub_signed(window)?;
+        return Some(earlier.to_rfc3339_opts(SecondsFormat::AutoSi, true));
+    }
+    let seconds: i64 = value.parse().ok()?;
+    Some(seconds.checked_sub(window.num_seconds())?.to_string())
 }

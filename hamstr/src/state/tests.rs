@@ -1,6 +1,6 @@
 use std::{cmp::Ordering, time::Duration};
 
-use super::{State, compare_marks, newer, progress::look_back};
+use super::{State, compare_marks, newer, strategy::look_back};
 
 /// Numbers compare as numbers, datetimes as instants whatever their offsets, the rest as text.
 #[test]

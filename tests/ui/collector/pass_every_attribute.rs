@@ -37,7 +37,7 @@ impl PaidPayments {
     }
 }
 
-fn log_problem(_collector: &PaidPayments, error: &hamstr::Error) {
+fn log_problem(_collector: &PaidPayments, error: &hamstr::CollectError) {
     let _ = error.to_string();
 }
 

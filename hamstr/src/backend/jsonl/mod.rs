@@ -13,8 +13,8 @@ use std::{
 use async_trait::async_trait;
 
 use super::{
-    Backend, BackendError, Batch, CollectorId, Committed, RecentRuns, RunRecord, State,
-    added_fields, newest_runs,
+    Backend, BackendError, Batch, CollectorId, Committed, RecentRuns, RunRecord, Scheme, State,
+    Storage, added_fields, newest_runs,
 };
 use crate::model::{Cell, FieldType, Schema};
 
@@ -84,6 +84,27 @@ struct Table {
     /// Lines written since the file was last synced to disk.
     is_unsynced: bool,
 }
+
+/// `jsonl://DIR` (a file per model in DIR, created when missing) and `stdout` (JSON lines on
+/// standard output).
+pub(in crate::backend) const SCHEMES: [Scheme; 2] = [
+    Scheme {
+        name: "jsonl",
+        location: Some("DIR"),
+        is_persistent: true,
+        is_local_path: true,
+        writes_stdout: false,
+        open: |storage: &Storage| Ok(Arc::new(JsonLines::dir(storage.location())?)),
+    },
+    Scheme {
+        name: "stdout",
+        location: None,
+        is_persistent: false,
+        is_local_path: false,
+        writes_stdout: true,
+        open: |_: &Storage| Ok(Arc::new(JsonLines::stdout())),
+    },
+];
 
 impl JsonLines {
     /// Writes into the folder `dir`, creating it if needed, and reads the state saved there.
@@ -551,49 +572,4 @@ impl Backend for JsonLines {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A line written straight from the cells reads back as `Cell::to_json` gives each cell, on
-    /// one line, with the same key hash as when it is read back on a restart.
-    #[test]
-    fn rows_are_written_as_their_cells_json() {
-        let schema = Schema::builder("things")
-            .field("id", FieldType::String)
-            .nullable("count", FieldType::Integer)
-            .nullable("price", FieldType::Float)
-            .nullable("nan", FieldType::Float)
-            .nullable("flag", FieldType::Bool)
-            .nullable("at", FieldType::DateTime)
-            .nullable("on", FieldType::Date)
-            .nullable("compact", FieldType::Json)
-            .nullable("pretty", FieldType::Json)
-            .primary_key(["id"])
-            .build()
-            .unwrap();
-        let row = vec![
-            Cell::String("a\"b".into()),
-            Cell::Integer(-3),
-            Cell::Float(1.5),
-            Cell::Float(f64::NAN),
-            Cell::Bool(true),
-            Cell::DateTime(chrono::DateTime::from_timestamp(1_767_225_600, 0).unwrap()),
-            Cell::Date(chrono::NaiveDate::from_ymd_opt(2026, 2, 3).unwrap()),
-            Cell::Json(r#"{"a": [1, 2]}"#.into()),
-            Cell::Json("{\n  \"b\": null\n}".into()),
-        ];
-        let line = serde_json::to_string(&JsonRow {
-            schema: &schema,
-            row: &row,
-        })
-        .unwrap();
-        assert!(!line.contains('\n'), "{line}");
-        let read: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&line).unwrap();
-        let expected: serde_json::Map<String, serde_json::Value> =
-            crate::model::row_to_json(&schema, &row)
-                .into_iter()
-                .collect();
-        assert_eq!(read, expected);
-        assert_eq!(row_key(&schema, &row), record_key(&schema, &read));
-    }
-}
+mod tests;

@@ -1,4 +1,5 @@
-//! [`RedactedUrl`]: the only form in which a URL reaches a log line or an error.
+//! URLs as every layer handles them: [`RedactedUrl`], the only form in which a URL reaches a log
+//! line or an error, and query-parameter helpers.
 
 use std::fmt;
 
@@ -77,6 +78,29 @@ impl fmt::Display for RedactedUrl {
 impl fmt::Debug for RedactedUrl {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(&self.0, formatter)
+    }
+}
+
+/// Sets query parameter `name` on `url` to `value`, replacing any value it had.
+pub fn set_param(url: &mut Url, name: &str, value: &str) {
+    remove_param(url, name);
+    url.query_pairs_mut().append_pair(name, value);
+}
+
+/// Removes every query parameter called `name` from `url`.
+pub(crate) fn remove_param(url: &mut Url, name: &str) {
+    if !url.query_pairs().any(|(key, _)| key == name) {
+        return;
+    }
+    let kept: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(key, _)| key != name)
+        .map(|(key, value)| (key.into_owned(), value.into_owned()))
+        .collect();
+    if kept.is_empty() {
+        url.set_query(None);
+    } else {
+        url.query_pairs_mut().clear().extend_pairs(kept);
     }
 }
 

@@ -2,15 +2,13 @@
 
 use std::{cmp::Ordering, time::Duration};
 
-use chrono::{DateTime, SecondsFormat, Utc};
-use serde_json::Value;
+use chrono::{DateTime, Utc};
+use serde_json::{Value, value::RawValue};
 
-use super::{Incremental, Mark, State, WalkState, compare_marks, newer};
 use crate::{
-    Error, HttpError,
-    backend::CollectorId,
-    records::{JsonPath, RawRecord},
+    json::JsonPath,
     service::{Endpoint, Page},
+    state::{CollectorId, Incremental, Mark, State, WalkState, compare_marks, look_back, newer},
 };
 
 /// What a run knows of its state: as loaded, then as each page changes it. Every change goes
@@ -274,34 +272,12 @@ impl Progress {
     }
 }
 
-/// Whether `error`, on the first request of a resumed walk, says the stored next page is no
-/// longer valid (an expired cursor, a page that is gone), so the walk should start over.
-pub(crate) fn is_stale_checkpoint(error: &Error) -> bool {
-    let Error::Http(error @ HttpError::Status { .. }) = error else {
-        return false;
-    };
-    error
-        .status()
-        .is_some_and(|status| matches!(status.as_u16(), 400 | 404 | 410 | 422))
-}
-
 /// The value at `field` in a record, as text: a non-empty string, or a number's digits.
-fn mark_value(field: &JsonPath, record: &RawRecord) -> Option<String> {
+fn mark_value(field: &JsonPath, record: &RawValue) -> Option<String> {
     let raw = field.find(record.get()).ok().flatten()?;
     match serde_json::from_str::<Value>(raw.get()).ok()? {
         Value::String(text) if !text.is_empty() => Some(text),
         Value::Number(number) => Some(number.to_string()),
         _ => None,
     }
-}
-
-/// `value` minus `window`: an RFC 3339 datetime (keeping its offset) or whole epoch seconds.
-pub(crate) fn look_back(value: &str, window: Duration) -> Option<String> {
-    let window = chrono::Duration::from_std(window).ok()?;
-    if let Ok(instant) = DateTime::parse_from_rfc3339(value) {
-        let earlier = instant.checked_sub_signed(window)?;
-        return Some(earlier.to_rfc3339_opts(SecondsFormat::AutoSi, true));
-    }
-    let seconds: i64 = value.parse().ok()?;
-    Some(seconds.checked_sub(window.num_seconds())?.to_string())
 }

@@ -1,22 +1,27 @@
 //! [`Hamstr`]: the app. It registers services and collectors, checks that they fit together
 //! before the first request, and runs them.
 
-use std::{collections::BTreeMap, fmt, future::Future, sync::Arc, time::Duration};
+mod error;
+mod plan;
+mod services;
+
+use std::{fmt, future::Future, sync::Arc, time::Duration};
 
 use futures_util::future;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    Error, Service,
-    backend::{Backend, Batch, CollectorId},
-    collector::{Collector, IntervalError},
-    model::Schema,
+    backend::{Backend, Batch},
+    collector::{Collector, ErasedCollector, erase},
     report::{Observer, Report},
-    runtime::{self, Planned, Runnable},
+    runtime,
     service::RateLimit,
-    state::{CollectorStatus, State},
+    state::{CollectorId, CollectorStatus, State},
 };
+
+pub use error::AppError;
+pub use services::ServiceWithCollectors;
 
 /// The app: services, their collectors, and the [`Backend`] that stores what they collect.
 ///
@@ -57,8 +62,8 @@ use crate::{
 /// # }
 /// ```
 pub struct Hamstr {
-    services: Vec<Service>,
-    collectors: Vec<Arc<dyn Runnable>>,
+    services: Vec<ServiceWithCollectors>,
+    collectors: Vec<Arc<dyn ErasedCollector>>,
     backend: Option<Arc<dyn Backend>>,
     observer: Option<Arc<dyn Observer>>,
     grace: Duration,
@@ -91,17 +96,17 @@ impl Hamstr {
         self
     }
 
-    /// Registers `service` under its [name](Service::service_name), with the collectors added to
-    /// it.
-    pub fn register_service(mut self, service: Service) -> Self {
-        self.services.push(service);
+    /// Registers `service` under its [name](crate::Service::service_name), with the collectors
+    /// added to it ([`Service::add_collector`](crate::Service::add_collector)).
+    pub fn register_service(mut self, service: impl Into<ServiceWithCollectors>) -> Self {
+        self.services.push(service.into());
         self
     }
 
     /// Adds a collector that names its service (`#[hamstr(service = "mollie")]`, or
     /// [`CollectorSettings::service`](crate::collector::CollectorSettings::service)).
     pub fn add_collector(mut self, collector: impl Collector) -> Self {
-        self.collectors.push(runtime::erase(collector));
+        self.collectors.push(erase(collector));
         self
     }
 
@@ -132,7 +137,7 @@ impl Hamstr {
     ///
     /// # Errors
     /// What [`check`](Self::check) finds, or the backend's error.
-    pub async fn status(&self, runs: usize) -> Result<Vec<CollectorStatus>, Error> {
+    pub async fn status(&self, runs: usize) -> Result<Vec<CollectorStatus>, AppError> {
         let mut statuses = Vec::new();
         for planned in self.plan()? {
             statuses.push(CollectorStatus {
@@ -151,7 +156,7 @@ impl Hamstr {
     ///
     /// # Errors
     /// [`AppError::UnknownCollector`], what [`check`](Self::check) finds, or the backend's error.
-    pub async fn reset_state(&self, collector: &str) -> Result<CollectorId, Error> {
+    pub async fn reset_state(&self, collector: &str) -> Result<CollectorId, AppError> {
         let planned = self.plan()?;
         let found = planned
             .iter()
@@ -204,7 +209,7 @@ impl Hamstr {
     /// # Errors
     /// The first problem found: see [`AppError`], and [`ServiceError`](crate::service::ServiceError)
     /// for a service's own settings.
-    pub fn check(&self) -> Result<(), Error> {
+    pub fn check(&self) -> Result<(), AppError> {
         self.plan().map(drop)
     }
 
@@ -214,7 +219,7 @@ impl Hamstr {
     /// # Errors
     /// Only problems found before the first request ([`check`](Self::check)), or a backend
     /// that cannot create its tables.
-    pub async fn run_once(self) -> Result<Report, Error> {
+    pub async fn run_once(self) -> Result<Report, AppError> {
         self.run_once_until(future::pending()).await
     }
 
@@ -226,7 +231,7 @@ impl Hamstr {
     pub async fn run_once_until(
         self,
         shutdown: impl Future<Output = ()> + Send,
-    ) -> Result<Report, Error> {
+    ) -> Result<Report, AppError> {
         let planned = self.prepare().await?;
         let stop = CancellationToken::new();
         let runs = future::join_all(
@@ -251,7 +256,7 @@ impl Hamstr {
     ///
     /// # Errors
     /// As [`run_once`](Self::run_once), and when the signal handlers cannot be installed.
-    pub async fn run(self) -> Result<(), Error> {
+    pub async fn run(self) -> Result<(), AppError> {
         let signal = shutdown_signal()?;
         self.run_until(signal).await
     }
@@ -261,7 +266,10 @@ impl Hamstr {
     ///
     /// # Errors
     /// As [`run_once`](Self::run_once).
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> Result<(), Error> {
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> Result<(), AppError> {
         let planned = self.prepare().await?;
         let stop = CancellationToken::new();
         let mut schedulers = JoinSet::new();
@@ -289,137 +297,6 @@ impl Hamstr {
         }
         Ok(())
     }
-
-    /// Plans, then lets the backend create or update the table of every model.
-    async fn prepare(&self) -> Result<Vec<Planned>, Error> {
-        let planned = self.plan()?;
-        let mut prepared: BTreeMap<&str, (&Schema, &CollectorId)> = BTreeMap::new();
-        for collector in &planned {
-            let schema = collector.schema.as_ref();
-            match prepared.get(schema.name()) {
-                Some((first, _)) if *first == schema => continue,
-                Some((_, first)) => {
-                    return Err(AppError::TableConflict {
-                        table: schema.name().to_owned(),
-                        first: (*first).clone(),
-                        second: collector.id.clone(),
-                    }
-                    .into());
-                }
-                None => {}
-            }
-            collector.backend.prepare(schema).await?;
-            prepared.insert(schema.name(), (schema, &collector.id));
-        }
-        Ok(planned)
-    }
-
-    fn plan(&self) -> Result<Vec<Planned>, Error> {
-        let backend = self.backend.clone().ok_or(AppError::NoBackend)?;
-        let mut services: BTreeMap<String, &Service> = BTreeMap::new();
-        for service in &self.services {
-            service.check()?;
-            if services.insert(service.service_name(), service).is_some() {
-                return Err(AppError::DuplicateService {
-                    service: service.service_name(),
-                }
-                .into());
-            }
-        }
-        let attached = self.services.iter().flat_map(|service| {
-            service
-                .collectors()
-                .iter()
-                .map(move |collector| (Some(service), collector))
-        });
-        let added = self.collectors.iter().map(|collector| (None, collector));
-        let mut planned: Vec<Planned> = Vec::new();
-        for (owner, collector) in attached.chain(added) {
-            let settings = collector.settings();
-            let schema = collector.schema();
-            let name = settings
-                .collector_name()
-                .unwrap_or(schema.name())
-                .to_owned();
-            let service = match (owner, settings.service_name()) {
-                (Some(owner), Some(named)) if named != owner.service_name() => {
-                    return Err(AppError::ServiceMismatch {
-                        collector: name,
-                        added_to: owner.service_name(),
-                        named: named.to_owned(),
-                    }
-                    .into());
-                }
-                (Some(owner), _) => owner,
-                (None, Some(named)) => {
-                    *services
-                        .get(named)
-                        .ok_or_else(|| AppError::UnknownService {
-                            collector: name.clone(),
-                            service: named.to_owned(),
-                            known: services.keys().cloned().collect::<Vec<_>>().join(", "),
-                        })?
-                }
-                (None, None) => return Err(AppError::NoService { collector: name }.into()),
-            };
-            let id = CollectorId::new(service.service_name(), name);
-            if planned.iter().any(|other| other.id == id) {
-                return Err(AppError::DuplicateCollector { collector: id }.into());
-            }
-            let interval = settings
-                .run_interval()
-                .map(|interval| interval.duration())
-                .transpose()
-                .map_err(|source| AppError::Interval {
-                    collector: id.clone(),
-                    source,
-                })?;
-            let incremental = settings.incremental_strategy().clone();
-            let endpoint = match settings.endpoint_path() {
-                Some(path) => {
-                    service.endpoint_url(path)?;
-                    let mut endpoint = service.endpoint(path);
-                    if let Some(records) = settings.records_path() {
-                        endpoint = endpoint.records(records.clone());
-                    }
-                    for (name, value) in settings.params() {
-                        endpoint = endpoint.param(name, value);
-                    }
-                    Some(endpoint)
-                }
-                None => None,
-            };
-            let listing = match &endpoint {
-                Some(endpoint) => endpoint.listing_url()?.to_string(),
-                None => String::new(),
-            };
-            planned.push(Planned {
-                id,
-                collector: Arc::clone(collector),
-                service: service.clone(),
-                endpoint,
-                schema,
-                interval,
-                incremental,
-                listing,
-                is_backfill: self.is_backfill,
-                first_delay: Duration::ZERO,
-                backend: Arc::clone(&backend),
-                observer: self.observer.clone(),
-            });
-        }
-        if planned.is_empty() {
-            return Err(AppError::NoCollectors.into());
-        }
-        // Evenly, by order of registration: collector k of n starts k/n into the window.
-        let count = planned.len() as u32;
-        for (index, collector) in planned.iter_mut().enumerate() {
-            if let Some(interval) = collector.interval {
-                collector.first_delay = self.spread.min(interval) * index as u32 / count;
-            }
-        }
-        Ok(planned)
-    }
 }
 
 impl Default for Hamstr {
@@ -443,7 +320,7 @@ impl fmt::Debug for Hamstr {
 }
 
 /// Completes on Ctrl-C, or on SIGTERM where there are signals (a container's stop).
-pub(crate) fn shutdown_signal() -> Result<impl Future<Output = ()> + Send, Error> {
+pub(crate) fn shutdown_signal() -> Result<impl Future<Output = ()> + Send, AppError> {
     #[cfg(unix)]
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(|source| AppError::Signals { source })?;
@@ -463,99 +340,4 @@ pub(crate) fn shutdown_signal() -> Result<impl Future<Output = ()> + Send, Error
             _ = terminate => {}
         }
     })
-}
-
-/// Services and collectors that do not fit together, found before the first request.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum AppError {
-    /// No backend was set.
-    #[error(
-        "no backend: set one with `Hamstr::backend` (e.g. `backend::Sqlite::open(\"hamstr.db\")`)"
-    )]
-    NoBackend,
-    /// Nothing to run.
-    #[error("no collectors: add one to a service or to the app")]
-    NoCollectors,
-    /// Two services share a name.
-    #[error("two services are named `{service}`; give one another name with `Service::name`")]
-    DuplicateService {
-        /// The name.
-        service: String,
-    },
-    /// A collector added to the app names no service.
-    #[error(
-        "collector `{collector}` names no service; set `service = \"...\"` or add it to a service"
-    )]
-    NoService {
-        /// The collector.
-        collector: String,
-    },
-    /// A collector names a service that was not registered.
-    #[error(
-        "collector `{collector}` names the service `{service}`, which is not registered (registered: {known})"
-    )]
-    UnknownService {
-        /// The collector.
-        collector: String,
-        /// The name it gives.
-        service: String,
-        /// The registered services, comma-separated.
-        known: String,
-    },
-    /// A collector added to one service names another.
-    #[error("collector `{collector}` was added to the service `{added_to}` but names `{named}`")]
-    ServiceMismatch {
-        /// The collector.
-        collector: String,
-        /// The service it was added to.
-        added_to: String,
-        /// The service it names.
-        named: String,
-    },
-    /// Two collectors of a service share a name.
-    #[error("two collectors are named `{collector}`; give one another name")]
-    DuplicateCollector {
-        /// The service and name.
-        collector: CollectorId,
-    },
-    /// A collector's interval is not a duration.
-    #[error("collector `{collector}`: invalid interval")]
-    Interval {
-        /// The collector.
-        collector: CollectorId,
-        /// Why.
-        #[source]
-        source: IntervalError,
-    },
-    /// Two collectors store different models under one table name.
-    #[error(
-        "collectors `{first}` and `{second}` store different models in the table `{table}`; rename one model"
-    )]
-    TableConflict {
-        /// The table.
-        table: String,
-        /// The first collector.
-        first: CollectorId,
-        /// The other.
-        second: CollectorId,
-    },
-    /// A model described at run time cannot be a schema.
-    #[error(transparent)]
-    Schema(#[from] crate::model::SchemaError),
-    /// No collector has that name.
-    #[error("no collector is named `{collector}` (collectors: {known})")]
-    UnknownCollector {
-        /// The name asked for.
-        collector: String,
-        /// The collectors there are, as `service/collector`.
-        known: String,
-    },
-    /// The process's signals could not be listened to.
-    #[error("cannot listen for shutdown signals")]
-    Signals {
-        /// Why.
-        #[source]
-        source: std::io::Error,
-    },
 }

@@ -1,0 +1,138 @@
+//! Planning: every collector matched with its service, named, its interval parsed, its endpoint
+//! joined and its table prepared, before the first request.
+
+use std::{collections::BTreeMap, sync::Arc, time::Duration};
+
+use super::{AppError, Hamstr};
+use crate::{model::Schema, runtime::Planned, service::Service, state::CollectorId};
+
+impl Hamstr {
+    /// Plans, then lets the backend create or update the table of every model.
+    pub(super) async fn prepare(&self) -> Result<Vec<Planned>, AppError> {
+        let planned = self.plan()?;
+        let mut prepared: BTreeMap<&str, (&Schema, &CollectorId)> = BTreeMap::new();
+        for collector in &planned {
+            let schema = collector.schema.as_ref();
+            match prepared.get(schema.name()) {
+                Some((first, _)) if *first == schema => continue,
+                Some((_, first)) => {
+                    return Err(AppError::TableConflict {
+                        table: schema.name().to_owned(),
+                        first: (*first).clone(),
+                        second: collector.id.clone(),
+                    });
+                }
+                None => {}
+            }
+            collector.backend.prepare(schema).await?;
+            prepared.insert(schema.name(), (schema, &collector.id));
+        }
+        Ok(planned)
+    }
+
+    pub(super) fn plan(&self) -> Result<Vec<Planned>, AppError> {
+        let backend = self.backend.clone().ok_or(AppError::NoBackend)?;
+        let mut services: BTreeMap<String, &Service> = BTreeMap::new();
+        for service in &self.services {
+            let service = &service.service;
+            service.check()?;
+            if services.insert(service.service_name(), service).is_some() {
+                return Err(AppError::DuplicateService {
+                    service: service.service_name(),
+                });
+            }
+        }
+        let attached = self.services.iter().flat_map(|service| {
+            service
+                .collectors
+                .iter()
+                .map(move |collector| (Some(&service.service), collector))
+        });
+        let added = self.collectors.iter().map(|collector| (None, collector));
+        let mut planned: Vec<Planned> = Vec::new();
+        for (owner, collector) in attached.chain(added) {
+            let settings = collector.settings();
+            let schema = collector.schema();
+            let name = settings
+                .collector_name()
+                .unwrap_or(schema.name())
+                .to_owned();
+            let service = match (owner, settings.service_name()) {
+                (Some(owner), Some(named)) if named != owner.service_name() => {
+                    return Err(AppError::ServiceMismatch {
+                        collector: name,
+                        added_to: owner.service_name(),
+                        named: named.to_owned(),
+                    });
+                }
+                (Some(owner), _) => owner,
+                (None, Some(named)) => {
+                    *services
+                        .get(named)
+                        .ok_or_else(|| AppError::UnknownService {
+                            collector: name.clone(),
+                            service: named.to_owned(),
+                            known: services.keys().cloned().collect::<Vec<_>>().join(", "),
+                        })?
+                }
+                (None, None) => return Err(AppError::NoService { collector: name }),
+            };
+            let id = CollectorId::new(service.service_name(), name);
+            if planned.iter().any(|other| other.id == id) {
+                return Err(AppError::DuplicateCollector { collector: id });
+            }
+            let interval = settings
+                .run_interval()
+                .map(|interval| interval.duration())
+                .transpose()
+                .map_err(|source| AppError::Interval {
+                    collector: id.clone(),
+                    source,
+                })?;
+            let incremental = settings.incremental_strategy().clone();
+            let endpoint = match settings.endpoint_path() {
+                Some(path) => {
+                    service.endpoint_url(path)?;
+                    let mut endpoint = service.endpoint(path);
+                    if let Some(records) = settings.records_path() {
+                        endpoint = endpoint.records(records.clone());
+                    }
+                    for (name, value) in settings.params() {
+                        endpoint = endpoint.param(name, value);
+                    }
+                    Some(endpoint)
+                }
+                None => None,
+            };
+            let listing = match &endpoint {
+                Some(endpoint) => endpoint.listing_url()?.to_string(),
+                None => String::new(),
+            };
+            planned.push(Planned {
+                id,
+                collector: Arc::clone(collector),
+                service: service.clone(),
+                endpoint,
+                schema,
+                interval,
+                incremental,
+                listing,
+                is_backfill: self.is_backfill,
+                first_delay: Duration::ZERO,
+                backend: Arc::clone(&backend),
+                observer: self.observer.clone(),
+            });
+        }
+        if planned.is_empty() {
+            return Err(AppError::NoCollectors);
+        }
+        // Evenly, by order of registration: collector k of n starts k/n into the window.
+        let count = planned.len() as u32;
+        for (index, collector) in planned.iter_mut().enumerate() {
+            if let Some(interval) = collector.interval {
+                collector.first_delay = self.spread.min(interval) * index as u32 / count;
+            }
+        }
+        Ok(planned)
+    }
+}

@@ -1,0 +1,86 @@
+//! [`CollectError`]: why a collector's run stopped, or one of its records was skipped.
+
+use std::time::Duration;
+
+use super::BoxError;
+use crate::{
+    backend::BackendError,
+    http::HttpError,
+    model::DecodeError,
+    paginate::PaginateError,
+    records::RecordsError,
+    service::{ServiceError, SourceError},
+    state::{CollectorId, IncrementalError},
+};
+
+/// Why a collector's run stopped, or one of its records was skipped: the API's error, the
+/// store's, or the collector's own. What a [`Collector`](super::Collector)'s collect step
+/// returns, what [`on_error`](super::Collector::on_error) sees and what a run's report keeps.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CollectError {
+    /// The service is configured wrong.
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+    /// A request failed.
+    #[error(transparent)]
+    Http(#[from] HttpError),
+    /// A walk over pages stopped early.
+    #[error(transparent)]
+    Paginate(#[from] PaginateError),
+    /// A page's records could not be taken out of its body.
+    #[error(transparent)]
+    Records(#[from] RecordsError),
+    /// A record does not fit the model (it was skipped; the run went on).
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    /// A record the incremental strategy cannot place (it was skipped; the run went on).
+    #[error(transparent)]
+    Incremental(#[from] IncrementalError),
+    /// The backend could not store or load.
+    #[error(transparent)]
+    Backend(#[from] BackendError),
+    /// The default collect step needs an endpoint, and the collector has none.
+    #[error("{collector}: no endpoint to collect from; set one, or implement `Collector::collect`")]
+    NoEndpoint {
+        /// The collector.
+        collector: CollectorId,
+    },
+    /// An `on_records` callback failed; the batch it was given was not stored.
+    #[error("{collector}: an on_records callback failed")]
+    Callback {
+        /// The collector.
+        collector: CollectorId,
+        /// The callback's error.
+        #[source]
+        source: BoxError,
+    },
+    /// The run did not end within the grace period after shutdown began, and was abandoned.
+    #[error("{collector}: abandoned {grace:?} after shutdown began")]
+    Abandoned {
+        /// The collector.
+        collector: CollectorId,
+        /// How long it was given.
+        grace: Duration,
+    },
+    /// The collect step or a callback panicked; the collector runs again on its next tick.
+    #[error("{collector}: panicked: {message}")]
+    Panicked {
+        /// The collector.
+        collector: CollectorId,
+        /// The panic's message.
+        message: String,
+    },
+}
+
+impl From<SourceError> for CollectError {
+    fn from(error: SourceError) -> Self {
+        match error {
+            SourceError::Service(error) => Self::Service(error),
+            SourceError::Http(error) => Self::Http(error),
+            SourceError::Paginate(error) => Self::Paginate(error),
+            SourceError::Records(error) => Self::Records(error),
+            SourceError::Decode(error) => Self::Decode(error),
+        }
+    }
+}

@@ -1,0 +1,285 @@
+//! The collect step the runtime serves to collectors ([`RunHost`]): the one loop that takes a
+//! page's records to rows and commits them with the state that covers them, for typed and
+//! dynamic models alike.
+
+use std::sync::{
+    Arc,
+    atomic::{AtomicUsize, Ordering},
+};
+
+use async_trait::async_trait;
+use futures_util::{
+    StreamExt, TryStreamExt, future,
+    stream::{self, BoxStream},
+};
+use tokio_util::sync::CancellationToken;
+
+use super::{Planned, progress::Progress};
+use crate::{
+    backend::{Batch, Committed},
+    collector::{CollectError, PageRows, Rows, RunHost},
+    model::Row,
+    service::{Endpoint, Page, Service},
+    state::{CollectorId, Incremental, IncrementalError, MissingField, State},
+    text::ErrorChain,
+};
+
+/// How many skipped records a report keeps in full; the count is always exact.
+const KEPT_SKIPS: usize = 100;
+
+/// One run of a collector as its collect step sees it: the collector as planned, the shutdown
+/// signal, and what the run has done so far.
+pub(crate) struct Running<'p> {
+    pub(crate) planned: &'p Planned,
+    pub(crate) stop: CancellationToken,
+    pub(crate) tally: Tally,
+}
+
+/// What a run keeps as it goes: its counts, and its state.
+#[derive(Debug)]
+pub(crate) struct Tally {
+    pub(crate) pages: Arc<AtomicUsize>,
+    pub(crate) not_modified: Arc<AtomicUsize>,
+    pub(crate) records: usize,
+    pub(crate) dropped: usize,
+    pub(crate) inserted: usize,
+    pub(crate) updated: usize,
+    pub(crate) unchanged: usize,
+    pub(crate) skipped: usize,
+    pub(crate) skipped_records: Vec<CollectError>,
+    pub(crate) progress: Progress,
+}
+
+impl Tally {
+    pub(crate) fn new(progress: Progress) -> Self {
+        Self {
+            pages: Arc::default(),
+            not_modified: Arc::default(),
+            records: 0,
+            dropped: 0,
+            inserted: 0,
+            updated: 0,
+            unchanged: 0,
+            skipped: 0,
+            skipped_records: Vec::new(),
+            progress,
+        }
+    }
+}
+
+#[async_trait]
+impl RunHost for Running<'_> {
+    fn id(&self) -> &CollectorId {
+        &self.planned.id
+    }
+
+    fn service(&self) -> &Service {
+        &self.planned.service
+    }
+
+    fn endpoint(&self) -> Option<&Endpoint> {
+        self.planned.endpoint.as_ref()
+    }
+
+    fn state(&self) -> &State {
+        self.tally.progress.state()
+    }
+
+    fn set_value(&mut self, name: String, value: String) {
+        self.tally.progress.set_value(name, value);
+    }
+
+    fn stop(&self) -> &CancellationToken {
+        &self.stop
+    }
+
+    fn pages(&self) -> BoxStream<'static, Result<Page, CollectError>> {
+        self.endpoint_pages(self.planned.endpoint.clone())
+    }
+
+    async fn collect_endpoint(&mut self, shape: &mut dyn PageRows) -> Result<(), CollectError> {
+        let mut walker = Walker::new(self);
+        while let Some(page) = walker.next(self).await? {
+            let verdict = self.tally.progress.page(&page);
+            for (index, record) in page.records().iter().enumerate() {
+                let taken = if verdict.is_missing(index) {
+                    Err(self.missing_field(&page, index))
+                } else {
+                    shape
+                        .take(record, page.url(), index)
+                        .map_err(CollectError::from)
+                };
+                if let Err(error) = taken {
+                    shape.report(&error);
+                    self.skip(error);
+                }
+            }
+            // Counted before the callbacks: a page a callback refuses was still seen.
+            self.count(shape.taken(), 0);
+            let Rows { rows, dropped } = shape.rows(&self.planned.id).await?;
+            self.count(0, dropped);
+            self.commit(rows).await?;
+            if verdict.is_done && !walker.walk_again(self) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn count(&mut self, offered: usize, dropped: usize) {
+        self.tally.records += offered;
+        self.tally.dropped += dropped;
+    }
+
+    async fn commit(&mut self, rows: Vec<Row>) -> Result<Committed, CollectError> {
+        let state = self.tally.progress.take_changes();
+        if rows.is_empty() && state.is_none() {
+            return Ok(Committed::default());
+        }
+        let committed = self
+            .planned
+            .backend
+            .commit(Batch {
+                collector: self.planned.id.clone(),
+                schema: Arc::clone(&self.planned.schema),
+                rows,
+                state,
+            })
+            .await?;
+        self.tally.inserted += committed.inserted;
+        self.tally.updated += committed.updated;
+        self.tally.unchanged += committed.unchanged;
+        Ok(committed)
+    }
+
+    fn skip(&mut self, error: CollectError) {
+        tracing::warn!(
+            service = %self.planned.id.service,
+            collector = %self.planned.id.collector,
+            error = %error,
+            "record skipped"
+        );
+        self.tally.skipped += 1;
+        if self.tally.skipped_records.len() < KEPT_SKIPS {
+            self.tally.skipped_records.push(error);
+        }
+    }
+}
+
+impl Running<'_> {
+    /// The pages of `endpoint`, counted in the tally, ending early at shutdown; for a collector
+    /// without an endpoint, the error that says so.
+    fn endpoint_pages(
+        &self,
+        endpoint: Option<Endpoint>,
+    ) -> BoxStream<'static, Result<Page, CollectError>> {
+        let Some(endpoint) = endpoint else {
+            let error = CollectError::NoEndpoint {
+                collector: self.planned.id.clone(),
+            };
+            return stream::once(future::ready(Err(error))).boxed();
+        };
+        let listing = endpoint.list_pages().map_err(CollectError::from);
+        let pages = Arc::clone(&self.tally.pages);
+        let not_modified = Arc::clone(&self.tally.not_modified);
+        let observer = self.planned.observer.clone();
+        let collector = self.planned.id.clone();
+        listing
+            .take_until(self.stop.clone().cancelled_owned())
+            .inspect_ok(move |page| {
+                pages.fetch_add(1, Ordering::Relaxed);
+                // Its records go through as usual: storing them again changes nothing, while
+                // skipping them would lose them if the last run fetched them but failed to store.
+                if page.is_not_modified() {
+                    not_modified.fetch_add(1, Ordering::Relaxed);
+                }
+                if let Some(observer) = &observer {
+                    observer.page_fetched(&collector, page.len());
+                }
+            })
+            .boxed()
+    }
+
+    /// The error for a record of `page` that lacks the strategy's field.
+    fn missing_field(&self, page: &Page, index: usize) -> CollectError {
+        let strategy = self.tally.progress.strategy();
+        IncrementalError::MissingField(Box::new(MissingField {
+            collector: self.planned.id.clone(),
+            strategy: strategy.name(),
+            field: strategy.field().cloned().unwrap_or_default(),
+            url: page.url().clone(),
+            index,
+        }))
+        .into()
+    }
+}
+
+/// The endpoint's pages as the run's strategy walks them. A resumed walk whose next page the
+/// API refuses (an expired cursor) starts over from the first page.
+struct Walker {
+    pages: BoxStream<'static, Result<Page, CollectError>>,
+    /// No page of a resumed walk has come yet.
+    is_resuming: bool,
+    /// This walk goes on from a stored one.
+    is_resumed: bool,
+}
+
+impl Walker {
+    fn new(running: &Running<'_>) -> Self {
+        let endpoint = (running.planned.endpoint.as_ref())
+            .map(|endpoint| running.tally.progress.start(endpoint));
+        let pages = running.endpoint_pages(endpoint);
+        let is_resumed = running.tally.progress.state().walk.is_some();
+        Self {
+            pages,
+            is_resuming: is_resumed,
+            is_resumed,
+        }
+    }
+
+    /// After a page that completed the walk: whether to walk again. A resumed walk began before
+    /// this run, so what arrived since (at the head of a newest-first listing, after the mark
+    /// of a cursor) is read by a fresh walk from the strategy's new mark, in this run. A full
+    /// refresh reads everything on its next run anyway.
+    fn walk_again(&mut self, running: &mut Running<'_>) -> bool {
+        let is_incremental = *running.tally.progress.strategy() != Incremental::FullRefresh;
+        if !self.is_resumed || !is_incremental || running.stop.is_cancelled() {
+            return false;
+        }
+        running.tally.progress.plan_walk();
+        *self = Self::new(running);
+        true
+    }
+
+    async fn next(&mut self, running: &mut Running<'_>) -> Result<Option<Page>, CollectError> {
+        let next = self.pages.try_next().await;
+        if !std::mem::take(&mut self.is_resuming) {
+            return next;
+        }
+        match next {
+            Err(error) if is_stale_checkpoint(&error) => {
+                tracing::warn!(
+                    service = %running.planned.id.service,
+                    collector = %running.planned.id.collector,
+                    error = %ErrorChain(&error),
+                    "the API refused the stored next page; the walk starts over"
+                );
+                running.tally.progress.abandon_walk();
+                *self = Self::new(running);
+                self.pages.try_next().await
+            }
+            other => other,
+        }
+    }
+}
+
+/// Whether `error`, on the first request of a resumed walk, says the stored next page is no
+/// longer valid (an expired cursor, a page that is gone), so the walk should start over.
+fn is_stale_checkpoint(error: &CollectError) -> bool {
+    let CollectError::Http(error) = error else {
+        return false;
+    };
+    error
+        .status()
+        .is_some_and(|status| matches!(status.as_u16(), 400 | 404 | 410 | 422))
+}
