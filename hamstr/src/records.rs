@@ -48,16 +48,19 @@ impl Records {
     /// Takes the records out of a page body.
     #[cfg(test)]
     fn extract(&self, body: &str, url: &RedactedUrl) -> Result<Vec<RawRecord>, RecordsError> {
-        self.scan(body, url, &[]).map(|scanned| scanned.records)
+        self.scan(body, url, &[], None)
+            .map(|scanned| scanned.records)
     }
 
-    /// Scans a page body once: the records, and the raw values at `fields` (what a paginator
-    /// reads), come out of the same pass.
+    /// Scans a page body once: the records, the raw values at `fields` (what a paginator
+    /// reads) and, from each record as it is taken, the text at `record_field` (an incremental
+    /// strategy's mark) come out of the same pass.
     pub(crate) fn scan(
         &self,
         body: &str,
         url: &RedactedUrl,
         fields: &[JsonPath],
+        record_field: Option<&JsonPath>,
     ) -> Result<Scanned, RecordsError> {
         let mut tree = Node::default();
         tree.insert(self.path().segments(), Target::Records);
@@ -68,6 +71,8 @@ impl Records {
             records: Found::Nothing,
             is_object: matches!(self, Self::Object(_)),
             fields: vec![None; fields.len()],
+            record_field,
+            record_values: Vec::new(),
         };
         let mut deserializer = serde_json::Deserializer::from_str(body);
         let scanned = NodeSeed {
@@ -103,17 +108,42 @@ impl Records {
                 });
             }
         };
+        let mut record_values = sink.record_values;
+        if let Some(field) = record_field
+            && record_values.len() != records.len()
+        {
+            // Records taken whole from a value another path also needed: read them here.
+            record_values = records
+                .iter()
+                .map(|record| field_text(field, record))
+                .collect();
+        }
         let fields = fields.iter().cloned().zip(sink.fields).collect();
-        Ok(Scanned { records, fields })
+        Ok(Scanned {
+            records,
+            fields,
+            record_values,
+        })
     }
 }
 
-/// What one scan of a page body found: its records, and the fields asked for (`None` where the
-/// body has nothing).
+/// What one scan of a page body found: its records, the fields asked for (`None` where the
+/// body has nothing), and each record's text at the record field asked for (empty when none was).
 #[derive(Debug, Default)]
 pub(crate) struct Scanned {
     pub(crate) records: Vec<RawRecord>,
     pub(crate) fields: Vec<(JsonPath, Option<RawRecord>)>,
+    pub(crate) record_values: Vec<Option<String>>,
+}
+
+/// The text at `field` in a record: a non-empty string, or a number's digits.
+pub(crate) fn field_text(field: &JsonPath, record: &RawValue) -> Option<String> {
+    let raw = field.find(record.get()).ok().flatten()?;
+    match serde_json::from_str::<serde_json::Value>(raw.get()).ok()? {
+        serde_json::Value::String(text) if !text.is_empty() => Some(text),
+        serde_json::Value::Number(number) => Some(number.to_string()),
+        _ => None,
+    }
 }
 
 /// What a node of the wanted paths stands for.
@@ -157,14 +187,17 @@ enum Found {
     Other(JsonKind),
 }
 
-struct Sink {
+struct Sink<'f> {
     records: Found,
     /// The records are one object, not an array.
     is_object: bool,
     fields: Vec<Option<RawRecord>>,
+    /// Read from each record as it is taken.
+    record_field: Option<&'f JsonPath>,
+    record_values: Vec<Option<String>>,
 }
 
-impl Sink {
+impl Sink<'_> {
     /// Takes the raw value at a node that ends one or more wanted paths; paths that go on below
     /// it are found in that value.
     fn take(&mut self, node: &Node, raw: &RawValue) {
@@ -196,12 +229,12 @@ fn records_from(raw: &RawValue, is_object: bool) -> Found {
 }
 
 /// Walks one node of the wanted paths, skipping everything off them without allocating.
-struct NodeSeed<'n, 's> {
+struct NodeSeed<'n, 's, 'f> {
     node: &'n Node,
-    sink: &'s mut Sink,
+    sink: &'s mut Sink<'f>,
 }
 
-impl<'de> DeserializeSeed<'de> for NodeSeed<'_, '_> {
+impl<'de> DeserializeSeed<'de> for NodeSeed<'_, '_, '_> {
     type Value = ();
 
     fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
@@ -218,7 +251,7 @@ impl<'de> DeserializeSeed<'de> for NodeSeed<'_, '_> {
     }
 }
 
-impl<'de> Visitor<'de> for NodeSeed<'_, '_> {
+impl<'de> Visitor<'de> for NodeSeed<'_, '_, '_> {
     type Value = ();
 
     fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -290,18 +323,18 @@ impl<'de> Visitor<'de> for NodeSeed<'_, '_> {
 }
 
 /// Takes the records array's elements as raw slices while the body is read.
-struct RecordsVisitor<'s> {
-    sink: &'s mut Sink,
+struct RecordsVisitor<'s, 'f> {
+    sink: &'s mut Sink<'f>,
 }
 
-impl RecordsVisitor<'_> {
+impl RecordsVisitor<'_, '_> {
     fn other<E>(self, kind: JsonKind) -> Result<(), E> {
         self.sink.records = Found::Other(kind);
         Ok(())
     }
 }
 
-impl<'de> Visitor<'de> for RecordsVisitor<'_> {
+impl<'de> Visitor<'de> for RecordsVisitor<'_, '_> {
     type Value = ();
 
     fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -311,6 +344,10 @@ impl<'de> Visitor<'de> for RecordsVisitor<'_> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         let mut records = Vec::with_capacity(seq.size_hint().unwrap_or(0));
         while let Some(record) = seq.next_element::<RawRecord>()? {
+            if let Some(field) = self.sink.record_field {
+                // While the record's bytes are at hand: the mark of an incremental strategy.
+                self.sink.record_values.push(field_text(field, &record));
+            }
             records.push(record);
         }
         self.sink.records = Found::Records(records);
@@ -510,7 +547,14 @@ mod tests {
             "nowhere",
         ]
         .map(JsonPath::new);
-        let scanned = Records::at("data").scan(body, &url(), &fields).unwrap();
+        let id = JsonPath::new("id");
+        let scanned = Records::at("data")
+            .scan(body, &url(), &fields, Some(&id))
+            .unwrap();
+        assert_eq!(
+            scanned.record_values,
+            [Some("1".to_owned()), Some("2".to_owned())]
+        );
         assert_eq!(scanned.records.len(), 2);
         let found: Vec<Option<&str>> = scanned
             .fields
@@ -526,9 +570,11 @@ mod tests {
                 r#"{"item": {"id": 3}, "next": "x"}"#,
                 &url(),
                 &[JsonPath::new("next")],
+                Some(&id),
             )
             .unwrap();
         assert_eq!(scanned.records[0].get(), r#"{"id": 3}"#);
+        assert_eq!(scanned.record_values, [Some("3".to_owned())]);
         assert_eq!(
             scanned.fields[0].1.as_deref().map(RawValue::get),
             Some(r#""x""#)
@@ -538,6 +584,7 @@ mod tests {
                 r#"{"data": [1], "next": tru"#,
                 &url(),
                 &[JsonPath::new("next")],
+                None,
             )
             .unwrap_err();
         assert!(matches!(error, RecordsError::NotJson { .. }), "{error}");

@@ -39,10 +39,10 @@ fn the_issue_example_parses_into_the_expected_project() {
     };
     assert_eq!(token.expose(), MOLLIE_TOKEN);
     assert_eq!(
-        mollie.headers,
+        mollie.settings.headers,
         [("Accept".to_owned(), "application/json".to_owned())]
     );
-    assert!(mollie.params.is_empty());
+    assert!(mollie.settings.params.is_empty());
     assert_eq!(
         mollie.paginator,
         PaginatorConfig::JsonNext {
@@ -50,7 +50,7 @@ fn the_issue_example_parses_into_the_expected_project() {
         }
     );
     assert_eq!(mollie.records, None);
-    assert_eq!(mollie.timeout, None);
+    assert_eq!(mollie.settings.timeout, Duration::from_secs(30)); // the default
     let [payments] = mollie.collectors.as_slice() else {
         panic!("one collector expected: {:?}", mollie.collectors);
     };
@@ -337,17 +337,17 @@ fn service_settings_and_intervals() {
             .collect()
     };
     assert_eq!(
-        service.params,
+        service.settings.params,
         pairs(&[("api_version", "2"), ("verbose", "true"), ("tag", "x y")])
     );
     assert_eq!(
-        service.headers,
+        service.settings.headers,
         pairs(&[("Accept", "application/json"), ("X-Trace", "off")])
     );
-    assert_eq!(service.timeout, Some(Duration::from_secs(30)));
-    assert_eq!(service.connect_timeout, Some(Duration::from_secs(5)));
-    assert_eq!(service.user_agent.as_deref(), Some("shop-sync/1.0"));
-    assert_eq!(service.max_body_bytes, Some(1_048_576));
+    assert_eq!(service.settings.timeout, Duration::from_secs(30));
+    assert_eq!(service.settings.connect_timeout, Duration::from_secs(5));
+    assert_eq!(service.settings.user_agent, "shop-sync/1.0");
+    assert_eq!(service.settings.max_body_bytes, 1_048_576);
     let intervals: Vec<Option<Duration>> = service
         .collectors
         .iter()
@@ -385,7 +385,7 @@ services:
     assert_eq!(project.storage.to_string(), "jsonl://out");
     let service = &project.services[0];
     assert_eq!(service.base_url, "https://api.example.com/v1/");
-    assert_eq!(service.headers[0].1, "${NOT_A_VARIABLE}");
+    assert_eq!(service.settings.headers[0].1, "${NOT_A_VARIABLE}");
     assert_eq!(
         service.collectors[0].interval,
         Some(Duration::from_secs(900))

@@ -5,9 +5,10 @@
 use std::time::Duration;
 
 use hamstr::{
-    config::{LimitsConfig, ServiceConfig, Storage},
+    Service,
+    config::{ServiceConfig, Storage},
     report::Report,
-    service::RetryPolicy,
+    service::{RetryPolicy, ServiceSettings},
     testing::{Collection, Fault, MockApi, Validators},
 };
 use serde_json::json;
@@ -74,26 +75,27 @@ fn every_retry_and_limits_key_is_read() {
     pages_in_flight: 4
 ";
     let service = service_with(keys);
-    assert_eq!(service.pages_in_flight, 4);
-    assert_eq!(
-        service.retry,
-        RetryPolicy::new()
-            .max_attempts(8)
-            .delays(Duration::from_millis(500), Duration::from_secs(60))
-            .statuses([429, 500, 502, 503, 504])
-            .max_wait(Duration::from_secs(15 * 60))
-            .max_run_backoff(Duration::from_secs(2 * 3600))
-    );
-    assert_eq!(
-        service.limits,
-        LimitsConfig {
-            requests_per_second: Some(10),
-            requests_per_minute: Some(600),
-            max_concurrent: Some(4),
-            max_quota_fraction: Some(0.5),
-        }
-    );
-    assert!(!service.uses_conditional_requests);
+    // The YAML keys give the very settings the builder methods of the same names give.
+    let built = Service::new("https://api.example.com/")
+        .name("api")
+        .retry(
+            RetryPolicy::new()
+                .max_attempts(8)
+                .delays(Duration::from_millis(500), Duration::from_secs(60))
+                .statuses([429, 500, 502, 503, 504])
+                .max_wait(Duration::from_secs(15 * 60))
+                .max_run_backoff(Duration::from_secs(2 * 3600)),
+        )
+        .requests_per_second(10)
+        .requests_per_minute(600)
+        .max_concurrent_requests(4)
+        .max_quota_fraction(0.5)
+        .conditional_requests(false)
+        .pages_in_flight(4);
+    assert_eq!(&service.settings, built.settings());
+    assert_eq!(service.settings.pages_in_flight, 4);
+    assert_eq!(service.settings.limits.max_quota_fraction, 0.5);
+    assert!(!service.settings.conditional_requests);
     let with_collector =
         format!("{keys}    collectors:\n      /items: {{model: {{id: string}}}}\n");
     let source =
@@ -110,10 +112,11 @@ fn every_retry_and_limits_key_is_read() {
 #[test]
 fn keys_left_out_keep_the_defaults() {
     let service = service_with("");
-    assert_eq!(service.retry, RetryPolicy::new());
-    assert_eq!(service.limits, LimitsConfig::default());
-    assert!(service.uses_conditional_requests);
-    assert_eq!(service.pages_in_flight, 1);
+    let defaults = ServiceSettings::default();
+    assert_eq!(service.settings.retry, RetryPolicy::new());
+    assert_eq!(service.settings.limits, defaults.limits);
+    assert!(service.settings.conditional_requests);
+    assert_eq!(service.settings.pages_in_flight, 1);
     let millis = Duration::from_millis;
     for (retry, expected) in [
         ("    retry:\n", RetryPolicy::new()),
@@ -143,16 +146,22 @@ fn keys_left_out_keep_the_defaults() {
             RetryPolicy::new().statuses([]),
         ),
     ] {
-        assert_eq!(service_with(retry).retry, expected, "{retry}");
+        assert_eq!(service_with(retry).settings.retry, expected, "{retry}");
     }
     assert_eq!(
-        service_with("    limits: {max_concurrent: 2}\n").limits,
-        LimitsConfig {
-            max_concurrent: Some(2),
-            ..LimitsConfig::default()
-        }
+        service_with("    limits: {max_concurrent: 2}\n")
+            .settings
+            .limits,
+        Service::new("https://api.example.com/")
+            .max_concurrent_requests(2)
+            .settings()
+            .limits
     );
-    assert!(service_with("    conditional_requests: true\n").uses_conditional_requests);
+    assert!(
+        service_with("    conditional_requests: true\n")
+            .settings
+            .conditional_requests
+    );
 }
 
 /// A persistent 503 is tried exactly `max_attempts: 2` times (the default would be 5), and a 500

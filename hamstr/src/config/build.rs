@@ -10,9 +10,7 @@ use crate::{
     service::Service,
 };
 
-use super::{
-    AuthConfig, CollectorConfig, LimitsConfig, PaginatorConfig, Project, ServiceConfig, Storage,
-};
+use super::{AuthConfig, CollectorConfig, PaginatorConfig, Project, ServiceConfig, Storage};
 
 impl Project {
     /// The app this project describes: its services with their collectors, storing into
@@ -31,7 +29,7 @@ impl Project {
 }
 
 fn build_service(config: ServiceConfig) -> Result<ServiceWithCollectors, AppError> {
-    let mut service = Service::new(config.base_url).name(config.name);
+    let mut service = Service::with_settings(config.base_url, config.settings);
     if let Some(auth) = config.auth {
         service = service.auth(match auth {
             AuthConfig::Bearer(token) => Auth::bearer(token),
@@ -40,37 +38,8 @@ fn build_service(config: ServiceConfig) -> Result<ServiceWithCollectors, AppErro
             AuthConfig::Basic { username, password } => Auth::basic(username, password),
         });
     }
-    for (name, value) in config.headers {
-        service = service.header(name, value);
-    }
-    for (name, value) in config.params {
-        service = service.param(name, value);
-    }
     if let Some(records) = config.records {
         service = service.records(records.as_str());
-    }
-    if let Some(timeout) = config.timeout {
-        service = service.timeout(timeout);
-    }
-    if let Some(timeout) = config.connect_timeout {
-        service = service.connect_timeout(timeout);
-    }
-    if let Some(user_agent) = config.user_agent {
-        service = service.user_agent(user_agent);
-    }
-    if config.allows_insecure_http {
-        service = service.allow_insecure_http();
-    }
-    if let Some(limit) = config.max_body_bytes {
-        service = service.max_body_bytes(usize::try_from(limit).unwrap_or(usize::MAX));
-    }
-    service = service.retry(config.retry);
-    service = with_limits(service, config.limits);
-    if config.pages_in_flight > 1 {
-        service = service.pages_in_flight(config.pages_in_flight);
-    }
-    if !config.uses_conditional_requests {
-        service = service.conditional_requests(false);
     }
     let mut service = ServiceWithCollectors::from(with_paginator(service, config.paginator));
     for collector in config.collectors {
@@ -78,22 +47,6 @@ fn build_service(config: ServiceConfig) -> Result<ServiceWithCollectors, AppErro
         service = service.add_dynamic_collector(settings, model);
     }
     Ok(service)
-}
-
-fn with_limits(mut service: Service, limits: LimitsConfig) -> Service {
-    if let Some(count) = limits.requests_per_second {
-        service = service.requests_per_second(count);
-    }
-    if let Some(count) = limits.requests_per_minute {
-        service = service.requests_per_minute(count);
-    }
-    if let Some(count) = limits.max_concurrent {
-        service = service.max_concurrent_requests(count);
-    }
-    if let Some(fraction) = limits.max_quota_fraction {
-        service = service.max_quota_fraction(fraction);
-    }
-    service
 }
 
 fn with_paginator(service: Service, config: PaginatorConfig) -> Service {

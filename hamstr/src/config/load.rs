@@ -9,13 +9,13 @@ use marked_yaml::{
 };
 
 use super::{
-    CollectorConfig, LimitsConfig, PaginatorConfig, Problem, Project, ServiceConfig, Storage, auth,
-    fields, incremental, limits, paginator,
+    CollectorConfig, PaginatorConfig, Problem, Project, ServiceConfig, Storage, auth, fields,
+    incremental, limits, paginator,
     resilience::{self, LIMITS_KEYS, RETRY_KEYS},
     syntax,
     value::{Checker, Place, get, is_null, quote},
 };
-use crate::{service::RetryPolicy, state::Incremental};
+use crate::{service::ServiceSettings, state::Incremental};
 
 const PROJECT_KEYS: [&str; 3] = ["name", "storage", "services"];
 const SERVICE_KEYS: [&str; 17] = [
@@ -209,45 +209,12 @@ fn service(
         }
     };
     let auth = auth::of_service(checker, mapping);
-    let headers = get(mapping, "headers")
-        .map(|node| headers(checker, node))
-        .unwrap_or_default();
-    let params = get(mapping, "params")
-        .map(|node| checker.pairs(node, "`params`"))
-        .unwrap_or_default();
     let paginator = match get(mapping, "paginator") {
         Some(node) => paginator::paginator(checker, node),
         None => Some(PaginatorConfig::None),
     };
     let records = get(mapping, "records").and_then(|node| checker.name(node, "`records`"));
-    let timeout = get(mapping, "timeout").and_then(|node| checker.duration(node, "`timeout`"));
-    let connect_timeout = get(mapping, "connect_timeout")
-        .and_then(|node| checker.duration(node, "`connect_timeout`"));
-    let user_agent = get(mapping, "user_agent").and_then(|node| checker.name(node, "`user_agent`"));
-    let max_body_bytes =
-        get(mapping, "max_body_bytes").and_then(|node| checker.unsigned(node, "`max_body_bytes`"));
-    let allows_insecure_http = get(mapping, "allow_insecure_http")
-        .and_then(|node| checker.boolean(node, "`allow_insecure_http`"))
-        .unwrap_or(false);
-    let retry = match get(mapping, "retry") {
-        Some(node) => resilience::retry(checker, node),
-        None => Some(RetryPolicy::new()),
-    };
-    let request_limits = match get(mapping, "limits") {
-        Some(node) => resilience::limits(checker, node),
-        None => Some(LimitsConfig::default()),
-    };
-    let uses_conditional_requests = get(mapping, "conditional_requests")
-        .and_then(|node| checker.boolean(node, "`conditional_requests`"))
-        .unwrap_or(true);
-    let pages_in_flight = get(mapping, "pages_in_flight").map(|node| {
-        checker.whole_number_in(
-            node,
-            "`pages_in_flight`",
-            1..=64,
-            Some("pages of one walk requested at the same time; 1 walks one page at a time"),
-        )
-    });
+    let settings = settings(checker, mapping, name);
     let collectors = match get(mapping, "collectors") {
         Some(node) => collectors(checker, node, collector_names),
         None => Some(Vec::new()),
@@ -256,24 +223,86 @@ fn service(
         name: name.to_owned(),
         base_url: base_url?,
         auth: auth?,
-        headers,
-        params,
         paginator: paginator?,
         records,
-        timeout,
-        connect_timeout,
-        user_agent,
-        max_body_bytes,
-        allows_insecure_http,
-        retry: retry?,
-        limits: request_limits?,
-        uses_conditional_requests,
-        pages_in_flight: match pages_in_flight {
-            None => 1,
-            Some(count) => count? as usize,
-        },
+        settings: settings?,
         collectors: collectors?,
     })
+}
+
+/// A service's keys for how it sends its requests, into the builder's [`ServiceSettings`]: a
+/// key left out keeps the builder's default. Every key is read, so each bad value is reported.
+fn settings(
+    checker: &mut Checker<'_>,
+    mapping: &MarkedMappingNode,
+    name: &str,
+) -> Option<ServiceSettings> {
+    let mut settings = ServiceSettings {
+        name: Some(name.to_owned()),
+        ..ServiceSettings::default()
+    };
+    let mut is_usable = true;
+    if let Some(node) = get(mapping, "headers") {
+        settings.headers = headers(checker, node);
+    }
+    if let Some(node) = get(mapping, "params") {
+        settings.params = checker.pairs(node, "`params`");
+    }
+    if let Some(timeout) =
+        get(mapping, "timeout").and_then(|node| checker.duration(node, "`timeout`"))
+    {
+        settings.timeout = timeout;
+    }
+    if let Some(timeout) =
+        get(mapping, "connect_timeout").and_then(|node| checker.duration(node, "`connect_timeout`"))
+    {
+        settings.connect_timeout = timeout;
+    }
+    if let Some(user_agent) =
+        get(mapping, "user_agent").and_then(|node| checker.name(node, "`user_agent`"))
+    {
+        settings.user_agent = user_agent;
+    }
+    if let Some(limit) =
+        get(mapping, "max_body_bytes").and_then(|node| checker.unsigned(node, "`max_body_bytes`"))
+    {
+        settings.max_body_bytes = usize::try_from(limit).unwrap_or(usize::MAX);
+    }
+    if let Some(is_allowed) = get(mapping, "allow_insecure_http")
+        .and_then(|node| checker.boolean(node, "`allow_insecure_http`"))
+    {
+        settings.allows_insecure_http = is_allowed;
+    }
+    if let Some(node) = get(mapping, "retry") {
+        match resilience::retry(checker, node) {
+            Some(retry) => settings.retry = retry,
+            None => is_usable = false,
+        }
+    }
+    if let Some(node) = get(mapping, "limits") {
+        match resilience::limits(checker, node) {
+            Some(limits) => settings.limits = limits,
+            None => is_usable = false,
+        }
+    }
+    if let Some(is_on) = get(mapping, "conditional_requests")
+        .and_then(|node| checker.boolean(node, "`conditional_requests`"))
+    {
+        settings.conditional_requests = is_on;
+    }
+    if let Some(node) = get(mapping, "pages_in_flight") {
+        let count = checker.whole_number_in(
+            node,
+            "`pages_in_flight`",
+            1..=64,
+            Some("pages of one walk requested at the same time; 1 walks one page at a time"),
+        );
+        match count {
+            Some(count) => settings.pages_in_flight = count as usize,
+            None => is_usable = false,
+        }
+    }
+    is_usable.then_some(settings)
 }
 
 fn base_url(checker: &mut Checker<'_>, node: &Node) -> Option<String> {

@@ -50,7 +50,7 @@ mod value;
 use std::{fmt, path::Path, time::Duration};
 
 pub use crate::backend::{Storage, StorageError};
-use crate::{model::FieldType, secret::Secret, service::RetryPolicy, state::Incremental};
+use crate::{model::FieldType, secret::Secret, service::ServiceSettings, state::Incremental};
 
 /// What a `hamstr.yml` describes: where records go, and the services to collect them from.
 #[derive(Debug, Clone)]
@@ -65,6 +65,7 @@ pub struct Project {
 
 /// One service (one API) of a project: `services: {NAME: {...}}`.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ServiceConfig {
     /// Its name, the key under `services:`.
     pub name: String,
@@ -72,51 +73,17 @@ pub struct ServiceConfig {
     pub base_url: String,
     /// How requests prove who is asking (`auth:`, or the `api_key:` shorthand for a bearer token).
     pub auth: Option<AuthConfig>,
-    /// Headers sent with every request, in file order.
-    pub headers: Vec<(String, String)>,
-    /// Query parameters sent with every request, as text, in file order.
-    pub params: Vec<(String, String)>,
     /// How to get from one page to the next; [`PaginatorConfig::None`] when not given.
     pub paginator: PaginatorConfig,
     /// Where the records are in a page body, for collectors that do not say (`records:`).
     pub records: Option<String>,
-    /// How long one request may take (`timeout:`).
-    pub timeout: Option<Duration>,
-    /// How long to wait for a connection (`connect_timeout:`).
-    pub connect_timeout: Option<Duration>,
-    /// The `User-Agent` header (`user_agent:`).
-    pub user_agent: Option<String>,
-    /// The largest body accepted (`max_body_bytes:`).
-    pub max_body_bytes: Option<u64>,
-    /// Credentials may go over plain http to another machine (`allow_insecure_http: true`).
-    pub allows_insecure_http: bool,
-    /// How failed requests are retried (`retry:`): [`RetryPolicy::new`] with the keys given.
-    pub retry: RetryPolicy,
-    /// Limits on the service's requests (`limits:`); none when not given.
-    pub limits: LimitsConfig,
-    /// Answers are kept so the next request for a URL asks "only if changed"
-    /// (`conditional_requests:`, `true` by default).
-    pub uses_conditional_requests: bool,
-    /// Pages of one walk requested at the same time (`pages_in_flight:`, 1 by default).
-    pub pages_in_flight: usize,
+    /// How it sends its requests (`headers:`, `params:`, `timeout:`, `connect_timeout:`,
+    /// `user_agent:`, `max_body_bytes:`, `allow_insecure_http:`, `retry:`, `limits:`,
+    /// `conditional_requests:`, `pages_in_flight:`): the same value the builder methods of
+    /// [`Service`](crate::Service) set, with their defaults for the keys left out.
+    pub settings: ServiceSettings,
     /// The collectors, in file order; there may be none.
     pub collectors: Vec<CollectorConfig>,
-}
-
-/// Limits a service keeps its requests within (`limits:`); `None` is no limit of that kind.
-///
-/// Each field is the builder setting of the same name on [`Service`](crate::Service).
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct LimitsConfig {
-    /// At most this many requests per second, at least 1 (`requests_per_second:`).
-    pub requests_per_second: Option<u32>,
-    /// At most this many requests per minute, at least 1 (`requests_per_minute:`).
-    pub requests_per_minute: Option<u32>,
-    /// At most this many requests in flight at once, at least 1 (`max_concurrent:`).
-    pub max_concurrent: Option<usize>,
-    /// The share of the API's reported rate-limit quota used, above 0 and at most 1
-    /// (`max_quota_fraction:`).
-    pub max_quota_fraction: Option<f64>,
 }
 
 /// How a service's requests are authenticated.

@@ -1,13 +1,10 @@
-//! A service's `retry:` and `limits:`: mappings of optional keys into a [`RetryPolicy`] and a
-//! [`LimitsConfig`]. A key left out keeps the builder's default.
+//! A service's `retry:` and `limits:`: mappings of optional keys into a [`RetryPolicy`] and
+//! [`Limits`]. A key left out keeps the builder's default.
 
 use marked_yaml::{Node, types::MarkedMappingNode};
 
-use super::{
-    LimitsConfig,
-    value::{Checker, describe, get},
-};
-use crate::service::{DEFAULT_INITIAL_DELAY, DEFAULT_MAX_DELAY, RetryPolicy};
+use super::value::{Checker, describe, get};
+use crate::service::{DEFAULT_INITIAL_DELAY, DEFAULT_MAX_DELAY, Limits, RetryPolicy};
 
 /// The keys of `retry:`.
 pub(super) const RETRY_KEYS: [&str; 6] = [
@@ -162,7 +159,7 @@ fn statuses(checker: &mut Checker<'_>, node: &Node) -> Option<Vec<u16>> {
 }
 
 /// Reads `limits:`, reporting everything that does not fit.
-pub(super) fn limits(checker: &mut Checker<'_>, node: &Node) -> Option<LimitsConfig> {
+pub(super) fn limits(checker: &mut Checker<'_>, node: &Node) -> Option<Limits> {
     let mapping = mapping(
         checker,
         node,
@@ -209,13 +206,16 @@ pub(super) fn limits(checker: &mut Checker<'_>, node: &Node) -> Option<LimitsCon
     {
         return None;
     }
-    Some(LimitsConfig {
+    let defaults = Limits::default();
+    Some(Limits {
         requests_per_second: requests_per_second.flatten(),
         requests_per_minute: requests_per_minute.flatten(),
         max_concurrent: max_concurrent
             .flatten()
             .and_then(|count| usize::try_from(count).ok()),
-        max_quota_fraction: max_quota_fraction.flatten(),
+        max_quota_fraction: max_quota_fraction
+            .flatten()
+            .unwrap_or(defaults.max_quota_fraction),
     })
 }
 

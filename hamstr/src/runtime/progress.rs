@@ -3,10 +3,9 @@
 use std::{cmp::Ordering, time::Duration};
 
 use chrono::{DateTime, Utc};
-use serde_json::{Value, value::RawValue};
 
 use crate::{
-    json::JsonPath,
+    records::field_text,
     service::{Endpoint, Page},
     state::{CollectorId, Incremental, Mark, State, WalkState, compare_marks, look_back, newer},
 };
@@ -136,6 +135,8 @@ impl Progress {
     /// The endpoint as this run walks it: from the stored walk's next page, or from the first
     /// page with the strategy's parameter.
     pub(crate) fn start(&self, endpoint: &Endpoint) -> Endpoint {
+        // The strategy's field is read in the scan of each page, with the records.
+        let endpoint = &endpoint.clone().read_field(self.strategy.field().cloned());
         if let Some(walk) = &self.state.walk {
             tracing::info!(
                 collector = %self.collector,
@@ -182,8 +183,13 @@ impl Progress {
         let mut last_on_page = None;
         let mut has_reached = false;
         if let Some(field) = self.strategy.field() {
+            let scanned = page.record_values();
             for (index, record) in page.records().iter().enumerate() {
-                let Some(value) = mark_value(field, record) else {
+                let value = match scanned {
+                    Some(values) => values[index].clone(),
+                    None => field_text(field, record),
+                };
+                let Some(value) = value else {
                     verdict.missing.push(index);
                     continue;
                 };
@@ -269,15 +275,5 @@ impl Progress {
         self.is_dirty = false;
         self.state.last_run = Some(self.started_at);
         self.state.clone()
-    }
-}
-
-/// The value at `field` in a record, as text: a non-empty string, or a number's digits.
-fn mark_value(field: &JsonPath, record: &RawValue) -> Option<String> {
-    let raw = field.find(record.get()).ok().flatten()?;
-    match serde_json::from_str::<Value>(raw.get()).ok()? {
-        Value::String(text) if !text.is_empty() => Some(text),
-        Value::Number(number) => Some(number.to_string()),
-        _ => None,
     }
 }

@@ -90,6 +90,8 @@ pub struct Endpoint {
     search: Option<Search>,
     lookup: Option<Lookup>,
     resume: Option<Checkpoint>,
+    /// A field read from each record in the scan of its page.
+    record_field: Option<JsonPath>,
 }
 
 impl Endpoint {
@@ -104,6 +106,7 @@ impl Endpoint {
             search: None,
             lookup: None,
             resume: None,
+            record_field: None,
         }
     }
 
@@ -144,6 +147,13 @@ impl Endpoint {
         self
     }
 
+    /// Reads `field` of each record in the same scan of a page that takes out its records (an
+    /// incremental strategy's mark), for the runtime.
+    pub(crate) fn read_field(mut self, field: Option<JsonPath>) -> Self {
+        self.record_field = field;
+        self
+    }
+
     /// Starts the walk at `checkpoint` (from [`Page::checkpoint`]) instead of the first page.
     pub fn resume(mut self, checkpoint: Checkpoint) -> Self {
         self.resume = Some(checkpoint);
@@ -160,6 +170,7 @@ impl Endpoint {
             self.start(),
             self.walk_paginator(),
             self.records_path(),
+            self.record_field.clone(),
             self.service.defaults().pages_in_flight,
         );
         stream::try_unfold(walk, Walk::step)

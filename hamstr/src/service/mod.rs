@@ -4,6 +4,7 @@
 
 mod endpoint;
 mod error;
+mod settings;
 mod walk;
 
 use std::{
@@ -23,7 +24,7 @@ use serde_json::Value;
 
 use crate::{
     auth::Auth,
-    http::{ClientSettings, HttpClient, Limits},
+    http::{ClientSettings, HttpClient, Limits as HttpLimits},
     paginate::{Paginator, SinglePage},
     records::Records,
     secret::Secret,
@@ -35,13 +36,11 @@ pub use crate::http::{
 pub use crate::state::Checkpoint;
 pub use endpoint::{Endpoint, Lookup, Search};
 pub use error::{ServiceError, SourceError};
+pub use settings::{DEFAULT_USER_AGENT, Limits, ServiceSettings};
 pub use walk::Page;
 
 /// The most bytes of answers a service keeps for conditional requests.
 const DEFAULT_CACHE_BYTES: usize = 16 * 1024 * 1024;
-
-/// The user agent sent unless another is set: some APIs (GitHub) refuse requests without one.
-pub const DEFAULT_USER_AGENT: &str = concat!("hamstr/", env!("CARGO_PKG_VERSION"));
 
 /// One API: where it is, how to authenticate, how its listings are paginated.
 ///
@@ -74,20 +73,8 @@ pub struct Service {
 #[derive(Clone)]
 struct Config {
     base: String,
-    name: Option<String>,
     auth: Option<Auth>,
-    headers: Vec<(String, String)>,
-    params: Vec<(String, String)>,
-    user_agent: String,
-    connect_timeout: Duration,
-    timeout: Duration,
-    max_body_bytes: usize,
-    allows_insecure_http: bool,
-    retry: RetryPolicy,
-    limits: Limits,
-    max_quota_fraction: f64,
-    cache_bytes: usize,
-    pages_in_flight: usize,
+    settings: ServiceSettings,
     paginator: Arc<dyn Paginator>,
     records: Records,
     item_records: Records,
@@ -100,28 +87,22 @@ struct Config {
 impl Service {
     /// A service whose endpoints live under `base_url` (`https://api.mollie.com/v2/`).
     ///
-    /// Defaults: no auth, [`SinglePage`] (no pagination), records are the body's array, a
-    /// user agent naming hamstr, 10 s to connect, 30 s per request, bodies up to 64 MiB,
-    /// [`RetryPolicy::new`], the whole rate-limit quota, no client-side budget, conditional
-    /// requests with up to 16 MiB of answers kept.
+    /// Defaults: no auth, [`SinglePage`] (no pagination), records are the body's array, and
+    /// [`ServiceSettings::default`]: a user agent naming hamstr, 10 s to connect, 30 s per
+    /// request, bodies up to 64 MiB, [`RetryPolicy::new`], the whole rate-limit quota, no
+    /// client-side budget, conditional requests with up to 16 MiB of answers kept.
     pub fn new(base_url: impl Into<String>) -> Self {
+        Self::with_settings(base_url, ServiceSettings::default())
+    }
+
+    /// A service under `base_url` sending its requests as `settings` say; what the builder
+    /// methods below set one by one, and what a `hamstr.yml` service's keys become.
+    pub fn with_settings(base_url: impl Into<String>, settings: ServiceSettings) -> Self {
         Self {
             config: Arc::new(Config {
                 base: base_url.into(),
-                name: None,
                 auth: None,
-                headers: Vec::new(),
-                params: Vec::new(),
-                user_agent: DEFAULT_USER_AGENT.to_owned(),
-                connect_timeout: Duration::from_secs(10),
-                timeout: Duration::from_secs(30),
-                max_body_bytes: 64 * 1024 * 1024,
-                allows_insecure_http: false,
-                retry: RetryPolicy::new(),
-                limits: Limits::default(),
-                max_quota_fraction: 1.0,
-                cache_bytes: DEFAULT_CACHE_BYTES,
-                pages_in_flight: 1,
+                settings,
                 paginator: Arc::new(SinglePage),
                 records: Records::default(),
                 item_records: Records::object(""),
@@ -134,6 +115,15 @@ impl Service {
         }
     }
 
+    /// How it sends its requests.
+    pub fn settings(&self) -> &ServiceSettings {
+        &self.config.settings
+    }
+
+    fn set(self, change: impl FnOnce(&mut ServiceSettings)) -> Self {
+        self.configure(|config| change(&mut config.settings))
+    }
+
     fn configure(mut self, change: impl FnOnce(&mut Config)) -> Self {
         change(Arc::make_mut(&mut self.config));
         // A changed configuration gets a client of its own, built on first use.
@@ -144,7 +134,7 @@ impl Service {
     /// The name used in logs, errors, collector ids and stored state. Default: the base URL's host.
     pub fn name(self, name: impl Into<String>) -> Self {
         let name = name.into();
-        self.configure(|config| config.name = Some(name))
+        self.set(|settings| settings.name = Some(name))
     }
 
     /// Authenticates every request with `auth`.
@@ -175,79 +165,78 @@ impl Service {
     /// A header sent with every request (`Accept`, an API version).
     pub fn header(self, name: impl Into<String>, value: impl Into<String>) -> Self {
         let header = (name.into(), value.into());
-        self.configure(|config| config.headers.push(header))
+        self.set(|settings| settings.headers.push(header))
     }
 
     /// A query parameter sent with every request.
     pub fn param(self, name: impl Into<String>, value: impl Into<String>) -> Self {
         let param = (name.into(), value.into());
-        self.configure(|config| config.params.push(param))
+        self.set(|settings| settings.params.push(param))
     }
 
     /// The `User-Agent` header (default [`DEFAULT_USER_AGENT`]).
     pub fn user_agent(self, user_agent: impl Into<String>) -> Self {
         let user_agent = user_agent.into();
-        self.configure(|config| config.user_agent = user_agent)
+        self.set(|settings| settings.user_agent = user_agent)
     }
 
     /// How long to wait for a connection.
     pub fn connect_timeout(self, timeout: Duration) -> Self {
-        self.configure(|config| config.connect_timeout = timeout)
+        self.set(|settings| settings.connect_timeout = timeout)
     }
 
     /// How long one request may take, body included.
     pub fn timeout(self, timeout: Duration) -> Self {
-        self.configure(|config| config.timeout = timeout)
+        self.set(|settings| settings.timeout = timeout)
     }
 
     /// The largest body accepted; a larger one is an error, not a full memory.
     pub fn max_body_bytes(self, limit: usize) -> Self {
-        self.configure(|config| config.max_body_bytes = limit)
+        self.set(|settings| settings.max_body_bytes = limit)
     }
 
     /// Lets credentials go over plain `http://` to a host that is not this machine. Without it,
     /// a service with auth and an `http://` base URL is refused (loopback, `127.0.0.1`, `::1`,
     /// `localhost`, is always allowed): anyone on the path could read the token.
     pub fn allow_insecure_http(self) -> Self {
-        self.configure(|config| config.allows_insecure_http = true)
+        self.set(|settings| settings.allows_insecure_http = true)
     }
 
     /// How failed requests are retried (default [`RetryPolicy::new`]; [`RetryPolicy::none`]
     /// turns retries off).
     pub fn retry(self, policy: RetryPolicy) -> Self {
-        self.configure(|config| config.retry = policy)
+        self.set(|settings| settings.retry = policy)
     }
 
     /// At most `count` requests per second, evenly spaced, shared by every collector and call
     /// of this service.
     pub fn requests_per_second(self, count: u32) -> Self {
-        self.configure(|config| config.limits.per_second = NonZeroU32::new(count))
+        self.set(|settings| settings.limits.requests_per_second = Some(count))
     }
 
     /// At most `count` requests per minute, evenly spaced, shared like
     /// [`requests_per_second`](Self::requests_per_second).
     pub fn requests_per_minute(self, count: u32) -> Self {
-        self.configure(|config| config.limits.per_minute = NonZeroU32::new(count))
+        self.set(|settings| settings.limits.requests_per_minute = Some(count))
     }
 
     /// At most `count` requests in flight at once, across all collectors of this service.
     pub fn max_concurrent_requests(self, count: usize) -> Self {
-        self.configure(|config| config.limits.max_concurrent = Some(count))
+        self.set(|settings| settings.limits.max_concurrent = Some(count))
     }
 
     /// Uses at most this share (above 0, at most 1) of the rate-limit quota the API reports,
     /// leaving the rest to other applications with the same token: requests pause while the
     /// API's count of requests left is at or below `(1 − fraction) × limit`.
     pub fn max_quota_fraction(self, fraction: f64) -> Self {
-        self.configure(|config| config.max_quota_fraction = fraction)
+        self.set(|settings| settings.limits.max_quota_fraction = fraction)
     }
 
     /// Whether answers with an `ETag` or `Last-Modified` are kept so the next request for the
     /// same URL asks "only if changed" (default on; a `304` costs no quota on GitHub and is
     /// answered from the kept copy). `false` turns it off.
     pub fn conditional_requests(self, is_on: bool) -> Self {
-        let bytes = if is_on { DEFAULT_CACHE_BYTES } else { 0 };
-        self.configure(|config| config.cache_bytes = bytes)
+        self.set(|settings| settings.conditional_requests = is_on)
     }
 
     /// Fetches up to `count` pages of a walk at the same time, where the paginator can tell a
@@ -255,7 +244,7 @@ impl Service {
     /// [`Offset`](crate::paginate::Offset) with a total); pages are still handed on, and stored,
     /// in order. Default 1: one round trip at a time. The service's budget and quota still hold.
     pub fn pages_in_flight(self, count: usize) -> Self {
-        self.configure(|config| config.pages_in_flight = count.max(1))
+        self.set(|settings| settings.pages_in_flight = count.max(1))
     }
 
     /// The rate limit the API last reported, with what was sent since and any pause in force;
@@ -296,7 +285,7 @@ impl Service {
 
     /// How its requests are retried, and its failing collectors backed off.
     pub(crate) fn retry_policy(&self) -> &RetryPolicy {
-        &self.config.retry
+        &self.config.settings.retry
     }
 
     /// Records every exchange with the API into `DIR/<service name>.json`, credentials removed,
@@ -309,7 +298,7 @@ impl Service {
 
     /// The service's name: as set, or the base URL's host.
     pub fn service_name(&self) -> String {
-        if let Some(name) = &self.config.name {
+        if let Some(name) = &self.config.settings.name {
             return name.clone();
         }
         Url::parse(&self.config.base)
@@ -397,6 +386,7 @@ impl Service {
 
     fn build_client(&self) -> Result<HttpClient, ServiceError> {
         let config = &self.config;
+        let settings = &config.settings;
         let service = self.service_name();
         let invalid_base = |reason: &str| ServiceError::InvalidBaseUrl {
             service: service.clone(),
@@ -411,7 +401,7 @@ impl Service {
             return Err(invalid_base("it has no host"));
         }
         let mut headers = HeaderMap::new();
-        for (name, value) in &config.headers {
+        for (name, value) in &settings.headers {
             let invalid = || ServiceError::InvalidHeader {
                 service: service.clone(),
                 name: name.clone(),
@@ -425,24 +415,24 @@ impl Service {
                 service: service.clone(),
                 source: Arc::new(source),
             })?;
-            if base.scheme() == "http" && !is_loopback(&base) && !config.allows_insecure_http {
+            if base.scheme() == "http" && !is_loopback(&base) && !settings.allows_insecure_http {
                 return Err(ServiceError::InsecureCredentials {
                     service,
                     base: config.base.clone(),
                 });
             }
         }
-        if !(config.max_quota_fraction > 0.0 && config.max_quota_fraction <= 1.0) {
+        let fraction = settings.limits.max_quota_fraction;
+        if !(fraction > 0.0 && fraction <= 1.0) {
             return Err(ServiceError::InvalidSetting {
                 service,
                 setting: "max_quota_fraction",
                 reason: format!(
-                    "{} is not a share: give a number above 0 and at most 1, such as 0.5",
-                    config.max_quota_fraction
+                    "{fraction} is not a share: give a number above 0 and at most 1, such as 0.5"
                 ),
             });
         }
-        if config.limits.max_concurrent == Some(0) {
+        if settings.limits.max_concurrent == Some(0) {
             return Err(ServiceError::InvalidSetting {
                 service,
                 setting: "max_concurrent_requests",
@@ -466,15 +456,29 @@ impl Service {
             base,
             auth: config.auth.clone(),
             headers,
-            user_agent: config.user_agent.clone(),
-            connect_timeout: config.connect_timeout,
-            timeout: config.timeout,
-            max_body_bytes: config.max_body_bytes,
+            user_agent: settings.user_agent.clone(),
+            connect_timeout: settings.connect_timeout,
+            timeout: settings.timeout,
+            max_body_bytes: settings.max_body_bytes,
             sensitive_params,
-            retry: config.retry.clone(),
-            limits: config.limits,
-            max_quota_fraction: config.max_quota_fraction,
-            cache_bytes: config.cache_bytes,
+            retry: settings.retry.clone(),
+            limits: HttpLimits {
+                per_second: settings
+                    .limits
+                    .requests_per_second
+                    .and_then(NonZeroU32::new),
+                per_minute: settings
+                    .limits
+                    .requests_per_minute
+                    .and_then(NonZeroU32::new),
+                max_concurrent: settings.limits.max_concurrent,
+            },
+            max_quota_fraction: fraction,
+            cache_bytes: if settings.conditional_requests {
+                DEFAULT_CACHE_BYTES
+            } else {
+                0
+            },
             #[cfg(feature = "testing")]
             recorder,
         })
@@ -491,13 +495,13 @@ impl Service {
 
     pub(crate) fn defaults(&self) -> Defaults<'_> {
         Defaults {
-            params: &self.config.params,
+            params: &self.config.settings.params,
             paginator: &self.config.paginator,
             records: &self.config.records,
             item_records: &self.config.item_records,
             search: &self.config.search,
             lookup: &self.config.lookup,
-            pages_in_flight: self.config.pages_in_flight,
+            pages_in_flight: self.config.settings.pages_in_flight,
         }
     }
 }

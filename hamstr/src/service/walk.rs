@@ -30,6 +30,8 @@ pub struct Page {
     status: StatusCode,
     headers: HeaderMap,
     records: Vec<RawRecord>,
+    /// Each record's text at the field the walk was asked to read (empty when none was).
+    record_values: Vec<Option<String>>,
     checkpoint: Option<Checkpoint>,
     is_last: bool,
     is_not_modified: bool,
@@ -69,6 +71,13 @@ impl Page {
     /// Whether the page has no record.
     pub fn is_empty(&self) -> bool {
         self.records.is_empty()
+    }
+
+    /// Each record's text at the field the walk was asked to read in its scan of the page
+    /// ([`Endpoint::read_field`](super::Endpoint)); `None` when it was asked for none.
+    pub(crate) fn record_values(&self) -> Option<&[Option<String>]> {
+        (self.record_values.len() == self.records.len() && !self.records.is_empty())
+            .then_some(self.record_values.as_slice())
     }
 
     /// Whether this is the last page of the walk.
@@ -122,11 +131,13 @@ struct Ahead {
 
 type Fetched = Result<(Answer, Scanned), SourceError>;
 
-/// What a page's body is scanned for: the records, and the fields the paginator reads.
+/// What a page's body is scanned for: the records, the fields the paginator reads, and a field
+/// of each record (an incremental strategy's mark).
 #[derive(Debug, Clone)]
 pub(crate) struct Reading {
     pub(crate) records: Records,
     pub(crate) fields: Arc<[JsonPath]>,
+    pub(crate) record_field: Option<JsonPath>,
 }
 
 impl Reading {
@@ -135,6 +146,7 @@ impl Reading {
         Self {
             records,
             fields: Arc::new([]),
+            record_field: None,
         }
     }
 }
@@ -167,9 +179,12 @@ pub(crate) async fn fetch(client: HttpClient, url: Url, reading: Reading) -> Fet
     let shown = client.redact(&url);
     let fetched = client
         .get_with(&url, |answer| {
-            reading
-                .records
-                .scan(&answer.text(), &shown, &reading.fields)
+            reading.records.scan(
+                &answer.text(),
+                &shown,
+                &reading.fields,
+                reading.record_field.as_ref(),
+            )
         })
         .await?;
     Ok(fetched)
@@ -199,11 +214,13 @@ impl Walk {
         start: Result<(HttpClient, Url), SourceError>,
         paginator: Arc<dyn Paginator>,
         records: Records,
+        record_field: Option<JsonPath>,
         pages_in_flight: usize,
     ) -> Self {
         let reading = Reading {
             records,
             fields: paginator.body_fields().into(),
+            record_field,
         };
         let (client, next, error) = match start {
             Ok((client, first)) => (Some(client), Some(first), None),
@@ -243,7 +260,14 @@ impl Walk {
                 fetch(client.clone(), url.clone(), self.reading.clone()).await
             }
         };
-        let (answer, Scanned { records, fields }) = fetched?;
+        let (
+            answer,
+            Scanned {
+                records,
+                fields,
+                record_values,
+            },
+        ) = fetched?;
         let body = answer.text();
         if !records.is_empty() {
             let print = fingerprint(records.iter().map(|record| record.get()));
@@ -286,6 +310,7 @@ impl Walk {
             is_last: next.is_none(),
             is_not_modified: answer.is_not_modified,
             records,
+            record_values,
             checkpoint,
         };
         self.index += 1;
