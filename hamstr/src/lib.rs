@@ -56,6 +56,7 @@ pub mod cli;
 pub mod config;
 // App
 mod app;
+pub mod events;
 pub mod report;
 mod runtime;
 // Collect
@@ -85,7 +86,7 @@ pub mod testing;
 mod error;
 
 pub use crate::{
-    app::{AppError, Hamstr, ServiceWithCollectors},
+    app::{AppError, AppHandle, Hamstr, RunNow, ServiceWithCollectors},
     backend::Backend,
     collector::{CollectError, Collector, CollectorSpec},
     error::{Error, Result},
@@ -135,6 +136,9 @@ struct IncrementalDoctests;
 #[cfg(doctest)]
 #[doc = include_str!("../../docs/resilience.md")]
 struct ResilienceDoctests;
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/live-app.md")]
+struct LiveAppDoctests;
 
 /// The HTTP client's types that appear in hamstr's API (`Url`, `Request`, `HeaderMap`).
 pub use reqwest;

@@ -25,7 +25,7 @@ const LAYERS: &[(&str, &[&str], &[&str])] = &[
     ),
     (
         "App",
-        &["app", "runtime", "report.rs"],
+        &["app", "runtime", "report.rs", "events.rs"],
         &[
             "Collect", "Source", "Model", "State", "Store", "Wire", "Base",
         ],

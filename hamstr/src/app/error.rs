@@ -98,6 +98,15 @@ pub enum AppError {
         /// The collectors there are, as `service/collector`.
         known: String,
     },
+    /// A run was asked of a collector whose scheduler has ended (the app stopped, or the API
+    /// refused its service's credentials).
+    #[error(
+        "collector `{collector}` no longer runs: the app is stopping, or its service's credentials were refused"
+    )]
+    CollectorEnded {
+        /// The collector.
+        collector: CollectorId,
+    },
     /// The process's signals could not be listened to.
     #[error("cannot listen for shutdown signals")]
     Signals {

@@ -2,25 +2,27 @@
 //! before the first request, and runs them.
 
 mod error;
+mod handle;
 mod plan;
 mod services;
 
 use std::{fmt, future::Future, sync::Arc, time::Duration};
 
 use futures_util::future;
-use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
     backend::{Backend, Batch},
     collector::{Collector, ErasedCollector, erase},
+    events::{EventBus, Events},
     report::{Observer, Report},
     runtime,
-    service::RateLimit,
+    service::{RateLimit, Service},
     state::{CollectorId, CollectorStatus, State},
 };
 
 pub use error::AppError;
+pub use handle::{AppHandle, RunNow};
 pub use services::ServiceWithCollectors;
 
 /// The app: services, their collectors, and the [`Backend`] that stores what they collect.
@@ -69,6 +71,7 @@ pub struct Hamstr {
     grace: Duration,
     is_backfill: bool,
     spread: Duration,
+    events: EventBus,
 }
 
 impl Hamstr {
@@ -82,7 +85,23 @@ impl Hamstr {
             grace: Duration::from_secs(30),
             is_backfill: false,
             spread: Duration::ZERO,
+            events: EventBus::new(),
         }
+    }
+
+    /// The app's events, from now on: subscribe before [`run`](Self::run),
+    /// [`run_once`](Self::run_once) or [`start`](Self::start) to see them all. See
+    /// [`events`](crate::events).
+    pub fn subscribe(&self) -> Events {
+        self.events.subscribe()
+    }
+
+    /// The registered services.
+    fn services(&self) -> Vec<Service> {
+        self.services
+            .iter()
+            .map(|service| service.service.clone())
+            .collect()
     }
 
     /// Where records and collector state are stored.
@@ -140,12 +159,12 @@ impl Hamstr {
     pub async fn status(&self, runs: usize) -> Result<Vec<CollectorStatus>, AppError> {
         let mut statuses = Vec::new();
         for planned in self.plan()? {
-            statuses.push(CollectorStatus {
-                state: planned.backend.load_state(&planned.id).await?,
-                runs: planned.backend.run_history(Some(&planned.id), runs).await?,
-                strategy: planned.incremental,
-                collector: planned.id,
-            });
+            statuses.push(CollectorStatus::stored(
+                planned.id.clone(),
+                planned.incremental.clone(),
+                planned.backend.load_state(&planned.id).await?,
+                planned.backend.run_history(Some(&planned.id), runs).await?,
+            ));
         }
         Ok(statuses)
     }
@@ -158,19 +177,7 @@ impl Hamstr {
     /// [`AppError::UnknownCollector`], what [`check`](Self::check) finds, or the backend's error.
     pub async fn reset_state(&self, collector: &str) -> Result<CollectorId, AppError> {
         let planned = self.plan()?;
-        let found = planned
-            .iter()
-            .find(|planned| {
-                planned.id.to_string() == collector || planned.id.collector == collector
-            })
-            .ok_or_else(|| AppError::UnknownCollector {
-                collector: collector.to_owned(),
-                known: planned
-                    .iter()
-                    .map(|planned| planned.id.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            })?;
+        let found = plan::find(planned.iter(), collector)?;
         found.backend.prepare(&found.schema).await?;
         found
             .backend
@@ -234,11 +241,15 @@ impl Hamstr {
     ) -> Result<Report, AppError> {
         let planned = self.prepare().await?;
         let stop = CancellationToken::new();
-        let runs = future::join_all(
-            planned
-                .iter()
-                .map(|planned| runtime::run_collector(planned, 1, &stop, self.grace)),
-        );
+        let forwarders = handle::forward_requests(&self.services(), &self.events, &stop);
+        let runs = future::join_all(planned.iter().map(|planned| {
+            let stop = &stop;
+            async move {
+                runtime::run_collector(planned, 1, stop, self.grace)
+                    .await
+                    .announce(planned)
+            }
+        }));
         let mut runs = std::pin::pin!(runs);
         let runs = tokio::select! {
             runs = &mut runs => runs,
@@ -248,6 +259,8 @@ impl Hamstr {
                 runs.await
             }
         };
+        stop.cancel();
+        drop(forwarders);
         Ok(Report { runs })
     }
 
@@ -270,30 +283,15 @@ impl Hamstr {
         self,
         shutdown: impl Future<Output = ()> + Send,
     ) -> Result<(), AppError> {
-        let planned = self.prepare().await?;
-        let stop = CancellationToken::new();
-        let mut schedulers = JoinSet::new();
-        for planned in planned {
-            schedulers.spawn(runtime::schedule(
-                Arc::new(planned),
-                stop.clone(),
-                self.grace,
-            ));
-        }
+        let mut handle = self.start_with(false).await?;
         let mut shutdown = std::pin::pin!(shutdown);
-        loop {
-            tokio::select! {
-                () = &mut shutdown, if !stop.is_cancelled() => {
-                    tracing::info!("shutting down: runs in progress store what they have");
-                    stop.cancel();
-                }
-                joined = schedulers.join_next() => match joined {
-                    None => break,
-                    Some(Ok(())) => {}
-                    // Runs catch their own panics; this is the scheduler itself.
-                    Some(Err(error)) => tracing::error!(%error, "a scheduler stopped"),
-                },
-            }
+        let is_shutdown = tokio::select! {
+            () = &mut shutdown => true,
+            () = handle.finished() => false,
+        };
+        if is_shutdown {
+            tracing::info!("shutting down: runs in progress store what they have");
+            handle.stop().await;
         }
         Ok(())
     }

@@ -121,6 +121,8 @@ impl Hamstr {
                 first_delay: Duration::ZERO,
                 backend: Arc::clone(&backend),
                 observer: self.observer.clone(),
+                events: self.events.clone(),
+                live: Arc::default(),
             });
         }
         if planned.is_empty() {
@@ -135,4 +137,21 @@ impl Hamstr {
         }
         Ok(planned)
     }
+}
+
+/// The collector `name` names (`collector` or `service/collector`) among `planned`.
+pub(super) fn find<'p>(
+    planned: impl Iterator<Item = &'p Planned> + Clone,
+    name: &str,
+) -> Result<&'p Planned, AppError> {
+    planned
+        .clone()
+        .find(|planned| planned.id.to_string() == name || planned.id.collector == name)
+        .ok_or_else(|| AppError::UnknownCollector {
+            collector: name.to_owned(),
+            known: planned
+                .map(|planned| planned.id.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
 }

@@ -6,7 +6,6 @@ use std::{
     io::IsTerminal,
     path::{Path, PathBuf},
     process::ExitCode,
-    sync::Arc,
 };
 
 use clap::{Parser, Subcommand};
@@ -312,11 +311,7 @@ async fn run(file: &Path, once: bool, storage: Option<&str>, is_full: bool) -> E
             }
         };
     }
-    let progress = show_progress.then(Progress::new);
-    let app = match &progress {
-        Some(progress) => app.observe(Arc::clone(progress)),
-        None => app,
-    };
+    let progress = show_progress.then(|| Progress::spawn(app.subscribe()));
     let signal = match shutdown_signal() {
         Ok(signal) => signal,
         Err(error) => {
@@ -331,8 +326,8 @@ async fn run(file: &Path, once: bool, storage: Option<&str>, is_full: bool) -> E
             return ExitCode::from(2);
         }
     };
-    if let Some(progress) = &progress {
-        progress.finish();
+    if let Some(progress) = progress {
+        progress.finish().await;
     }
     print_summary(&report, to_stdout);
     if report.is_success() {

@@ -1,16 +1,13 @@
 //! What the command line prints: the summary of a pass, the progress bars, the status tables.
 
-use std::{
-    collections::BTreeMap,
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+use std::{collections::BTreeMap, time::Duration};
 
 use chrono::{DateTime, Utc};
 
 use crate::{
-    report::{Observer, Report, RunReport},
-    state::{CollectorId, CollectorStatus, RunRecord},
+    events::{Event, Events},
+    report::Report,
+    state::{CollectorId, CollectorStatus, RunOutcome, RunRecord},
     text::ErrorChain,
 };
 
@@ -157,57 +154,72 @@ fn table<const N: usize>(header: [&str; N]) -> comfy_table::Table {
     table
 }
 
-/// A progress bar per collector while `--once` runs on a terminal.
+/// A progress bar per collector while `--once` runs on a terminal, drawn from the app's events
+/// on a task of its own (a slow terminal never slows a run).
 pub(super) struct Progress {
-    bars: indicatif::MultiProgress,
-    by_collector: Mutex<BTreeMap<CollectorId, (indicatif::ProgressBar, usize)>>,
+    task: tokio::task::JoinHandle<()>,
 }
 
 impl Progress {
-    pub(super) fn new() -> Arc<Self> {
-        Arc::new(Self {
-            bars: indicatif::MultiProgress::new(),
-            by_collector: Mutex::new(BTreeMap::new()),
-        })
+    pub(super) fn spawn(events: Events) -> Self {
+        let task = tokio::spawn(async move {
+            let mut bars = Bars {
+                bars: indicatif::MultiProgress::new(),
+                by_collector: BTreeMap::new(),
+            };
+            let mut events = events;
+            while let Some(event) = events.next().await {
+                bars.show(event);
+            }
+            let _ = bars.bars.clear();
+        });
+        Self { task }
     }
 
-    pub(super) fn finish(&self) {
-        let _ = self.bars.clear();
+    /// Waits until every event of the finished app is shown, then clears the bars.
+    pub(super) async fn finish(self) {
+        let _ = self.task.await;
     }
 }
 
-impl Observer for Progress {
-    fn run_started(&self, collector: &CollectorId) {
-        let bar = self.bars.add(indicatif::ProgressBar::new_spinner());
-        bar.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} {prefix:30} {msg} ({per_sec})")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
-        );
-        bar.set_prefix(collector.to_string());
-        bar.enable_steady_tick(Duration::from_millis(120));
-        if let Ok(mut bars) = self.by_collector.lock() {
-            bars.insert(collector.clone(), (bar, 0));
-        }
-    }
+struct Bars {
+    bars: indicatif::MultiProgress,
+    by_collector: BTreeMap<CollectorId, (indicatif::ProgressBar, usize)>,
+}
 
-    fn page_fetched(&self, collector: &CollectorId, records: usize) {
-        if let Ok(mut bars) = self.by_collector.lock()
-            && let Some((bar, pages)) = bars.get_mut(collector)
-        {
-            *pages += 1;
-            bar.inc(records as u64);
-            bar.set_message(format!("{pages} pages, {} records", bar.position()));
-        }
-    }
-
-    fn run_finished(&self, report: &RunReport) {
-        if let Ok(bars) = self.by_collector.lock()
-            && let Some((bar, _)) = bars.get(&report.collector)
-        {
-            bar.finish_with_message(match &report.failure {
-                None => format!("{} records, done", report.records),
-                Some(_) => format!("{} records, failed", report.records),
-            });
+impl Bars {
+    fn show(&mut self, event: Event) {
+        match event {
+            Event::RunStarted { collector, .. } => {
+                let bar = self.bars.add(indicatif::ProgressBar::new_spinner());
+                bar.set_style(
+                    indicatif::ProgressStyle::with_template(
+                        "{spinner} {prefix:30} {msg} ({per_sec})",
+                    )
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+                );
+                bar.set_prefix(collector.to_string());
+                bar.enable_steady_tick(Duration::from_millis(120));
+                self.by_collector.insert(collector, (bar, 0));
+            }
+            Event::PageStored {
+                collector, records, ..
+            } if records > 0 => {
+                if let Some((bar, pages)) = self.by_collector.get_mut(&collector) {
+                    *pages += 1;
+                    bar.inc(records as u64);
+                    bar.set_message(format!("{pages} pages, {} records", bar.position()));
+                }
+            }
+            Event::RunFinished { record } => {
+                if let Some((bar, _)) = self.by_collector.get(&record.collector) {
+                    bar.finish_with_message(match record.outcome {
+                        RunOutcome::Failed => format!("{} records, failed", record.records),
+                        _ => format!("{} records, done", record.records),
+                    });
+                }
+            }
+            _ => {}
         }
     }
 }

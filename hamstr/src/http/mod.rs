@@ -25,7 +25,7 @@ use reqwest::{
     header::{HeaderMap, LOCATION},
     redirect,
 };
-use tokio::time::Instant;
+use tokio::{sync::broadcast, time::Instant};
 
 use crate::{auth::Auth, records::RecordsError, text::ErrorChain, url::RedactedUrl};
 
@@ -77,6 +77,33 @@ struct Inner {
     cache: Cache,
     /// The API's message when it refused the credentials (401): nothing more is sent.
     rejected: OnceLock<String>,
+    /// What its requests go through, for whoever listens (a running app's events).
+    events: broadcast::Sender<RequestEvent>,
+}
+
+/// What a service's requests went through that is worth seeing as it happens.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum RequestEvent {
+    /// A request failed and is sent again after `wait`.
+    Retrying {
+        /// The request's URL, credentials removed.
+        url: RedactedUrl,
+        /// The attempt that failed, from 1.
+        attempt: u32,
+        /// Why it is retried (`rate limited`, `timeout`, `a status that is retried`…).
+        reason: &'static str,
+        /// How long until the next attempt.
+        wait: Duration,
+    },
+    /// Every request of the service waits until `resumes_at`.
+    Paused {
+        /// When requests go out again.
+        resumes_at: chrono::DateTime<chrono::Utc>,
+        /// `true`: the rate-limit quota (or hamstr's share of it) is used up; `false`: the API
+        /// asked to wait (`Retry-After`, a rate-limited answer).
+        is_quota: bool,
+    },
 }
 
 /// A successful answer, body read in full.
@@ -152,9 +179,16 @@ impl HttpClient {
                 quota: Quota::new(settings.max_quota_fraction, settings.retry.max_wait),
                 cache: Cache::new(settings.cache_bytes),
                 rejected: OnceLock::new(),
+                // Few and far between; a listener that falls behind misses some, nobody waits.
+                events: broadcast::channel(64).0,
                 settings,
             }),
         })
+    }
+
+    /// What this service's requests go through from now on.
+    pub(crate) fn request_events(&self) -> broadcast::Receiver<RequestEvent> {
+        self.inner.events.subscribe()
     }
 
     pub(crate) fn service(&self) -> &str {
@@ -213,15 +247,23 @@ impl HttpClient {
                 let Decision::Retry { reason, .. } = failed.decision else {
                     return;
                 };
+                let attempt = attempts.load(Ordering::Relaxed);
                 tracing::warn!(
                     service = %self.service(),
                     url = %shown,
-                    attempt = attempts.load(Ordering::Relaxed),
+                    attempt,
                     reason,
                     wait_ms = wait.as_millis() as u64,
                     error = %ErrorChain(&failed.error),
                     "retrying"
                 );
+                // Nobody listening is no error.
+                let _ = self.inner.events.send(RequestEvent::Retrying {
+                    url: shown.clone(),
+                    attempt,
+                    reason,
+                    wait,
+                });
             })
             .await;
         outcome.map_err(|failed| *failed.error)
@@ -352,6 +394,10 @@ impl HttpClient {
                             reason,
                             "requests paused"
                         );
+                        let _ = self.inner.events.send(RequestEvent::Paused {
+                            resumes_at,
+                            is_quota: matches!(pause, Pause::Quota),
+                        });
                     }
                     tokio::time::sleep_until(until).await;
                 }

@@ -18,6 +18,7 @@ use super::{Planned, progress::Progress};
 use crate::{
     backend::{Batch, Committed},
     collector::{CollectError, PageRows, Rows, RunHost},
+    events::Event,
     model::Row,
     service::{Endpoint, Page, Service},
     state::{CollectorId, Incremental, IncrementalError, MissingField, State},
@@ -136,6 +137,7 @@ impl RunHost for Running<'_> {
         if rows.is_empty() && state.is_none() {
             return Ok(Committed::default());
         }
+        let records = rows.len();
         let committed = self
             .planned
             .backend
@@ -149,6 +151,11 @@ impl RunHost for Running<'_> {
         self.tally.inserted += committed.inserted;
         self.tally.updated += committed.updated;
         self.tally.unchanged += committed.unchanged;
+        self.planned.events.send(Event::PageStored {
+            collector: self.planned.id.clone(),
+            records,
+            committed,
+        });
         Ok(committed)
     }
 

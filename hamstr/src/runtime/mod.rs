@@ -1,11 +1,13 @@
 //! The runtime: one collector run ([`run`]), the collect step it serves to collectors
-//! ([`collect`]), a run's state page by page ([`progress`]), and the scheduler that repeats runs
-//! ([`scheduler`]).
+//! ([`collect`]), a run's state page by page ([`progress`]), the scheduler that repeats runs
+//! ([`scheduler`]) and what it shares with the app's handle ([`control`]).
 
 mod collect;
+mod control;
 mod progress;
 mod run;
 mod scheduler;
 
+pub(crate) use control::Refused;
 pub(crate) use run::{Planned, run_collector};
 pub(crate) use scheduler::schedule;

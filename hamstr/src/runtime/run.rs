@@ -14,15 +14,17 @@ use tracing::Instrument;
 
 use super::{
     collect::{Running, Tally},
+    control::Live,
     progress::Progress,
 };
 use crate::{
     backend::{Backend, Batch},
     collector::{CollectError, ErasedCollector},
+    events::{Event, EventBus},
     model::Schema,
     report::{Observer, RunReport},
     service::{Endpoint, Service},
-    state::{CollectorId, Incremental, State},
+    state::{CollectorId, Incremental, RunRecord, State},
     text::ErrorChain,
 };
 
@@ -44,6 +46,28 @@ pub(crate) struct Planned {
     pub(crate) first_delay: Duration,
     pub(crate) backend: Arc<dyn Backend>,
     pub(crate) observer: Option<Arc<dyn Observer>>,
+    /// Where its runs' events go.
+    pub(crate) events: EventBus,
+    /// What its scheduler and the app's handle share.
+    pub(crate) live: Arc<Live>,
+}
+
+/// A run that ended: its report, and its line in the load history. Whoever ran it sends
+/// [`Event::RunFinished`] with the line, once it has taken the run in ([`Ran::announce`]), so a
+/// subscriber that sees the event sees the app's state after it.
+pub(crate) struct Ran {
+    pub(crate) report: RunReport,
+    pub(crate) record: RunRecord,
+}
+
+impl Ran {
+    /// Sends the run's end to the app's subscribers, and returns its report.
+    pub(crate) fn announce(self, planned: &Planned) -> RunReport {
+        planned.events.send(Event::RunFinished {
+            record: self.record,
+        });
+        self.report
+    }
 }
 
 /// Runs `planned` once, inside its `collector_run` span. Shutdown (`stop`) ends the walk between
@@ -53,7 +77,7 @@ pub(crate) async fn run_collector(
     number: u64,
     stop: &CancellationToken,
     grace: Duration,
-) -> RunReport {
+) -> Ran {
     let span = tracing::info_span!(
         "collector_run",
         service = %planned.id.service,
@@ -61,20 +85,25 @@ pub(crate) async fn run_collector(
         run = number,
     );
     let is_backfill = planned.is_backfill && number == 1;
-    run_in_span(planned, stop, grace, is_backfill)
+    run_in_span(planned, number, stop, grace, is_backfill)
         .instrument(span)
         .await
 }
 
 async fn run_in_span(
     planned: &Planned,
+    number: u64,
     stop: &CancellationToken,
     grace: Duration,
     is_backfill: bool,
-) -> RunReport {
+) -> Ran {
     if let Some(observer) = &planned.observer {
         observer.run_started(&planned.id);
     }
+    planned.events.send(Event::RunStarted {
+        collector: planned.id.clone(),
+        run: number,
+    });
     let started_at = Utc::now();
     let started = Instant::now();
     let (outcome, tally) = match planned.backend.load_state(&planned.id).await {
@@ -163,10 +192,11 @@ async fn run_in_span(
         // The run itself is stored; only its line in the history is missing.
         tracing::warn!(error = %ErrorChain(&error), "the run could not be added to the load history");
     }
+
     if let Some(observer) = &planned.observer {
         observer.run_finished(&report);
     }
-    report
+    Ran { report, record }
 }
 
 /// The progress of a run of `planned` that starts at `started_at` from `state`.

@@ -8,55 +8,104 @@ use tokio_util::sync::CancellationToken;
 use super::{Planned, run_collector};
 use crate::{collector::CollectError, http::HttpError, report::RunReport};
 
-/// Runs `planned` now and then once per interval (once only without an interval) until `stop`.
+/// Runs `planned` now and then once per interval (once only without an interval) until `stop`,
+/// and whenever a run is asked for through its [`Live`](super::control::Live) state.
 ///
 /// A run always finishes (and commits) before the next one starts, so a collector never
-/// overlaps itself; ticks that pass while a run is still going are skipped, not queued. After
-/// failed runs the collector waits longer (doubling, up to the service's `max_run_backoff`) and
-/// is back on its interval after the first run that succeeds. When the API refuses the
-/// service's credentials, the collector stops.
-pub(crate) async fn schedule(planned: Arc<Planned>, stop: CancellationToken, grace: Duration) {
-    let Some(period) = planned.interval else {
-        if !stop.is_cancelled() {
-            run_collector(&planned, 1, &stop, grace).await;
-        }
-        return;
-    };
+/// overlaps itself; ticks that pass while a run is still going are skipped, not queued. A paused
+/// collector starts no scheduled run (a run asked for still runs). After failed runs the
+/// collector waits longer (doubling, up to the service's `max_run_backoff`) and is back on its
+/// interval after the first run that succeeds. When the API refuses the service's credentials,
+/// the collector stops. With `is_waiting`, a collector with nothing scheduled (no interval) waits
+/// for runs asked for until `stop`; without, it ends.
+pub(crate) async fn schedule(
+    planned: Arc<Planned>,
+    stop: CancellationToken,
+    grace: Duration,
+    is_waiting: bool,
+) {
+    let live = &planned.live;
     let max_backoff = planned.service.retry_policy().max_run_backoff;
-    let mut next = Instant::now() + planned.first_delay;
+    let mut next = Some(Instant::now() + planned.first_delay);
     let mut number = 0;
     let mut failures = 0;
+    live.set_next_run(next);
     loop {
-        tokio::select! {
+        let due = next.filter(|_| !live.is_paused());
+        if next.is_none() && !is_waiting {
+            break;
+        }
+        let is_asked = tokio::select! {
             biased;
             () = stop.cancelled() => break,
-            () = tokio::time::sleep_until(next) => {
-                number += 1;
-                let report = run_collector(&planned, number, &stop, grace).await;
-                if is_credentials_rejected(&report) {
-                    tracing::error!(
-                        service = %planned.id.service,
-                        collector = %planned.id.collector,
-                        "collector stopped: the API refused the service's credentials; fix them and start again"
-                    );
-                    return;
+            () = live.woken() => {
+                if !live.take_asked_run() {
+                    continue; // paused or resumed: look at the schedule again
                 }
-                failures = if report.is_success() { 0 } else { failures + 1 };
+                true
             }
-        }
-        next = if failures == 0 {
-            next_tick(next, period, Instant::now())
-        } else {
-            let wait = backoff(period, failures, max_backoff);
-            tracing::warn!(
+            () = sleep_until(due), if due.is_some() => false,
+        };
+        // A run asked for while another was starting is that same run.
+        let _ = is_asked || live.take_asked_run();
+        number += 1;
+        live.set_running(true);
+        let ran = run_collector(&planned, number, &stop, grace).await;
+        let is_success = ran.report.is_success();
+        let is_rejected = is_credentials_rejected(&ran.report);
+        failures = if is_success { 0 } else { failures + 1 };
+        live.set_failures(failures);
+        next = next_run(&planned, next, is_asked, failures, max_backoff);
+        live.set_next_run(next);
+        live.set_running(false);
+        ran.announce(&planned);
+        if is_rejected {
+            tracing::error!(
                 service = %planned.id.service,
                 collector = %planned.id.collector,
-                failures,
-                next_run_in_s = wait.as_secs_f64(),
-                "failed runs in a row: backing off"
+                "collector stopped: the API refused the service's credentials; fix them and start again"
             );
-            Instant::now() + wait
-        };
+            break;
+        }
+    }
+    live.end();
+}
+
+/// When the collector runs next after a run: on its schedule, or later after failed runs;
+/// `None` without an interval.
+fn next_run(
+    planned: &Planned,
+    scheduled: Option<Instant>,
+    is_asked: bool,
+    failures: u32,
+    max_backoff: Duration,
+) -> Option<Instant> {
+    let period = planned.interval?;
+    let now = Instant::now();
+    if failures > 0 {
+        let wait = backoff(period, failures, max_backoff);
+        tracing::warn!(
+            service = %planned.id.service,
+            collector = %planned.id.collector,
+            failures,
+            next_run_in_s = wait.as_secs_f64(),
+            "failed runs in a row: backing off"
+        );
+        return Some(now + wait);
+    }
+    Some(match scheduled {
+        // A run asked for between ticks leaves the schedule as it was.
+        Some(tick) if is_asked && tick > now => tick,
+        Some(tick) => next_tick(tick, period, now),
+        None => now + period,
+    })
+}
+
+/// Completes at `due` (the select above only polls it when there is one).
+async fn sleep_until(due: Option<Instant>) {
+    match due {
+        Some(due) => tokio::time::sleep_until(due).await,
+        None => std::future::pending().await,
     }
 }
 

@@ -31,7 +31,8 @@ use crate::{
 };
 
 pub use crate::http::{
-    DEFAULT_INITIAL_DELAY, DEFAULT_MAX_DELAY, DEFAULT_RETRY_STATUSES, RateLimit, RetryPolicy,
+    DEFAULT_INITIAL_DELAY, DEFAULT_MAX_DELAY, DEFAULT_RETRY_STATUSES, RateLimit, RequestEvent,
+    RetryPolicy,
 };
 pub use crate::state::Checkpoint;
 pub use endpoint::{Endpoint, Lookup, Search};
@@ -254,6 +255,12 @@ impl Service {
             Some(Ok(client)) => Some(client.rate_limit()),
             _ => None,
         }
+    }
+
+    /// What this service's requests go through from now on (retries, pauses), for a running
+    /// app's events; `None` when its configuration is invalid.
+    pub(crate) fn request_events(&self) -> Option<tokio::sync::broadcast::Receiver<RequestEvent>> {
+        self.client().ok().map(|client| client.request_events())
     }
 
     /// How listings are paginated (default [`SinglePage`]).

@@ -144,7 +144,8 @@ impl fmt::Display for Mark {
     }
 }
 
-/// What [`Hamstr::status`](crate::Hamstr::status) tells of one collector.
+/// What [`Hamstr::status`](crate::Hamstr::status) and, while the app runs,
+/// [`AppHandle::status`](crate::AppHandle::status) tell of one collector.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct CollectorStatus {
@@ -152,10 +153,40 @@ pub struct CollectorStatus {
     pub collector: CollectorId,
     /// Its incremental strategy.
     pub strategy: Incremental,
-    /// Its stored state; `None` before its first commit.
+    /// Its stored state (the walk in progress, the mark); `None` before its first commit.
     pub state: Option<State>,
-    /// Its last runs, newest first.
+    /// Its last runs, newest first: the first is the last run and its outcome.
     pub runs: Vec<RunRecord>,
+    /// A run of it is going on now.
+    pub is_running: bool,
+    /// It is paused: it starts no scheduled run until resumed.
+    pub is_paused: bool,
+    /// When its next scheduled run starts; `None` when none is (paused, running, no interval,
+    /// or the app is not running).
+    pub next_run: Option<DateTime<Utc>>,
+    /// Its failed runs in a row (0 after a run that succeeded).
+    pub failures: u32,
+}
+
+impl CollectorStatus {
+    /// The status of `collector` as stored, with no live part (the app is not running).
+    pub fn stored(
+        collector: CollectorId,
+        strategy: Incremental,
+        state: Option<State>,
+        runs: Vec<RunRecord>,
+    ) -> Self {
+        Self {
+            collector,
+            strategy,
+            state,
+            runs,
+            is_running: false,
+            is_paused: false,
+            next_run: None,
+            failures: 0,
+        }
+    }
 }
 
 /// Orders two mark values: as numbers when both are numbers, as instants when both are RFC 3339
