@@ -1,4 +1,4 @@
-//! The unified interface: list, list_pages, get and search, native and naive.
+//! The unified interface: list, list_pages, get, search and search_pages, native and naive.
 
 use futures_util::TryStreamExt;
 use hamstr::{
@@ -173,6 +173,70 @@ async fn search_is_native_or_naive() {
     assert_eq!(
         api.requests("/jobs").last().unwrap().param("q"),
         Some("rust")
+    );
+}
+
+/// `search_pages` is to `search` what `list_pages` is to `list`: the naive search gives the
+/// listing's pages that hold a match, each with only its matches and its position; the native one
+/// gives the API's result pages.
+#[tokio::test]
+async fn search_pages_keeps_each_page_and_its_position() {
+    let api = MockApi::start().await;
+    // 25 jobs, 10 a page; every seventh is remote.
+    let records: Vec<Value> = (0..25)
+        .map(|index| {
+            let place = if index % 7 == 0 { "remote" } else { "office" };
+            json!({"id": index, "title": format!("job {index}"), "place": place})
+        })
+        .collect();
+    api.route(
+        "/jobs",
+        Collection::new(records)
+            .records_at("data")
+            .paging(Paging::page_number()),
+    );
+    let service = Service::new(api.url())
+        .records("data")
+        .paginator(PageNumber::new().size("per_page", 10));
+    let pages: Vec<_> = service
+        .search_pages("jobs", "Remote")
+        .try_collect()
+        .await
+        .unwrap();
+    let found: Vec<(usize, Vec<i64>)> = pages
+        .iter()
+        .map(|page| {
+            let ids = page
+                .values()
+                .iter()
+                .map(|job| job["id"].as_i64().unwrap())
+                .collect();
+            (page.index(), ids)
+        })
+        .collect();
+    assert_eq!(found, [(0, vec![0, 7]), (1, vec![14]), (2, vec![21])]);
+    let flat: Vec<Value> = service
+        .search("jobs", "remote")
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(flat.len(), 4);
+
+    let native = service
+        .endpoint("jobs")
+        .search_with(Search::Param("q".into()));
+    let pages: Vec<_> = native.search_pages("job").try_collect().await.unwrap();
+    // The mock does not search: the API's pages come back as they are, with the query sent.
+    assert_eq!(
+        pages.iter().map(|page| page.len()).collect::<Vec<_>>(),
+        [10, 10, 5]
+    );
+    assert!(
+        api.requests("/jobs")
+            .iter()
+            .rev()
+            .take(3)
+            .all(|request| request.param("q") == Some("job"))
     );
 }
 

@@ -2,7 +2,7 @@
 
 use std::{fmt::Write as _, sync::Arc};
 
-use futures_util::{Stream, StreamExt, TryStreamExt, stream};
+use futures_util::{Stream, StreamExt, TryStreamExt, future, stream};
 use reqwest::Url;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -284,30 +284,37 @@ impl Endpoint {
         &self,
         query: &str,
     ) -> impl Stream<Item = Result<T, SourceError>> + Send + 'static + use<T> {
+        self.search_pages(query)
+            .map_ok(|page| {
+                stream::iter(
+                    page.into_items::<T>()
+                        .map(|item| item.map_err(SourceError::from)),
+                )
+            })
+            .try_flatten()
+    }
+
+    /// The results of [`search`](Self::search) page by page, as [`list_pages`](Self::list_pages)
+    /// is to [`list`](Self::list). With [`Search::Param`] these are the API's own result pages;
+    /// with [`Search::Naive`], the listing's pages that hold a match, each with only its
+    /// matching records and its position in the listing ([`Page::index`]).
+    pub fn search_pages(
+        &self,
+        query: &str,
+    ) -> impl Stream<Item = Result<Page, SourceError>> + Send + 'static + use<> {
         let search = self
             .search
             .clone()
             .unwrap_or_else(|| self.service.defaults().search.clone());
         match search {
-            Search::Param(name) => self.clone().param(name, query).list_as::<T>().boxed(),
+            Search::Param(name) => self.clone().param(name, query).list_pages().boxed(),
             Search::Naive => {
                 let words: Vec<String> = query.split_whitespace().map(str::to_lowercase).collect();
                 self.list_pages()
-                    .map_ok(move |page| {
-                        let keep: Vec<bool> = page
-                            .records()
-                            .iter()
-                            .map(|record| record_contains(record.get(), &words))
-                            .collect();
-                        let items =
-                            page.into_items::<T>()
-                                .zip(keep)
-                                .filter_map(|(item, is_kept)| {
-                                    is_kept.then(|| item.map_err(SourceError::from))
-                                });
-                        stream::iter(items)
+                    .try_filter_map(move |mut page| {
+                        page.retain(|record| record_contains(record.get(), &words));
+                        future::ready(Ok((!page.is_empty()).then_some(page)))
                     })
-                    .try_flatten()
                     .boxed()
             }
         }

@@ -1,6 +1,7 @@
 //! [`Service`]: one API (base URL, auth, headers, paginator, limits), and the unified async
 //! interface over it: [`list`](Service::list), [`list_pages`](Service::list_pages),
-//! [`get`](Service::get) and [`search`](Service::search).
+//! [`get`](Service::get), [`search`](Service::search) and
+//! [`search_pages`](Service::search_pages).
 
 mod endpoint;
 mod error;
@@ -384,6 +385,15 @@ impl Service {
         query: &str,
     ) -> impl Stream<Item = Result<Value, SourceError>> + Send + 'static + use<> {
         self.endpoint(endpoint).search(query)
+    }
+
+    /// The results of [`search`](Self::search) page by page; see [`Endpoint::search_pages`].
+    pub fn search_pages(
+        &self,
+        endpoint: &str,
+        query: &str,
+    ) -> impl Stream<Item = Result<Page, SourceError>> + Send + 'static + use<> {
+        self.endpoint(endpoint).search_pages(query)
     }
 
     /// The HTTP client, built on first use from the configuration.

@@ -80,6 +80,20 @@ impl Page {
             .then_some(self.record_values.as_slice())
     }
 
+    /// Keeps the records for which `keep` is true (a search's matches), with what was read of
+    /// each.
+    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&RawRecord) -> bool) {
+        let kept: Vec<bool> = self.records.iter().map(&mut keep).collect();
+        let mut flags = kept.iter();
+        self.records
+            .retain(|_| *flags.next().expect("one flag a record"));
+        if self.record_values.len() == kept.len() {
+            let mut flags = kept.iter();
+            self.record_values
+                .retain(|_| *flags.next().expect("one flag a record"));
+        }
+    }
+
     /// Whether this is the last page of the walk.
     pub fn is_last(&self) -> bool {
         self.is_last
