@@ -10,7 +10,7 @@ use crate::{
     paginate::PaginateError,
     records::RecordsError,
     secret::SecretError,
-    service::{ServiceError, SourceError},
+    service::{FileError, ServiceError, SourceError},
     state::IncrementalError,
 };
 
@@ -37,6 +37,9 @@ pub enum Error {
     /// A record does not fit its type.
     #[error(transparent)]
     Decode(#[from] DecodeError),
+    /// A file could not be read, or a row of it.
+    #[error(transparent)]
+    File(#[from] FileError),
     /// A credential could not be had.
     #[error(transparent)]
     Secret(#[from] SecretError),
@@ -69,6 +72,7 @@ impl From<SourceError> for Error {
             SourceError::Paginate(error) => Self::Paginate(error),
             SourceError::Records(error) => Self::Records(error),
             SourceError::Decode(error) => Self::Decode(error),
+            SourceError::File(error) => Self::File(error),
         }
     }
 }
@@ -81,6 +85,7 @@ impl From<CollectError> for Error {
             CollectError::Paginate(error) => Self::Paginate(error),
             CollectError::Records(error) => Self::Records(error),
             CollectError::Decode(error) => Self::Decode(error),
+            CollectError::File(error) => Self::File(error),
             CollectError::Incremental(error) => Self::Incremental(error),
             CollectError::Backend(error) => Self::Backend(error),
             error => Self::Collect(error),

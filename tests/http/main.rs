@@ -2,6 +2,7 @@
 //! records, the stream API, record and replay, retries and rate limits.
 
 mod auth_and_secrets;
+mod files;
 mod paginators;
 mod record_replay;
 mod records_and_faults;

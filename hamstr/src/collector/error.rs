@@ -9,7 +9,7 @@ use crate::{
     model::DecodeError,
     paginate::PaginateError,
     records::RecordsError,
-    service::{ServiceError, SourceError},
+    service::{FileError, ServiceError, SourceError},
     state::{CollectorId, IncrementalError},
 };
 
@@ -34,6 +34,9 @@ pub enum CollectError {
     /// A record does not fit the model (it was skipped; the run went on).
     #[error(transparent)]
     Decode(#[from] DecodeError),
+    /// A file could not be read, or a row of it (skipped; the run went on).
+    #[error(transparent)]
+    File(#[from] FileError),
     /// A record the incremental strategy cannot place (it was skipped; the run went on).
     #[error(transparent)]
     Incremental(#[from] IncrementalError),
@@ -81,6 +84,7 @@ impl From<SourceError> for CollectError {
             SourceError::Paginate(error) => Self::Paginate(error),
             SourceError::Records(error) => Self::Records(error),
             SourceError::Decode(error) => Self::Decode(error),
+            SourceError::File(error) => Self::File(error),
         }
     }
 }

@@ -375,7 +375,7 @@ fn id_matches(raw: &str, id: &str) -> bool {
 }
 
 /// Whether every word appears in some string or number value of the record, ignoring case.
-fn record_contains(raw: &str, words: &[String]) -> bool {
+pub(super) fn record_contains(raw: &str, words: &[String]) -> bool {
     let Ok(value) = serde_json::from_str::<Value>(raw) else {
         return false;
     };

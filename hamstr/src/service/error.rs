@@ -9,6 +9,7 @@ use crate::{
     model::DecodeError,
     paginate::PaginateError,
     records::RecordsError,
+    url::RedactedUrl,
 };
 
 /// Why a listing, a lookup or a search over a service stopped, or a record of it did not fit.
@@ -30,6 +31,50 @@ pub enum SourceError {
     /// A record does not fit the type it is decoded into (the stream goes on after it).
     #[error(transparent)]
     Decode(#[from] DecodeError),
+    /// A file could not be read, or one of its rows (the stream goes on after a row).
+    #[error(transparent)]
+    File(#[from] FileError),
+}
+
+/// Why a file, or a row of it, could not be read.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum FileError {
+    /// The file could not be opened or read.
+    #[error("cannot read {location}")]
+    Read {
+        /// The file's path.
+        location: String,
+        /// Why.
+        #[source]
+        source: Arc<std::io::Error>,
+    },
+    /// A row that could not be read; it was skipped and the rest was read.
+    #[error(transparent)]
+    Malformed(#[from] MalformedLine),
+}
+
+impl FileError {
+    pub(crate) fn read(path: &std::path::Path, source: std::io::Error) -> Self {
+        Self::Read {
+            location: path.display().to_string(),
+            source: Arc::new(source),
+        }
+    }
+}
+
+/// A row of a file that could not be read (a CSV row with another number of fields than its
+/// header, text that is not UTF-8, a line that is not JSON): it was skipped.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+#[error("{location}: line {line} was skipped: {reason}")]
+pub struct MalformedLine {
+    /// The file, as a `file://` URL.
+    pub location: RedactedUrl,
+    /// The row's line in the file, from 1.
+    pub line: u64,
+    /// What is wrong with it.
+    pub reason: String,
 }
 
 impl From<FetchError> for SourceError {

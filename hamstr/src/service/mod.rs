@@ -5,6 +5,7 @@
 
 mod endpoint;
 mod error;
+mod file;
 mod settings;
 mod walk;
 
@@ -37,7 +38,8 @@ pub use crate::http::{
 };
 pub use crate::state::Checkpoint;
 pub use endpoint::{Endpoint, Lookup, Search};
-pub use error::{ServiceError, SourceError};
+pub use error::{FileError, MalformedLine, ServiceError, SourceError};
+pub use file::{FileFormat, FileKey, FileSource};
 pub use settings::{DEFAULT_USER_AGENT, Limits, ServiceSettings};
 pub use walk::Page;
 

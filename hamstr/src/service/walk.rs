@@ -11,7 +11,7 @@ use reqwest::{StatusCode, Url, header::HeaderMap};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::SourceError;
+use super::{MalformedLine, SourceError};
 use crate::{
     http::{Answer, HttpClient},
     json::JsonPath,
@@ -35,25 +35,61 @@ pub struct Page {
     checkpoint: Option<Checkpoint>,
     is_last: bool,
     is_not_modified: bool,
+    /// Rows of a file that could not be read.
+    malformed: Vec<MalformedLine>,
 }
 
 impl Page {
+    /// A page of a file: its records, read from `location`, with no answer of its own (status
+    /// 200, no headers).
+    pub(crate) fn of_file(
+        index: usize,
+        location: RedactedUrl,
+        records: Vec<RawRecord>,
+        checkpoint: Option<Checkpoint>,
+        is_last: bool,
+    ) -> Self {
+        Self {
+            index,
+            url: location,
+            status: StatusCode::OK,
+            headers: HeaderMap::new(),
+            records,
+            record_values: Vec::new(),
+            checkpoint,
+            is_last,
+            is_not_modified: false,
+            malformed: Vec::new(),
+        }
+    }
+
+    pub(crate) fn set_malformed(&mut self, malformed: Vec<MalformedLine>) {
+        self.malformed = malformed;
+    }
+
+    /// The rows of a file's page that could not be read, each with its line (they are not in
+    /// [`records`](Self::records)); none for an API's page.
+    pub fn malformed(&self) -> &[MalformedLine] {
+        &self.malformed
+    }
+
     /// The page's position in the walk, from 0.
     pub fn index(&self) -> usize {
         self.index
     }
 
-    /// The URL it was fetched from, credentials removed.
+    /// The URL it was fetched from, credentials removed (a `file://` URL for a page of a local
+    /// file).
     pub fn url(&self) -> &RedactedUrl {
         &self.url
     }
 
-    /// The answer's status.
+    /// The answer's status (200 for a page of a file).
     pub fn status(&self) -> StatusCode {
         self.status
     }
 
-    /// The answer's headers.
+    /// The answer's headers (none for a page of a file).
     pub fn headers(&self) -> &HeaderMap {
         &self.headers
     }
@@ -326,6 +362,7 @@ impl Walk {
             records,
             record_values,
             checkpoint,
+            malformed: Vec::new(),
         };
         self.index += 1;
         self.next = next;
