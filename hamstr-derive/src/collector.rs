@@ -114,6 +114,7 @@ fn duration_tokens(duration: std::time::Duration) -> TokenStream {
 fn incremental_tokens(incremental: &Incremental) -> TokenStream {
     match incremental {
         Incremental::FullRefresh => quote!(::hamstr::state::Incremental::FullRefresh),
+        Incremental::Append => quote!(::hamstr::state::Incremental::Append),
         Incremental::Seek { param, id_field } => {
             quote!(::hamstr::state::Incremental::seek(#param, #id_field))
         }

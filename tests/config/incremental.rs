@@ -82,7 +82,7 @@ error: unknown incremental strategy `seeek`
 6 |         incremental: {strategy: seeek}
   |                                 ^^^^^
   |
-  = help: did you mean `seek`? strategies: `full_refresh`, `seek`, `stop_when_seen` or `cursor_field`";
+  = help: did you mean `seek`? strategies: `full_refresh`, `seek`, `stop_when_seen`, `cursor_field` or `append`";
     assert_eq!(error.render(), expected);
 }
 

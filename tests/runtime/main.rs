@@ -5,6 +5,7 @@ mod app_checks;
 mod callbacks_and_misfits;
 mod dynamic_models;
 mod end_to_end;
+mod files;
 mod handle;
 mod incremental;
 mod scheduler;

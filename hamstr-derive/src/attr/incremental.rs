@@ -11,6 +11,7 @@ use crate::errors::Errors;
 /// and defaults as `incremental:` in YAML.
 pub(crate) enum Incremental {
     FullRefresh,
+    Append,
     Seek {
         param: LitStr,
         id_field: LitStr,
@@ -187,6 +188,7 @@ impl Incremental {
                 param: value(param),
                 lookback: window,
             },
+            "append" => Incremental::Append,
             _ => Incremental::FullRefresh,
         }))
     }

@@ -61,7 +61,7 @@ const fn key(name: &'static str, kind: KeyKind, if_absent: IfAbsent) -> Key {
 }
 
 /// Every incremental strategy, the default (`full_refresh`) first.
-pub const STRATEGIES: [Strategy; 4] = [
+pub const STRATEGIES: [Strategy; 5] = [
     Strategy {
         name: "full_refresh",
         keys: &[],
@@ -92,6 +92,12 @@ pub const STRATEGIES: [Strategy; 4] = [
         ],
         yaml_example: "{strategy: cursor_field, field: updated_at, param: since}",
         attribute_example: "incremental(strategy = \"cursor_field\", field = \"updated_at\", param = \"since\", lookback = \"10m\")",
+    },
+    Strategy {
+        name: "append",
+        keys: &[],
+        yaml_example: "{strategy: append}",
+        attribute_example: "incremental(strategy = \"append\")",
     },
 ];
 

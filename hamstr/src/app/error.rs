@@ -30,7 +30,7 @@ pub enum AppError {
         /// The name.
         service: String,
     },
-    /// A collector added to the app names no service.
+    /// A collector added to the app names no service (and reads no file).
     #[error(
         "collector `{collector}` names no service; set `service = \"...\"` or add it to a service"
     )]
@@ -106,6 +106,16 @@ pub enum AppError {
     CollectorEnded {
         /// The collector.
         collector: CollectorId,
+    },
+    /// A collector's incremental strategy does not fit what it reads.
+    #[error("collector `{collector}`: the {strategy} strategy does not fit: {reason}")]
+    Strategy {
+        /// The collector.
+        collector: CollectorId,
+        /// The strategy's name.
+        strategy: &'static str,
+        /// Why, and what fits.
+        reason: &'static str,
     },
     /// The process's signals could not be listened to.
     #[error("cannot listen for shutdown signals")]

@@ -4,7 +4,46 @@
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 use super::{AppError, Hamstr};
-use crate::{model::Schema, runtime::Planned, service::Service, state::CollectorId};
+use crate::{
+    model::Schema,
+    runtime::Planned,
+    service::Service,
+    state::{CollectorId, Incremental},
+};
+
+/// The service name of collectors of files that name none.
+const FILES: &str = "files";
+
+/// Whether `strategy` fits the collector's source: `append` is for files, and files take only
+/// it and `full_refresh` (the others send a query parameter to an API).
+fn check_strategy(
+    collector: &CollectorId,
+    strategy: &Incremental,
+    is_file: bool,
+) -> Result<(), AppError> {
+    let reason = match (strategy, is_file) {
+        (Incremental::FullRefresh, _) | (Incremental::Append, true) => return Ok(()),
+        (
+            Incremental::Seek { .. }
+            | Incremental::StopWhenSeen { .. }
+            | Incremental::CursorField(_),
+            false,
+        ) => {
+            return Ok(());
+        }
+        (Incremental::Append, false) => {
+            "it reads the rows added to a file; an API's listing takes seek, stop_when_seen or cursor_field"
+        }
+        (_, true) => {
+            "it asks an API for what is new; a file takes append (the rows added since the last run) or full_refresh"
+        }
+    };
+    Err(AppError::Strategy {
+        collector: collector.clone(),
+        strategy: strategy.name(),
+        reason,
+    })
+}
 
 impl Hamstr {
     /// Plans, then lets the backend create or update the table of every model.
@@ -49,6 +88,8 @@ impl Hamstr {
                 .map(move |collector| (Some(&service.service), collector))
         });
         let added = self.collectors.iter().map(|collector| (None, collector));
+        // What a collector of a file that names no service runs under: it sends no request.
+        let files = Service::new("http://localhost/").name(FILES);
         let mut planned: Vec<Planned> = Vec::new();
         for (owner, collector) in attached.chain(added) {
             let settings = collector.settings();
@@ -75,6 +116,7 @@ impl Hamstr {
                             known: services.keys().cloned().collect::<Vec<_>>().join(", "),
                         })?
                 }
+                (None, None) if settings.file_source().is_some() => &files,
                 (None, None) => return Err(AppError::NoService { collector: name }),
             };
             let id = CollectorId::new(service.service_name(), name);
@@ -90,6 +132,10 @@ impl Hamstr {
                     source,
                 })?;
             let incremental = settings.incremental_strategy().clone();
+            let file = settings
+                .file_source()
+                .map(|file| file.clone().column_types(Arc::clone(&schema)));
+            check_strategy(&id, &incremental, file.is_some())?;
             let endpoint = match settings.endpoint_path() {
                 Some(path) => {
                     service.endpoint_url(path)?;
@@ -104,15 +150,17 @@ impl Hamstr {
                 }
                 None => None,
             };
-            let listing = match &endpoint {
-                Some(endpoint) => endpoint.listing_url()?.to_string(),
-                None => String::new(),
+            let listing = match (&endpoint, &file) {
+                (Some(endpoint), _) => endpoint.listing_url()?.to_string(),
+                (None, Some(file)) => format!("file:{}", file.path().display()),
+                (None, None) => String::new(),
             };
             planned.push(Planned {
                 id,
                 collector: Arc::clone(collector),
                 service: service.clone(),
                 endpoint,
+                file,
                 schema,
                 interval,
                 incremental,

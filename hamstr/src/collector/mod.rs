@@ -18,7 +18,7 @@ mod spec;
 
 use async_trait::async_trait;
 
-use crate::{model::Model, records::Records, state::Incremental};
+use crate::{model::Model, records::Records, service::FileSource, state::Incremental};
 
 pub use crate::auth::BoxError;
 pub use batch::RecordBatch;
@@ -125,6 +125,7 @@ pub struct CollectorSettings {
     name: Option<String>,
     service: Option<String>,
     endpoint: Option<String>,
+    file: Option<FileSource>,
     records: Option<Records>,
     params: Vec<(String, String)>,
     interval: Option<Interval>,
@@ -142,6 +143,15 @@ impl CollectorSettings {
     pub fn endpoint(path: impl Into<String>) -> Self {
         Self {
             endpoint: Some(path.into()),
+            ..Self::default()
+        }
+    }
+
+    /// Settings for the rows of a file ([`FileSource`]: CSV or JSON Lines, in pages). A file
+    /// collector needs no service; its id is `files/<name>` unless it names one.
+    pub fn file(source: FileSource) -> Self {
+        Self {
+            file: Some(source),
             ..Self::default()
         }
     }
@@ -200,6 +210,11 @@ impl CollectorSettings {
     /// The endpoint's path, if there is one.
     pub fn endpoint_path(&self) -> Option<&str> {
         self.endpoint.as_deref()
+    }
+
+    /// The file it reads, if it reads one.
+    pub fn file_source(&self) -> Option<&FileSource> {
+        self.file.as_ref()
     }
 
     /// The records path, if one was given.

@@ -58,6 +58,12 @@ impl CollectorSpec {
         Self::with_settings(CollectorSettings::endpoint(path))
     }
 
+    /// A collector of the rows of a file (CSV or JSON Lines; see
+    /// [`FileSource`](crate::service::FileSource)).
+    pub fn file(source: crate::service::FileSource) -> Self {
+        Self::with_settings(CollectorSettings::file(source))
+    }
+
     /// A collector with these settings.
     pub fn with_settings(settings: CollectorSettings) -> Self {
         Self {

@@ -154,6 +154,7 @@ fn build(
     let incremental = match strategy.name {
         "seek" => Incremental::seek(param?, id_field?.as_str()),
         "stop_when_seen" => Incremental::stop_when_seen(field_path?.as_str()),
+        "append" => Incremental::Append,
         "cursor_field" => {
             let cursor = Incremental::cursor_field(field_path?.as_str(), param?);
             match lookback {
@@ -187,6 +188,7 @@ mod tests {
             Incremental::seek("from", "id"),
             Incremental::stop_when_seen("created_at"),
             Incremental::cursor_field("updated_at", "since").into(),
+            Incremental::Append,
         ];
         for (strategy, incremental) in STRATEGIES.iter().zip(built) {
             assert_eq!(strategy.name, incremental.name());

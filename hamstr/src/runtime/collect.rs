@@ -20,7 +20,7 @@ use crate::{
     collector::{CollectError, PageRows, Rows, RunHost},
     events::Event,
     model::Row,
-    service::{Endpoint, Page, Service},
+    service::{Endpoint, FileError, FileSource, Page, Service},
     state::{CollectorId, Incremental, IncrementalError, MissingField, State},
     text::ErrorChain,
 };
@@ -95,13 +95,23 @@ impl RunHost for Running<'_> {
     }
 
     fn pages(&self) -> BoxStream<'static, Result<Page, CollectError>> {
-        self.endpoint_pages(self.planned.endpoint.clone())
+        let listing = match (&self.planned.endpoint, &self.planned.file) {
+            (Some(endpoint), _) => Some(Listing::Endpoint(Box::new(endpoint.clone()))),
+            (None, Some(file)) => Some(Listing::File(file.clone())),
+            (None, None) => None,
+        };
+        self.listing_pages(listing)
     }
 
     async fn collect_endpoint(&mut self, shape: &mut dyn PageRows) -> Result<(), CollectError> {
         let mut walker = Walker::new(self);
         while let Some(page) = walker.next(self).await? {
             let verdict = self.tally.progress.page(&page);
+            for line in page.malformed() {
+                let error = CollectError::File(FileError::Malformed(line.clone()));
+                shape.report(&error);
+                self.skip(error);
+            }
             for (index, record) in page.records().iter().enumerate() {
                 let taken = if verdict.is_missing(index) {
                     Err(self.missing_field(&page, index))
@@ -174,19 +184,23 @@ impl RunHost for Running<'_> {
 }
 
 impl Running<'_> {
-    /// The pages of `endpoint`, counted in the tally, ending early at shutdown; for a collector
-    /// without an endpoint, the error that says so.
-    fn endpoint_pages(
+    /// The pages of `listing`, counted in the tally, ending early at shutdown; for a collector
+    /// with nothing to list, the error that says so.
+    fn listing_pages(
         &self,
-        endpoint: Option<Endpoint>,
+        listing: Option<Listing>,
     ) -> BoxStream<'static, Result<Page, CollectError>> {
-        let Some(endpoint) = endpoint else {
+        let Some(listing) = listing else {
             let error = CollectError::NoEndpoint {
                 collector: self.planned.id.clone(),
             };
             return stream::once(future::ready(Err(error))).boxed();
         };
-        let listing = endpoint.list_pages().map_err(CollectError::from);
+        let listing = match listing {
+            Listing::Endpoint(endpoint) => endpoint.list_pages().boxed(),
+            Listing::File(file) => file.list_pages().boxed(),
+        }
+        .map_err(CollectError::from);
         let pages = Arc::clone(&self.tally.pages);
         let not_modified = Arc::clone(&self.tally.not_modified);
         let observer = self.planned.observer.clone();
@@ -221,6 +235,12 @@ impl Running<'_> {
     }
 }
 
+/// What a collector lists: an API's endpoint, or a file.
+enum Listing {
+    Endpoint(Box<Endpoint>),
+    File(FileSource),
+}
+
 /// The endpoint's pages as the run's strategy walks them. A resumed walk whose next page the
 /// API refuses (an expired cursor) starts over from the first page.
 struct Walker {
@@ -233,9 +253,13 @@ struct Walker {
 
 impl Walker {
     fn new(running: &Running<'_>) -> Self {
-        let endpoint = (running.planned.endpoint.as_ref())
-            .map(|endpoint| running.tally.progress.start(endpoint));
-        let pages = running.endpoint_pages(endpoint);
+        let progress = &running.tally.progress;
+        let listing = match (&running.planned.endpoint, &running.planned.file) {
+            (Some(endpoint), _) => Some(Listing::Endpoint(Box::new(progress.start(endpoint)))),
+            (None, Some(file)) => Some(Listing::File(progress.start_file(file))),
+            (None, None) => None,
+        };
+        let pages = running.listing_pages(listing);
         let is_resumed = running.tally.progress.state().walk.is_some();
         Self {
             pages,

@@ -6,7 +6,8 @@ use chrono::{DateTime, Utc};
 
 use crate::{
     records::field_text,
-    service::{Endpoint, Page},
+    service::{Endpoint, FileSource, Page},
+    state::Checkpoint,
     state::{CollectorId, Incremental, Mark, State, WalkState, compare_marks, look_back, newer},
 };
 
@@ -60,8 +61,10 @@ impl Progress {
         started_at: DateTime<Utc>,
     ) -> Self {
         let mut state = stored.unwrap_or_default();
-        if let (Some(mark), Some(field)) = (&state.mark, strategy.field())
-            && (mark.strategy != strategy.name() || mark.field != field.as_str())
+        let field = strategy.field().map_or("", |field| field.as_str());
+        if let Some(mark) = &state.mark
+            && strategy != Incremental::FullRefresh
+            && (mark.strategy != strategy.name() || mark.field != field)
         {
             tracing::warn!(
                 collector = %collector,
@@ -157,7 +160,23 @@ impl Progress {
                 };
                 endpoint.clone().param(cursor.param(), value)
             }
-            Incremental::FullRefresh | Incremental::StopWhenSeen { .. } => endpoint.clone(),
+            Incremental::FullRefresh | Incremental::StopWhenSeen { .. } | Incremental::Append => {
+                endpoint.clone()
+            }
+        }
+    }
+
+    /// The file as this run reads it: from the stored walk's next page, or (`append`) from
+    /// where the file ended when the last complete read ended, or from its first row.
+    pub(crate) fn start_file(&self, file: &FileSource) -> FileSource {
+        if let Some(walk) = &self.state.walk {
+            return file.clone().resume(walk.next.clone());
+        }
+        match (&self.strategy, &self.state.mark) {
+            (Incremental::Append, Some(mark)) if !self.is_full => {
+                file.clone().resume(Checkpoint::new(mark.value.clone()))
+            }
+            _ => file.clone(),
         }
     }
 
@@ -220,7 +239,14 @@ impl Progress {
                     newest = newer(newest, &value);
                 }
             }
-            Incremental::FullRefresh => {}
+            Incremental::FullRefresh | Incremental::Append => {}
+        }
+        if verdict.is_done
+            && self.strategy == Incremental::Append
+            && let Some(end) = page.checkpoint()
+        {
+            // The file's end: the next run reads what is added after it.
+            self.state.mark = Some(Mark::new(self.strategy.name(), "", end.as_str()));
         }
         if verdict.is_done {
             if let Some(value) = newest {

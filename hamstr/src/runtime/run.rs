@@ -23,7 +23,7 @@ use crate::{
     events::{Event, EventBus},
     model::Schema,
     report::{Observer, RunReport},
-    service::{Endpoint, Service},
+    service::{Endpoint, FileSource, Service},
     state::{CollectorId, Incremental, RunRecord, State},
     text::ErrorChain,
 };
@@ -35,6 +35,8 @@ pub(crate) struct Planned {
     pub(crate) collector: Arc<dyn ErasedCollector>,
     pub(crate) service: Service,
     pub(crate) endpoint: Option<Endpoint>,
+    /// The file it reads, when it reads one instead of an endpoint.
+    pub(crate) file: Option<FileSource>,
     pub(crate) schema: Arc<Schema>,
     pub(crate) interval: Option<Duration>,
     pub(crate) incremental: Incremental,

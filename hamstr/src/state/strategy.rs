@@ -50,6 +50,9 @@ pub enum Incremental {
     /// The newest value of a field stored so far is sent as a query parameter (`since=`,
     /// `updated_after=`), optionally minus a look-back window.
     CursorField(CursorField),
+    /// A file that only grows: each run reads the rows appended since the last run ended (the
+    /// mark is where the file ended then).
+    Append,
 }
 
 impl Incremental {
@@ -84,13 +87,14 @@ impl Incremental {
             Self::Seek { .. } => "seek",
             Self::StopWhenSeen { .. } => "stop_when_seen",
             Self::CursorField(_) => "cursor_field",
+            Self::Append => "append",
         }
     }
 
     /// The record field the strategy reads, if it reads one.
     pub fn field(&self) -> Option<&JsonPath> {
         match self {
-            Self::FullRefresh => None,
+            Self::FullRefresh | Self::Append => None,
             Self::Seek { id_field, .. } => Some(id_field),
             Self::StopWhenSeen { field } => Some(field),
             Self::CursorField(cursor) => Some(&cursor.field),
@@ -102,6 +106,7 @@ impl fmt::Display for Incremental {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::FullRefresh => formatter.write_str("full_refresh"),
+            Self::Append => formatter.write_str("append (the rows added since the last run)"),
             Self::Seek { param, id_field } => write!(formatter, "seek ({param}=<last {id_field}>)"),
             Self::StopWhenSeen { field } => write!(formatter, "stop_when_seen (by {field})"),
             Self::CursorField(cursor) => {
