@@ -156,3 +156,5 @@ suite::behaviours!(jsonl, JsonLinesDir::new());
 suite::behaviours!(sqlite, SqliteFile::new());
 
 mod jsonl_writer;
+
+mod hand_written;
