@@ -135,6 +135,9 @@ struct IncrementalDoctests;
 #[cfg(doctest)]
 #[doc = include_str!("../../docs/resilience.md")]
 struct ResilienceDoctests;
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/reading.md")]
+struct ReadingDoctests;
 
 /// The HTTP client's types that appear in hamstr's API (`Url`, `Request`, `HeaderMap`).
 pub use reqwest;
