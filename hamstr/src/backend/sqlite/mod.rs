@@ -365,7 +365,9 @@ fn sql_value(cell: &Cell) -> SqlValue {
     }
 }
 
-/// How datetimes are stored: RFC 3339 in UTC with a `Z`, so text order is time order.
+/// How datetimes are stored: RFC 3339 in UTC with a `Z` and only the fraction digits needed.
+/// As text they sort in time order only to the second (`.` sorts before `Z`); reads compare
+/// them through `read::sort_key`, which pads the fraction.
 pub(crate) fn format_datetime(value: &DateTime<Utc>) -> String {
     value.to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }

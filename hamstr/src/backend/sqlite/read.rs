@@ -8,7 +8,7 @@ use rusqlite::{Connection, params_from_iter, types::Value as SqlValue};
 use super::{quote, sql_value, store_error, stored_schema};
 use crate::{
     backend::{
-        BackendError, Continuation, Direction, Op, RowPage, added_fields,
+        BackendError, Continuation, Direction, Op, Position, RowPage, added_fields,
         read::{Resolved, find_field},
     },
     model::{Cell, Field, FieldType, Row, Schema},
@@ -59,13 +59,13 @@ impl Source {
         connection: &Connection,
         schema: &Schema,
         sql: &str,
-        params: &[SqlValue],
+        parameters: &[SqlValue],
     ) -> Result<Vec<Row>, BackendError> {
         let table = schema.name();
         let failed = |error| store_error(format!("reading table `{table}`"), error);
         let mut statement = connection.prepare(sql).map_err(failed)?;
         let values = statement
-            .query_map(params_from_iter(params), |row| {
+            .query_map(params_from_iter(parameters), |row| {
                 (0..self.columns.len())
                     .map(|index| row.get::<_, SqlValue>(index))
                     .collect::<rusqlite::Result<Vec<SqlValue>>>()
@@ -90,7 +90,7 @@ impl Source {
 /// Datetimes are stored as RFC 3339 with only the fraction digits they need (`…05Z`,
 /// `…05.500Z`), and `.` sorts before `Z`: as text, half a second past would come first. This
 /// pads the fraction to nine digits, which makes text order time order; bound datetimes are
-/// written the same way ([`sortable_datetime`]).
+/// written the same way ([`sort_value`]).
 fn sort_key(column: &str, field_type: FieldType) -> String {
     match field_type {
         FieldType::DateTime => format!(
@@ -100,7 +100,7 @@ fn sort_key(column: &str, field_type: FieldType) -> String {
     }
 }
 
-/// A cell bound against a [`sort_key`] of a field of `field_type`.
+/// A cell as bound against a [`sort_key`]: datetimes as [`sort_key`] writes them.
 fn sort_value(cell: &Cell) -> SqlValue {
     match cell {
         Cell::DateTime(value) => SqlValue::Text(value.format("%Y-%m-%dT%H:%M:%S%.9f").to_string()),
@@ -108,10 +108,10 @@ fn sort_value(cell: &Cell) -> SqlValue {
     }
 }
 
-/// Adds `value` to `params` and returns its placeholder.
-fn bind(params: &mut Vec<SqlValue>, value: SqlValue) -> String {
-    params.push(value);
-    format!("?{}", params.len())
+/// Adds `value` to `parameters` and returns its placeholder.
+fn bind(parameters: &mut Vec<SqlValue>, value: SqlValue) -> String {
+    parameters.push(value);
+    format!("?{}", parameters.len())
 }
 
 pub(super) fn get_row(
@@ -122,7 +122,7 @@ pub(super) fn get_row(
     let Some(source) = Source::open(connection, schema)? else {
         return Ok(None);
     };
-    let mut params = Vec::new();
+    let mut parameters = Vec::new();
     // The stored form itself, not the sort key: equal keys are stored as equal text, and the
     // primary key's index is used.
     let conditions: Vec<String> = schema
@@ -130,7 +130,7 @@ pub(super) fn get_row(
         .iter()
         .zip(key)
         .map(|(&index, cell)| {
-            let placeholder = bind(&mut params, sql_value(cell));
+            let placeholder = bind(&mut parameters, sql_value(cell));
             format!("{} = {placeholder}", source.columns[index])
         })
         .collect();
@@ -141,7 +141,7 @@ pub(super) fn get_row(
         conditions.join(" AND ")
     );
     Ok(source
-        .rows(connection, schema, &sql, &params)?
+        .rows(connection, schema, &sql, &parameters)?
         .into_iter()
         .next())
 }
@@ -154,7 +154,7 @@ pub(super) fn query(
     let Some(source) = Source::open(connection, schema)? else {
         return Ok(RowPage::default());
     };
-    let mut params = Vec::new();
+    let mut parameters = Vec::new();
     let mut conditions: Vec<String> = query
         .filters
         .iter()
@@ -167,7 +167,7 @@ pub(super) fn query(
                 (Op::Ne, _) => "IS NOT",
                 (op, _) => op.as_str(),
             };
-            let placeholder = bind(&mut params, sort_value(&filter.value));
+            let placeholder = bind(&mut parameters, sort_value(&filter.value));
             format!("{column} {operator} {placeholder}")
         })
         .collect();
@@ -184,12 +184,12 @@ pub(super) fn query(
                 source.table,
                 where_clause(&conditions)
             ),
-            params_from_iter(&params),
+            params_from_iter(&parameters),
             |row| row.get(0),
         )
         .map_err(failed)?;
-    let descending = query.direction == Direction::Descending;
-    let (direction, nulls) = if descending {
+    let is_descending = query.direction == Direction::Descending;
+    let (direction, nulls) = if is_descending {
         ("DESC", "NULLS LAST")
     } else {
         ("ASC", "NULLS FIRST")
@@ -200,7 +200,14 @@ pub(super) fn query(
         .map(|&index| source.sort_key(schema, index))
         .collect();
     if let Some(position) = &query.after {
-        conditions.push(after(&source, schema, query, position, &keys, &mut params));
+        conditions.push(after(
+            &source,
+            schema,
+            query,
+            position,
+            &keys,
+            &mut parameters,
+        ));
     }
     let mut order: Vec<String> = keys
         .iter()
@@ -214,7 +221,7 @@ pub(super) fn query(
     }
     // One row more than the page tells whether another page follows.
     let limit = bind(
-        &mut params,
+        &mut parameters,
         SqlValue::Integer(i64::try_from(query.limit.saturating_add(1)).unwrap_or(i64::MAX)),
     );
     let sql = format!(
@@ -224,7 +231,7 @@ pub(super) fn query(
         where_clause(&conditions),
         order.join(", ")
     );
-    let mut rows = source.rows(connection, schema, &sql, &params)?;
+    let mut rows = source.rows(connection, schema, &sql, &parameters)?;
     let has_more = rows.len() > query.limit;
     rows.truncate(query.limit);
     let next = rows
@@ -246,24 +253,24 @@ fn after(
     source: &Source,
     schema: &Schema,
     query: &Resolved,
-    position: &crate::backend::Position,
+    position: &Position,
     keys: &[String],
-    params: &mut Vec<SqlValue>,
+    parameters: &mut Vec<SqlValue>,
 ) -> String {
-    let descending = query.direction == Direction::Descending;
-    let beyond = if descending { "<" } else { ">" };
+    let is_descending = query.direction == Direction::Descending;
+    let beyond = if is_descending { "<" } else { ">" };
     // Key cells are never null, so a row-value comparison is right for them.
     let key_values: Vec<String> = position
         .key
         .iter()
-        .map(|cell| bind(params, sort_value(cell)))
+        .map(|cell| bind(parameters, sort_value(cell)))
         .collect();
     let key_after = format!("({}) {beyond} ({})", keys.join(", "), key_values.join(", "));
     let (Some(index), Some(value)) = (query.order_index, &position.value) else {
         return key_after;
     };
     let column = source.sort_key(schema, index);
-    match (value, descending) {
+    match (value, is_descending) {
         // Ascending from null: the other nulls after this key, then every value.
         (Cell::Null, false) => {
             format!("({column} IS NULL AND {key_after}) OR {column} IS NOT NULL")
@@ -271,11 +278,11 @@ fn after(
         // Descending from null: nulls come last, so only the other nulls after this key.
         (Cell::Null, true) => format!("{column} IS NULL AND {key_after}"),
         (value, false) => {
-            let value = bind(params, sort_value(value));
+            let value = bind(parameters, sort_value(value));
             format!("{column} > {value} OR ({column} = {value} AND {key_after})")
         }
         (value, true) => {
-            let value = bind(params, sort_value(value));
+            let value = bind(parameters, sort_value(value));
             format!(
                 "{column} < {value} OR {column} IS NULL OR ({column} = {value} AND {key_after})"
             )
