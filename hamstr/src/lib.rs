@@ -139,6 +139,9 @@ struct ResilienceDoctests;
 #[cfg(doctest)]
 #[doc = include_str!("../../docs/live-app.md")]
 struct LiveAppDoctests;
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/reading.md")]
+struct ReadingDoctests;
 
 /// The HTTP client's types that appear in hamstr's API (`Url`, `Request`, `HeaderMap`).
 pub use reqwest;

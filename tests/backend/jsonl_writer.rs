@@ -6,7 +6,7 @@ use std::{
 };
 
 use hamstr::{
-    backend::{Backend, Batch, CollectorId, Committed, JsonLines, State},
+    backend::{Backend, BackendError, Batch, CollectorId, Committed, JsonLines, Query, State},
     model::{Cell, FieldType, Schema},
     state::Mark,
 };
@@ -135,4 +135,56 @@ async fn a_folder_store_keeps_state_and_keys_across_restarts() {
         serde_json::from_str::<Value>(lines[3]).unwrap(),
         json!({"id": 3, "note": null})
     );
+}
+
+/// A writer keeps nothing to read back: every read says so, and nothing is written by asking.
+#[tokio::test]
+async fn a_writer_cannot_be_read() {
+    let output = Shared::default();
+    let store = JsonLines::writer(output.clone());
+    store.prepare(&schema()).await.unwrap();
+    store.commit(batch(vec![(1, None)], None)).await.unwrap();
+    let error = store.query(&schema(), &Query::new()).await.unwrap_err();
+    assert!(
+        matches!(error, BackendError::Unsupported { .. }),
+        "{error:?}"
+    );
+    assert_eq!(
+        error.to_string(),
+        "JSON Lines on a writer (stdout) does not support reading rows: lines written to a writer are not kept"
+    );
+    let error = store.get_row(&schema(), &[Cell::Integer(1)]).await;
+    assert!(matches!(error, Err(BackendError::Unsupported { .. })));
+    let error = store.distinct(&schema(), "note").await;
+    assert!(matches!(error, Err(BackendError::Unsupported { .. })));
+    assert_eq!(
+        output.0.lock().unwrap().len(),
+        "{\"id\":1,\"note\":null}\n".len()
+    );
+}
+
+/// A last line without its line break (a crash, or a write under way) is not read, and the
+/// rows before it are; a restart's first read sees the same.
+#[tokio::test]
+async fn a_cut_last_line_is_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = JsonLines::dir(dir.path()).unwrap();
+    store.prepare(&schema()).await.unwrap();
+    store
+        .commit(batch(vec![(1, None), (2, Some("two"))], None))
+        .await
+        .unwrap();
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(dir.path().join("orders.jsonl"))
+        .unwrap()
+        .write_all(b"{\"id\": 3, \"no")
+        .unwrap();
+    for store in [store, JsonLines::dir(dir.path()).unwrap()] {
+        let page = store.query(&schema(), &Query::new()).await.unwrap();
+        assert_eq!(page.count, 2);
+        assert_eq!(page.rows[1], [Cell::Integer(2), Cell::String("two".into())]);
+        let missing = store.get_row(&schema(), &[Cell::Integer(3)]).await.unwrap();
+        assert_eq!(missing, None);
+    }
 }

@@ -155,4 +155,5 @@ suite::behaviours!(memory, MemoryBackend::new());
 suite::behaviours!(jsonl, JsonLinesDir::new());
 suite::behaviours!(sqlite, SqliteFile::new());
 
+mod hand_written;
 mod jsonl_writer;

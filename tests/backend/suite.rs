@@ -13,6 +13,8 @@ use serde_json::json;
 
 use super::Fixture;
 
+pub(crate) mod read;
+
 /// Runs every behaviour against the backend `$make` builds (a fresh one per behaviour).
 macro_rules! behaviours {
     ($name:ident, $make:expr) => {
@@ -47,6 +49,34 @@ macro_rules! behaviours {
             #[tokio::test]
             async fn stores_every_field_type() {
                 crate::suite::stores_every_field_type($make).await;
+            }
+            #[tokio::test]
+            async fn gets_a_row_by_its_key() {
+                crate::suite::read::gets_a_row_by_its_key($make).await;
+            }
+            #[tokio::test]
+            async fn filters_by_equality_and_ranges() {
+                crate::suite::read::filters_by_equality_and_ranges($make).await;
+            }
+            #[tokio::test]
+            async fn orders_by_a_column_with_ties_broken_by_key() {
+                crate::suite::read::orders_by_a_column_with_ties_broken_by_key($make).await;
+            }
+            #[tokio::test]
+            async fn pages_give_every_row_once_in_order() {
+                crate::suite::read::pages_give_every_row_once_in_order($make).await;
+            }
+            #[tokio::test]
+            async fn pages_stay_right_while_rows_are_written() {
+                crate::suite::read::pages_stay_right_while_rows_are_written($make).await;
+            }
+            #[tokio::test]
+            async fn lists_distinct_values() {
+                crate::suite::read::lists_distinct_values($make).await;
+            }
+            #[tokio::test]
+            async fn refuses_bad_queries() {
+                crate::suite::read::refuses_bad_queries($make).await;
             }
         }
     };

@@ -49,15 +49,23 @@ async fn a_file_is_collected_and_then_only_its_new_rows() {
     assert_eq!((run.pages, run.records, run.inserted), (3, 25, 25));
     assert_eq!(store.records("dishes")[24]["price"], 5.5);
 
-    let mut file = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
     write!(file, "{}26,broken\n{}", dishes(26, 27), dishes(28, 30)).unwrap();
     drop(file);
     let second = app(&path, &store).run_once().await.unwrap();
     let run = &second.runs[0];
     assert!(run.is_success(), "{run}");
-    assert_eq!((run.pages, run.records, run.inserted, run.skipped), (1, 5, 5, 1));
+    assert_eq!(
+        (run.pages, run.records, run.inserted, run.skipped),
+        (1, 5, 5, 1)
+    );
     assert!(
-        run.skipped_records[0].to_string().contains("line 29 was skipped"),
+        run.skipped_records[0]
+            .to_string()
+            .contains("line 29 was skipped"),
         "{}",
         run.skipped_records[0]
     );
@@ -65,7 +73,10 @@ async fn a_file_is_collected_and_then_only_its_new_rows() {
 
     let status = app(&path, &store).status(1).await.unwrap();
     assert_eq!(status[0].runs[0].outcome, RunOutcome::Succeeded);
-    let mark = status[0].state.as_ref().and_then(|state| state.mark.clone());
+    let mark = status[0]
+        .state
+        .as_ref()
+        .and_then(|state| state.mark.clone());
     assert_eq!(mark.map(|mark| mark.strategy), Some("append".to_owned()));
 
     // Nothing new: one page, nothing stored again.
@@ -95,13 +106,20 @@ async fn strategies_that_do_not_fit_are_refused() {
     let error = Hamstr::new()
         .backend(MemoryBackend::new())
         .register_service(
-            Service::new("http://127.0.0.1:9/").name("shop").add_collector(
-                CollectorSpec::endpoint("dishes")
-                    .model::<Dish>()
-                    .incremental(Incremental::Append),
-            ),
+            Service::new("http://127.0.0.1:9/")
+                .name("shop")
+                .add_collector(
+                    CollectorSpec::endpoint("dishes")
+                        .model::<Dish>()
+                        .incremental(Incremental::Append),
+                ),
         )
         .check()
         .unwrap_err();
-    assert!(error.to_string().contains("the append strategy does not fit"), "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("the append strategy does not fit"),
+        "{error}"
+    );
 }

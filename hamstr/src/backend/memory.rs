@@ -1,6 +1,7 @@
 //! [`MemoryBackend`]: rows and state in memory, for tests, examples and one-shot runs.
 
 use std::{
+    borrow::Cow,
     collections::HashMap,
     sync::{Arc, Mutex, MutexGuard, PoisonError},
 };
@@ -8,8 +9,8 @@ use std::{
 use async_trait::async_trait;
 
 use super::{
-    Backend, BackendError, Batch, CollectorId, Committed, RecentRuns, RunRecord, Scheme, State,
-    Storage, added_fields,
+    Backend, BackendError, Batch, CollectorId, Committed, Query, RecentRuns, RowPage, RunRecord,
+    Scheme, State, Storage, added_fields, check_key, distinct_values, find_by_key,
 };
 use crate::model::{Cell, Row, Schema, row_to_json};
 
@@ -90,12 +91,49 @@ impl MemoryBackend {
 }
 
 fn key_text(schema: &Schema, row: &[Cell]) -> String {
-    let key: Vec<serde_json::Value> = schema
-        .primary_key_indexes()
-        .iter()
-        .map(|&index| row[index].to_json())
-        .collect();
+    key_cells_text(
+        schema
+            .primary_key_indexes()
+            .iter()
+            .map(|&index| &row[index]),
+    )
+}
+
+/// A primary key's cells as the text `index` is keyed by.
+fn key_cells_text<'a>(cells: impl Iterator<Item = &'a Cell>) -> String {
+    let key: Vec<serde_json::Value> = cells.map(Cell::to_json).collect();
     serde_json::Value::Array(key).to_string()
+}
+
+/// For each field of `wanted`, its position in rows of `stored` (`None`: the field is new).
+fn positions(stored: &Schema, wanted: &Schema) -> Vec<Option<usize>> {
+    wanted
+        .fields()
+        .iter()
+        .map(|field| stored.field(field.name()).map(|(index, _)| index))
+        .collect()
+}
+
+/// A row of the stored schema as a row of the wanted one: a new field is null.
+fn project(row: &[Cell], positions: &[Option<usize>]) -> Row {
+    positions
+        .iter()
+        .map(|position| position.map_or(Cell::Null, |index| row[index].clone()))
+        .collect()
+}
+
+impl Table {
+    /// The rows as `schema` has them: as stored when it is the stored schema; else, when it is
+    /// compatible (a model read before it was prepared again), with its fields.
+    fn rows_as(&self, schema: &Schema) -> Result<Cow<'_, [Row]>, BackendError> {
+        if *self.schema == *schema {
+            return Ok(Cow::Borrowed(&self.rows));
+        }
+        added_fields(&self.schema, schema)?;
+        let positions = positions(&self.schema, schema);
+        let rows = self.rows.iter().map(|row| project(row, &positions));
+        Ok(Cow::Owned(rows.collect()))
+    }
 }
 
 #[async_trait]
@@ -117,16 +155,9 @@ impl Backend for MemoryBackend {
             Some(table) if *table.schema == *schema => {}
             Some(table) => {
                 added_fields(&table.schema, schema)?;
-                let positions: Vec<Option<usize>> = schema
-                    .fields()
-                    .iter()
-                    .map(|field| table.schema.field(field.name()).map(|(index, _)| index))
-                    .collect();
+                let positions = positions(&table.schema, schema);
                 for row in &mut table.rows {
-                    *row = positions
-                        .iter()
-                        .map(|position| position.map_or(Cell::Null, |index| row[index].clone()))
-                        .collect();
+                    *row = project(row, &positions);
                 }
                 table.schema = wanted;
             }
@@ -182,5 +213,34 @@ impl Backend for MemoryBackend {
         limit: usize,
     ) -> Result<Vec<RunRecord>, BackendError> {
         Ok(self.lock().history.newest(collector, limit))
+    }
+
+    async fn get_row(&self, schema: &Schema, key: &[Cell]) -> Result<Option<Row>, BackendError> {
+        check_key(schema, key)?;
+        let tables = self.lock();
+        let Some(table) = tables.tables.get(schema.name()) else {
+            return Ok(None);
+        };
+        if *table.schema != *schema {
+            return find_by_key(schema, key, table.rows_as(schema)?.iter());
+        }
+        let position = table.index.get(&key_cells_text(key.iter()));
+        Ok(position.map(|&position| table.rows[position].clone()))
+    }
+
+    async fn query(&self, schema: &Schema, query: &Query) -> Result<RowPage, BackendError> {
+        let tables = self.lock();
+        match tables.tables.get(schema.name()) {
+            Some(table) => query.page_of(schema, table.rows_as(schema)?.iter()),
+            None => query.page_of(schema, []),
+        }
+    }
+
+    async fn distinct(&self, schema: &Schema, field: &str) -> Result<Vec<Cell>, BackendError> {
+        let tables = self.lock();
+        match tables.tables.get(schema.name()) {
+            Some(table) => distinct_values(schema, field, table.rows_as(schema)?.iter()),
+            None => distinct_values(schema, field, []),
+        }
     }
 }

@@ -3,16 +3,22 @@
 //! A backend receives [`Batch`]es: rows of one model with their [`Schema`], plus the collector
 //! [`State`] that covers them. It creates what it needs from the schema
 //! ([`prepare`](Backend::prepare)), stores rows and state together ([`commit`](Backend::commit)),
-//! and gives the state back at the next run ([`load_state`](Backend::load_state)).
+//! and gives the state back at the next run ([`load_state`](Backend::load_state)). Stored rows
+//! are read back one by primary key ([`get_row`](Backend::get_row)), a page at a time with
+//! filters and an order ([`query`](Backend::query) with a [`Query`]), or as the distinct values
+//! of a column ([`distinct`](Backend::distinct)).
 //!
-//! | backend | module | atomic rows + state |
-//! |---|---|---|
-//! | memory | [`MemoryBackend`] | yes (one lock) |
-//! | SQLite (feature `sqlite`, default) | [`Sqlite`] | yes (one transaction per batch) |
-//! | JSON Lines | [`JsonLines`] | no: records are written and synced before the state |
+//! | backend | module | atomic rows + state | reads |
+//! |---|---|---|---|
+//! | memory | [`MemoryBackend`] | yes (one lock) | over its rows |
+//! | SQLite (feature `sqlite`, default) | [`Sqlite`] | yes (one transaction per batch) | SQL on its thread |
+//! | JSON Lines | [`JsonLines`] | no: records are written and synced before the state | its log files; not on a writer (stdout) |
 
+mod continuation;
 mod jsonl;
 mod memory;
+mod read;
+mod scan;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 mod storage;
@@ -21,12 +27,15 @@ use std::{collections::VecDeque, fmt, sync::Arc};
 
 use async_trait::async_trait;
 
-use crate::model::{FieldType, Row, Schema};
+use crate::model::{Cell, FieldType, Row, Schema};
 
 pub use crate::state::{CollectorId, RunRecord, State};
 
+pub use continuation::{Continuation, Position};
 pub use jsonl::JsonLines;
 pub use memory::MemoryBackend;
+pub use read::{Direction, Filter, Op, Order, Query, RowPage, check_key};
+pub use scan::{distinct_values, find_by_key};
 #[cfg(feature = "sqlite")]
 pub use sqlite::Sqlite;
 pub use storage::{Scheme, Storage, StorageError, register_scheme, schemes};
@@ -88,6 +97,11 @@ pub struct Committed {
 /// - [`load_state`](Self::load_state) returns what the last successful commit stored.
 /// - [`record_run`](Self::record_run) appends a line to the load history, which
 ///   [`run_history`](Self::run_history) reads back, newest first.
+/// - [`get_row`](Self::get_row), [`query`](Self::query) and [`distinct`](Self::distinct) read
+///   stored rows back, as every commit before the call left them. A model with nothing stored
+///   reads as no rows. Their default implementations answer [`BackendError::Unsupported`], so a
+///   backend that keeps nothing to read needs none of them; one that can list a model's rows
+///   answers all three with [`find_by_key`], [`Query::page_of`] and [`distinct_values`].
 ///
 /// Implement it with `#[async_trait]`; it is used as `Arc<dyn Backend>`. Nothing in it may block
 /// the async runtime: run blocking I/O on a thread of its own or with `spawn_blocking`.
@@ -111,6 +125,50 @@ pub trait Backend: Send + Sync + fmt::Debug + 'static {
         collector: Option<&CollectorId>,
         limit: usize,
     ) -> Result<Vec<RunRecord>, BackendError>;
+
+    /// The stored row of `schema`'s model whose primary key is `key` (cells in the primary key's
+    /// field order, each of its field's type), cells in schema field order; `None` when there is
+    /// none.
+    ///
+    /// # Errors
+    /// [`BackendError::BadQuery`] when `key` does not fit the primary key (see [`check_key`]);
+    /// [`BackendError::Unsupported`] from a backend that cannot read (the default).
+    async fn get_row(&self, schema: &Schema, key: &[Cell]) -> Result<Option<Row>, BackendError> {
+        let _ = (schema, key);
+        Err(BackendError::Unsupported {
+            backend: std::any::type_name::<Self>(),
+            operation: "reading a row by key (get_row)",
+        })
+    }
+
+    /// A page of the stored rows of `schema`'s model that match `query`, in its order, with how
+    /// many match in all and where the next page starts; see [`Query`] for what each part means.
+    ///
+    /// # Errors
+    /// [`BackendError::BadQuery`] when the query does not fit the schema (an unknown field, a
+    /// value of another type, a continuation of another query); [`BackendError::Unsupported`]
+    /// from a backend that cannot read (the default).
+    async fn query(&self, schema: &Schema, query: &Query) -> Result<RowPage, BackendError> {
+        let _ = (schema, query);
+        Err(BackendError::Unsupported {
+            backend: std::any::type_name::<Self>(),
+            operation: "querying rows (query)",
+        })
+    }
+
+    /// The distinct values of `field` in the stored rows of `schema`'s model, sorted as
+    /// [`Cell::total_cmp`] orders them, nulls left out.
+    ///
+    /// # Errors
+    /// [`BackendError::BadQuery`] when the schema has no such field;
+    /// [`BackendError::Unsupported`] from a backend that cannot read (the default).
+    async fn distinct(&self, schema: &Schema, field: &str) -> Result<Vec<Cell>, BackendError> {
+        let _ = (schema, field);
+        Err(BackendError::Unsupported {
+            backend: std::any::type_name::<Self>(),
+            operation: "listing distinct values (distinct)",
+        })
+    }
 }
 
 /// Why a backend could not store or load.
@@ -142,6 +200,24 @@ pub enum BackendError {
         cells: usize,
         /// Fields in the schema.
         fields: usize,
+    },
+    /// A read asked for what the table cannot answer: a field it does not have, a value of
+    /// another type than its field's, a key of the wrong shape, a limit of 0, or a continuation
+    /// that does not parse or was made for another table or order.
+    #[error("query on table `{table}`: {reason}")]
+    BadQuery {
+        /// The table (the model's name).
+        table: String,
+        /// What does not fit, naming the field.
+        reason: String,
+    },
+    /// The backend cannot do this; the other operations may still work.
+    #[error("{backend} does not support {operation}")]
+    Unsupported {
+        /// Which backend (its type name, or a description such as JSON Lines on a writer).
+        backend: &'static str,
+        /// What it was asked to do, and why it cannot when that is not plain.
+        operation: &'static str,
     },
     /// The store itself failed (disk, database).
     #[error("{backend} failed: {operation}")]

@@ -6,6 +6,7 @@
 
 mod decode;
 mod dynamic;
+mod order;
 
 use std::{collections::BTreeMap, fmt, sync::Arc};
 
@@ -324,6 +325,21 @@ pub enum Cell {
 }
 
 impl Cell {
+    /// The field type this cell is a value of; `None` for [`Cell::Null`], which fits any
+    /// nullable field.
+    pub fn field_type(&self) -> Option<FieldType> {
+        Some(match self {
+            Self::Null => return None,
+            Self::Bool(_) => FieldType::Bool,
+            Self::Integer(_) => FieldType::Integer,
+            Self::Float(_) => FieldType::Float,
+            Self::String(_) => FieldType::String,
+            Self::DateTime(_) => FieldType::DateTime,
+            Self::Date(_) => FieldType::Date,
+            Self::Json(_) => FieldType::Json,
+        })
+    }
+
     /// The cell as a JSON value (dates as RFC 3339 text), for backends that write JSON.
     pub fn to_json(&self) -> serde_json::Value {
         use serde_json::Value;

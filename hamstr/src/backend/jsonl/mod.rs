@@ -3,7 +3,6 @@
 use std::{
     collections::HashMap,
     fs::{self, File, OpenOptions},
-    hash::{DefaultHasher, Hash, Hasher},
     io::{self, BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write},
     path::{Path, PathBuf},
     sync::{Arc, Mutex, MutexGuard, PoisonError},
@@ -12,11 +11,16 @@ use std::{
 
 use async_trait::async_trait;
 
+mod line;
+mod read;
+
+use line::{JsonRow, line_hash, record_key, row_key};
+
 use super::{
-    Backend, BackendError, Batch, CollectorId, Committed, RecentRuns, RunRecord, Scheme, State,
-    Storage, added_fields, newest_runs,
+    Backend, BackendError, Batch, CollectorId, Committed, Query, RecentRuns, RowPage, RunRecord,
+    Scheme, State, Storage, added_fields, check_key, distinct_values, find_by_key, newest_runs,
 };
-use crate::model::{Cell, FieldType, Schema};
+use crate::model::{Cell, FieldType, Row, Schema};
 
 const STATE_FILE: &str = "_hamstr_state.json";
 const RUNS_FILE: &str = "_hamstr_runs.jsonl";
@@ -44,6 +48,11 @@ const STATE_SAVE_INTERVAL: Duration = Duration::from_secs(1);
 /// In a folder, `<model>.schema.json` remembers each model's fields, so that a changed model is
 /// checked as in the other backends, `_hamstr_state.json` holds the collectors' state and
 /// `_hamstr_runs.jsonl` the load history. On a writer, state and history live in memory only.
+///
+/// Reads ([`Backend::get_row`], [`Backend::query`], [`Backend::distinct`]) read the model's file
+/// whole, keep the last line of each primary key, and answer in memory: every row committed
+/// before the call is there, and a line cut short at the end is skipped. On a writer nothing is
+/// kept to read back, and reads are [`BackendError::Unsupported`].
 #[derive(Debug, Clone)]
 pub struct JsonLines {
     inner: Arc<Mutex<Inner>>,
@@ -234,79 +243,6 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     file.write_all(bytes)?;
     file.sync_all()?;
     fs::rename(&partial, path)
-}
-
-/// [`record_key`] of a row about to be written: the same hash as its line gives when read back.
-fn row_key(schema: &Schema, row: &[Cell]) -> u64 {
-    let mut hasher = DefaultHasher::new();
-    for &index in schema.primary_key_indexes() {
-        row[index].to_json().to_string().hash(&mut hasher);
-    }
-    hasher.finish()
-}
-
-/// A row as one JSON object, field names in schema order.
-struct JsonRow<'a> {
-    schema: &'a Schema,
-    row: &'a [Cell],
-}
-
-impl serde::Serialize for JsonRow<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut map = serializer.serialize_map(Some(self.row.len()))?;
-        for (field, cell) in self.schema.fields().iter().zip(self.row) {
-            map.serialize_entry(field.name(), &JsonCell(cell))?;
-        }
-        map.end()
-    }
-}
-
-/// A cell as JSON, as [`Cell::to_json`] gives it, without building a value.
-struct JsonCell<'a>(&'a Cell);
-
-impl serde::Serialize for JsonCell<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self.0 {
-            Cell::Null => serializer.serialize_none(),
-            Cell::Bool(value) => serializer.serialize_bool(*value),
-            Cell::Integer(value) => serializer.serialize_i64(*value),
-            Cell::Float(value) if value.is_finite() => serializer.serialize_f64(*value),
-            Cell::Float(_) => serializer.serialize_none(),
-            Cell::String(value) => serializer.serialize_str(value),
-            Cell::DateTime(value) => {
-                serializer.collect_str(&value.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
-            }
-            Cell::Date(value) => serializer.collect_str(value),
-            // JSON text on one line is written as it is (a `RawValue` is copied verbatim); text
-            // with line breaks (a pretty-printed API) is re-encoded, so a record stays one line.
-            Cell::Json(text) if !text.contains(['\n', '\r']) => {
-                match serde_json::from_str::<&serde_json::value::RawValue>(text) {
-                    Ok(raw) => raw.serialize(serializer),
-                    Err(_) => serializer.serialize_str(text),
-                }
-            }
-            Cell::Json(_) => self.0.to_json().serialize(serializer),
-        }
-    }
-}
-
-fn record_key(schema: &Schema, record: &serde_json::Map<String, serde_json::Value>) -> u64 {
-    let mut hasher = DefaultHasher::new();
-    for field in schema.primary_key() {
-        match record.get(field.name()) {
-            Some(value) => value.to_string().hash(&mut hasher),
-            None => "null".hash(&mut hasher),
-        }
-    }
-    hasher.finish()
-}
-
-/// The hash of a line's text, to tell a record written again unchanged.
-fn line_hash(line: &[u8]) -> u64 {
-    let mut hasher = DefaultHasher::new();
-    line.hash(&mut hasher);
-    hasher.finish()
 }
 
 /// Opens a model's file for appending. A last line cut short by a crash is cut off: its commit
@@ -568,6 +504,20 @@ impl Backend for JsonLines {
         let collector = collector.cloned();
         self.blocking(move |inner| inner.run_history(collector.as_ref(), limit))
             .await
+    }
+
+    async fn get_row(&self, schema: &Schema, key: &[Cell]) -> Result<Option<Row>, BackendError> {
+        check_key(schema, key)?;
+        find_by_key(schema, key, &self.stored_rows(schema).await?)
+    }
+
+    async fn query(&self, schema: &Schema, query: &Query) -> Result<RowPage, BackendError> {
+        query.check(schema)?;
+        query.page_of(schema, &self.stored_rows(schema).await?)
+    }
+
+    async fn distinct(&self, schema: &Schema, field: &str) -> Result<Vec<Cell>, BackendError> {
+        distinct_values(schema, field, &self.stored_rows(schema).await?)
     }
 }
 

@@ -13,14 +13,15 @@ use rusqlite::{Connection, Transaction, params_from_iter, types::Value as SqlVal
 use tokio::sync::{mpsc, oneshot};
 
 mod history;
+mod read;
 
 use history::{load_state, record_run, run_history};
 
 use super::{
-    Backend, BackendError, Batch, CollectorId, Committed, RunRecord, Scheme, State, Storage,
-    added_fields,
+    Backend, BackendError, Batch, CollectorId, Committed, Query, RowPage, RunRecord, Scheme, State,
+    Storage, added_fields, check_key,
 };
-use crate::model::{Cell, FieldType, Schema};
+use crate::model::{Cell, FieldType, Row, Schema};
 
 /// Where hamstr keeps collector state, beside the model tables.
 const STATE_TABLE: &str = "_hamstr_state";
@@ -42,6 +43,8 @@ const COLUMNS_TABLE: &str = "_hamstr_columns";
 ///   runtime never blocks and a slow disk slows collectors down instead of growing memory.
 /// - A model that gains a field gains a column when it is prepared (existing rows keep NULL); a
 ///   field whose type changed, or a changed primary key, is refused with an error naming both.
+/// - Reads are SQL on the same thread, between commits: filters as `WHERE` conditions with bound
+///   values, `COUNT(*)` for the count, keyset paging for the continuation, `SELECT DISTINCT`.
 ///
 /// # Examples
 /// ```
@@ -78,6 +81,8 @@ enum Command {
         limit: usize,
         reply: oneshot::Sender<Result<Vec<RunRecord>, BackendError>>,
     },
+    /// A read of model rows; it sends its own answer.
+    Read(Box<dyn FnOnce(&Connection) + Send>),
 }
 
 /// `sqlite://PATH`: the database file at PATH, created when missing.
@@ -139,6 +144,24 @@ impl Sqlite {
         let gone = || store_error("reaching the writer thread", WriterGone);
         self.commands.send(command).await.map_err(|_| gone())?;
         reply.await.map_err(|_| gone())?
+    }
+
+    /// Runs `work` on the writer thread, between commits.
+    ///
+    /// Reads share the writer's thread and connection rather than opening connections of their
+    /// own: a database in memory has only the one connection; a read sees every commit made
+    /// before it; and a page's count and rows come from the same state of the table, with no
+    /// transaction to manage. The cost is that a read waits for the commit before it, and the
+    /// commit after it waits for the read; pages are short, and their count is one `COUNT(*)`.
+    async fn read<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Connection) -> Result<T, BackendError> + Send + 'static,
+    ) -> Result<T, BackendError> {
+        let (reply, answer) = oneshot::channel();
+        let command = Command::Read(Box::new(move |connection| {
+            let _ = reply.send(work(connection));
+        }));
+        self.send(command, answer).await
     }
 }
 
@@ -209,6 +232,7 @@ fn run_writer(mut connection: Connection, mut commands: mpsc::Receiver<Command>)
                         .map_err(|error| store_error("reading the run history", error)),
                 );
             }
+            Command::Read(work) => work(&connection),
         }
     }
 }
@@ -341,7 +365,9 @@ fn sql_value(cell: &Cell) -> SqlValue {
     }
 }
 
-/// How datetimes are stored: RFC 3339 in UTC with a `Z`, so text order is time order.
+/// How datetimes are stored: RFC 3339 in UTC with a `Z` and only the fraction digits needed.
+/// As text they sort in time order only to the second (`.` sorts before `Z`); reads compare
+/// them through `read::sort_key`, which pads the fraction.
 pub(crate) fn format_datetime(value: &DateTime<Utc>) -> String {
     value.to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }
@@ -502,5 +528,26 @@ impl Backend for Sqlite {
             answer,
         )
         .await
+    }
+
+    async fn get_row(&self, schema: &Schema, key: &[Cell]) -> Result<Option<Row>, BackendError> {
+        check_key(schema, key)?;
+        let (schema, key) = (schema.clone(), key.to_vec());
+        self.read(move |connection| read::get_row(connection, &schema, &key))
+            .await
+    }
+
+    async fn query(&self, schema: &Schema, query: &Query) -> Result<RowPage, BackendError> {
+        // Checked here: a bad query never reaches the thread.
+        let query = query.resolve(schema)?;
+        let schema = schema.clone();
+        self.read(move |connection| read::query(connection, &schema, &query))
+            .await
+    }
+
+    async fn distinct(&self, schema: &Schema, field: &str) -> Result<Vec<Cell>, BackendError> {
+        let (schema, field) = (schema.clone(), field.to_owned());
+        self.read(move |connection| read::distinct(connection, &schema, &field))
+            .await
     }
 }
