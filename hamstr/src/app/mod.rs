@@ -13,8 +13,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     backend::{Backend, Batch},
-    collector::{Collector, ErasedCollector, erase},
+    collector::{Collector, CollectorSettings, DynamicCollector, ErasedCollector, erase},
     events::{EventBus, Events},
+    model::DynamicModel,
     report::{Observer, Report},
     runtime,
     service::{RateLimit, Service},
@@ -126,6 +127,18 @@ impl Hamstr {
     /// [`CollectorSettings::service`](crate::collector::CollectorSettings::service)).
     pub fn add_collector(mut self, collector: impl Collector) -> Self {
         self.collectors.push(erase(collector));
+        self
+    }
+
+    /// Adds a collector of records described at run time (`settings` and a [`DynamicModel`]),
+    /// that names its service or reads a file: what a YAML project's `files:` become.
+    pub fn add_dynamic_collector(
+        mut self,
+        settings: CollectorSettings,
+        model: DynamicModel,
+    ) -> Self {
+        self.collectors
+            .push(Arc::new(DynamicCollector { settings, model }));
         self
     }
 
