@@ -6,8 +6,9 @@ use std::{io::Write as _, sync::Arc};
 
 use futures_util::TryStreamExt;
 use hamstr::{
-    Model, SourceError,
-    service::{FileError, FileSource, Page},
+    Model, Secret, Service, SourceError,
+    service::{FileError, FileSource, Page, RetryPolicy},
+    testing::{Fault, MockApi, MockAuth, MockResponse},
 };
 use serde_json::Value;
 
@@ -258,4 +259,68 @@ async fn typed_columns_decode_into_a_model() {
         (7, 8.5, true)
     );
     assert_eq!(dishes[1].name, "duck");
+}
+
+/// A file by URL goes through its service's HTTP layer (credentials, retries), is read in pages
+/// from a copy on disk, named by its URL in pages and errors, and kept for `cache_for`.
+#[tokio::test]
+async fn a_file_by_url_is_downloaded_through_its_service_and_kept() {
+    let api = MockApi::start().await;
+    api.require_auth(MockAuth::bearer("t0ken"));
+    api.route(
+        "/exports/orders.csv",
+        MockResponse::text(200, "id,dish\n1,pad thai\n2,bad,row\n3,laksa\n"),
+    );
+    api.inject("/exports/orders.csv", Fault::Status(503), 1);
+    let cache = tempfile::tempdir().unwrap();
+    let shop = Service::new(api.url())
+        .name("shop")
+        .bearer_auth(Secret::new("t0ken"))
+        .retry(RetryPolicy::new().delays(
+            std::time::Duration::from_millis(1),
+            std::time::Duration::from_millis(5),
+        ));
+    let orders = FileSource::csv_at(&shop, "exports/orders.csv")
+        .key("id")
+        .cache_dir(cache.path());
+    let pages: Vec<Page> = orders.list_pages().try_collect().await.unwrap();
+    assert_eq!(api.requests("/exports/orders.csv").len(), 2, "one retry");
+    assert_eq!(pages[0].len(), 2);
+    assert!(pages[0].url().as_str().ends_with("/exports/orders.csv"));
+    let skipped = &pages[0].malformed()[0];
+    assert!(
+        skipped
+            .to_string()
+            .contains("/exports/orders.csv: line 3 was skipped"),
+        "{skipped}"
+    );
+
+    // Without cache_for, every read downloads; with it, the copy is used while young.
+    let _: Vec<Page> = orders.list_pages().try_collect().await.unwrap();
+    assert_eq!(api.requests("/exports/orders.csv").len(), 3);
+    let kept = orders
+        .clone()
+        .cache_for(std::time::Duration::from_secs(3600));
+    assert_eq!(kept.get("3").await.unwrap().unwrap()["dish"], "laksa");
+    assert_eq!(api.requests("/exports/orders.csv").len(), 3);
+
+    // A file the API refuses is the HTTP error, naming the URL.
+    let error = FileSource::csv_at(&shop, "exports/missing.csv")
+        .cache_dir(cache.path())
+        .list()
+        .try_collect::<Vec<Value>>()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error.status().map(|status| status.as_u16()),
+        Some(404),
+        "{error}"
+    );
+    let versioned = Service::new(format!("{}v1/", api.url()));
+    let outside = FileSource::csv_at(&versioned, "../elsewhere.csv")
+        .list()
+        .try_collect::<Vec<Value>>()
+        .await
+        .unwrap_err();
+    assert!(matches!(outside, SourceError::Service(_)), "{outside}");
 }

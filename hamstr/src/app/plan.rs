@@ -152,7 +152,7 @@ impl Hamstr {
             };
             let listing = match (&endpoint, &file) {
                 (Some(endpoint), _) => endpoint.listing_url()?.to_string(),
-                (None, Some(file)) => format!("file:{}", file.path().display()),
+                (None, Some(file)) => format!("file:{}", file.location()),
                 (None, None) => String::new(),
             };
             planned.push(Planned {

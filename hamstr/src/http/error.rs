@@ -149,6 +149,19 @@ pub enum HttpError {
         /// The limit in bytes.
         limit: usize,
     },
+    /// A download could not be written to its file.
+    #[error("{service}: could not write {url} to {destination}")]
+    Download {
+        /// The service's name.
+        service: String,
+        /// The request's URL, credentials removed.
+        url: RedactedUrl,
+        /// The file it was written to.
+        destination: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// Credentials could not be put on the request.
     #[error("{service}: could not authenticate a request")]
     Auth {

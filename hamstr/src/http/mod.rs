@@ -4,11 +4,13 @@
 
 mod budget;
 mod cache;
+mod download;
 mod error;
 mod quota;
 #[cfg(feature = "testing")]
 pub(crate) mod record;
 mod retry;
+mod send;
 
 use std::{
     sync::{
@@ -38,7 +40,7 @@ pub use retry::{DEFAULT_INITIAL_DELAY, DEFAULT_MAX_DELAY, DEFAULT_RETRY_STATUSES
 
 use budget::Budget;
 use cache::Cache;
-use quota::{Pause, Quota, Reported, Ticket};
+use quota::Quota;
 use retry::Decision;
 
 /// What the client needs from its service; fixed once the first request is sent.
@@ -125,6 +127,15 @@ impl Answer {
             std::borrow::Cow::Borrowed,
         )
     }
+}
+
+/// A request sent, its answer's head read, its body not yet.
+struct Sent {
+    response: reqwest::Response,
+    status: StatusCode,
+    headers: HeaderMap,
+    /// The request's place among those in flight, held until the body is read.
+    slot: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 /// An attempt that failed, and whether to try again.
@@ -229,10 +240,25 @@ impl HttpClient {
         R: Fn(&Answer) -> Result<T, RecordsError> + Send + Sync,
         T: Send,
     {
+        let shown = self.redact(url);
+        self.with_retries(&shown, |attempt| self.attempt(url, &shown, &read, attempt))
+            .await
+    }
+
+    /// Runs `attempt` (given the attempt's number, from 1) until it succeeds, fails in a way that
+    /// is not retried, or the retry policy gives up; each retry is logged and told to listeners.
+    async fn with_retries<T, F, Fut>(
+        &self,
+        shown: &RedactedUrl,
+        attempt: F,
+    ) -> Result<T, FetchError>
+    where
+        F: Fn(u32) -> Fut,
+        Fut: Future<Output = Result<T, Failed>>,
+    {
         let policy = &self.inner.settings.retry;
         let attempts = AtomicU32::new(0);
-        let shown = self.redact(url);
-        let outcome = (|| self.attempt(url, &shown, &read, &attempts))
+        let outcome = (|| attempt(attempts.fetch_add(1, Ordering::Relaxed) + 1))
             .retry(policy.backoff())
             .sleep(tokio::time::sleep)
             .when(|failed: &Failed| failed.decision.is_retry())
@@ -275,58 +301,20 @@ impl HttpClient {
         url: &Url,
         shown: &RedactedUrl,
         read: &R,
-        attempts: &AtomicU32,
+        attempt: u32,
     ) -> Result<(Answer, T), Failed>
     where
         R: Fn(&Answer) -> Result<T, RecordsError> + Send + Sync,
         T: Send,
     {
-        let attempt = attempts.fetch_add(1, Ordering::Relaxed) + 1;
         let settings = &self.inner.settings;
-        if let Some(message) = self.inner.rejected.get() {
-            return Err(Failed::stop(self.rejected(shown, message)));
-        }
-        // Origin check before auth: a next link may point at a host the user never configured.
-        if url.origin() != settings.base.origin() {
-            return Err(Failed::stop(HttpError::ForeignOrigin {
-                service: settings.service.clone(),
-                url: shown.clone(),
-                origin: settings.base.origin().ascii_serialization(),
-            }));
-        }
-        let (slot, ticket) = self.admit().await;
-        let mut request = self
-            .inner
-            .client
-            .get(url.clone())
-            .headers(settings.headers.clone())
-            .headers(self.inner.cache.validators(url.as_str()))
-            .build()
-            .map_err(|source| self.transport(shown, source, attempt))?;
-        if let Some(auth) = &settings.auth {
-            auth.apply(&mut request).await.map_err(|source| {
-                Failed::stop(HttpError::Auth {
-                    service: settings.service.clone(),
-                    source,
-                })
-            })?;
-        }
         let started = Instant::now();
-        let mut response = self
-            .inner
-            .client
-            .execute(request)
-            .await
-            .map_err(|source| self.transport(shown, source, attempt))?;
-        let status = response.status();
-        let headers = std::mem::take(response.headers_mut());
-        if let Some(reported) = Reported::from_headers(&headers) {
-            let now = Instant::now();
-            self.inner
-                .quota
-                .observe(&ticket, reported, now, self.service());
-        }
-        drop(ticket);
+        let Sent {
+            mut response,
+            status,
+            headers,
+            slot,
+        } = self.send(url, shown, attempt, true).await?;
         let body = self.read_body(shown, &mut response, attempt).await?;
         drop(slot);
         tracing::debug!(
@@ -368,43 +356,6 @@ impl HttpClient {
             }
             Err(error) => Err(Failed::stop(error)),
         }
-    }
-
-    /// Waits for a place among the requests in flight, for the quota (or the pause the API asked
-    /// for), and for the rates; the place is held until the answer is read.
-    async fn admit(&self) -> (Option<tokio::sync::OwnedSemaphorePermit>, Ticket<'_>) {
-        let slot = self.inner.budget.slot().await;
-        let ticket = loop {
-            match self.inner.quota.take(Instant::now()) {
-                Ok(ticket) => break ticket,
-                Err((until, pause, is_new)) => {
-                    if is_new {
-                        let resumes_at = chrono::Utc::now()
-                            + chrono::Duration::from_std(until - Instant::now())
-                                .unwrap_or_default();
-                        let reason = match pause {
-                            Pause::Told => "the API asked to wait",
-                            Pause::Quota => {
-                                "the rate-limit quota (or hamstr's share of it) is used up"
-                            }
-                        };
-                        tracing::info!(
-                            service = %self.service(),
-                            resumes_at = %resumes_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-                            reason,
-                            "requests paused"
-                        );
-                        let _ = self.inner.events.send(RequestEvent::Paused {
-                            resumes_at,
-                            is_quota: matches!(pause, Pause::Quota),
-                        });
-                    }
-                    tokio::time::sleep_until(until).await;
-                }
-            }
-        };
-        self.inner.budget.pace().await;
-        (slot, ticket)
     }
 
     /// What an answer means: a success (or a 304 answered from the cache), or a failure with the

@@ -7,11 +7,13 @@ mod read;
 
 use std::{fmt::Write as _, path::PathBuf, sync::Arc};
 
+use std::time::Duration;
+
 use futures_util::{FutureExt, Stream, TryStreamExt, future, stream};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::{FileError, Page, SourceError};
+use super::{FileError, Page, Service, SourceError};
 use crate::{model::Schema, state::Checkpoint};
 
 use read::Reader;
@@ -50,11 +52,76 @@ use read::Reader;
 #[derive(Debug, Clone)]
 pub struct FileSource {
     path: PathBuf,
+    /// Where the file comes from when it is not on this machine.
+    remote: Option<Box<Remote>>,
     format: FileFormat,
     page_size: usize,
     key: FileKey,
     types: Option<Arc<Schema>>,
     resume: Option<Checkpoint>,
+}
+
+/// A file at a path of a service, downloaded before it is read.
+#[derive(Debug, Clone)]
+struct Remote {
+    service: Service,
+    path: String,
+    cache_for: Duration,
+    cache_dir: PathBuf,
+}
+
+impl Remote {
+    /// The local copy of the file: the one kept, while it is younger than `cache_for`, else a
+    /// fresh download (written beside it, then renamed over it, so a reader never sees half).
+    async fn fetch(&self) -> Result<(PathBuf, crate::url::RedactedUrl), SourceError> {
+        let url = self.service.endpoint_url(&self.path)?;
+        let client = self.service.client()?;
+        let shown = client.redact(&url);
+        let name = format!(
+            "{}-{:016x}",
+            sanitized(client.service()),
+            fingerprint(url.as_str())
+        );
+        let copy = self.cache_dir.join(name);
+        let write_error = |error| FileError::read(&self.cache_dir, error);
+        tokio::fs::create_dir_all(&self.cache_dir)
+            .await
+            .map_err(write_error)?;
+        if !self.cache_for.is_zero()
+            && let Ok(metadata) = tokio::fs::metadata(&copy).await
+            && metadata
+                .modified()
+                .ok()
+                .and_then(|modified| modified.elapsed().ok())
+                .is_some_and(|age| age < self.cache_for)
+        {
+            return Ok((copy, shown));
+        }
+        let part = copy.with_extension(format!("part-{}", std::process::id()));
+        client.download(&url, &part).await?;
+        tokio::fs::rename(&part, &copy).await.map_err(write_error)?;
+        Ok((copy, shown))
+    }
+}
+
+/// `name` with only letters, digits, `-` and `_`: a file name on every system.
+fn sanitized(name: &str) -> String {
+    name.chars()
+        .map(|character| {
+            if character.is_ascii_alphanumeric() || character == '-' || character == '_' {
+                character
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+fn fingerprint(text: &str) -> u64 {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    let mut hasher = DefaultHasher::new();
+    text.hash(&mut hasher);
+    hasher.finish()
 }
 
 /// How a file's records are written.
@@ -96,9 +163,50 @@ impl FileSource {
         Self::new(path.into(), FileFormat::JsonLines)
     }
 
+    /// A CSV file at `path` of `service` (relative to its base URL), downloaded through the
+    /// service's HTTP layer (its auth, retries, limits, `max_body_bytes`) into a file of its
+    /// own, then read from there in pages like a local file.
+    pub fn csv_at(service: &Service, path: impl Into<String>) -> Self {
+        Self::csv(PathBuf::new()).downloaded_from(service, path.into())
+    }
+
+    /// A JSON Lines file at `path` of `service`; see [`csv_at`](Self::csv_at).
+    pub fn json_lines_at(service: &Service, path: impl Into<String>) -> Self {
+        Self::json_lines(PathBuf::new()).downloaded_from(service, path.into())
+    }
+
+    fn downloaded_from(mut self, service: &Service, path: String) -> Self {
+        self.remote = Some(Box::new(Remote {
+            service: service.clone(),
+            path,
+            cache_for: Duration::ZERO,
+            cache_dir: std::env::temp_dir().join("hamstr-files"),
+        }));
+        self
+    }
+
+    /// For a file read by URL: keeps the downloaded copy this long, so reads within that time
+    /// use it instead of downloading the file again (default: every read downloads).
+    pub fn cache_for(mut self, duration: Duration) -> Self {
+        if let Some(remote) = &mut self.remote {
+            remote.cache_for = duration;
+        }
+        self
+    }
+
+    /// For a file read by URL: the folder its downloaded copy is kept in (default: a
+    /// `hamstr-files` folder in the system's temporary folder).
+    pub fn cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        if let Some(remote) = &mut self.remote {
+            remote.cache_dir = dir.into();
+        }
+        self
+    }
+
     fn new(path: PathBuf, format: FileFormat) -> Self {
         Self {
             path,
+            remote: None,
             format,
             page_size: DEFAULT_PAGE_SIZE,
             key: FileKey::RowNumber,
@@ -159,9 +267,13 @@ impl FileSource {
         self
     }
 
-    /// The file's path.
-    pub fn path(&self) -> &std::path::Path {
-        &self.path
+    /// Where the file is: its path, or for a file read by URL, the service and the path under
+    /// its base URL.
+    pub fn location(&self) -> String {
+        match &self.remote {
+            Some(remote) => format!("{}:{}", remote.service.service_name(), remote.path),
+            None => self.path.display().to_string(),
+        }
     }
 
     /// What identifies a record.

@@ -55,8 +55,15 @@ struct LinesState {
 
 impl Reader {
     /// Opens the file at its start, or at the source's checkpoint.
-    pub(super) async fn open(source: FileSource) -> Result<Self, SourceError> {
-        let location = location_of(&source.path);
+    pub(super) async fn open(mut source: FileSource) -> Result<Self, SourceError> {
+        let location = match &source.remote {
+            Some(remote) => {
+                let (copy, shown) = remote.fetch().await?;
+                source.path = copy;
+                shown
+            }
+            None => location_of(&source.path),
+        };
         let page_size = source.page_size;
         let path = source.path.clone();
         let state = tokio::task::spawn_blocking(move || State::open(&source))

@@ -1,0 +1,114 @@
+//! Sending one request: the origin rule, credentials, the budget and the quota, and what the
+//! answer's head tells of the quota.
+
+use reqwest::Url;
+use tokio::time::Instant;
+
+use super::{
+    Failed, HttpClient, HttpError, RequestEvent, Sent,
+    quota::{Pause, Reported, Ticket},
+};
+use crate::url::RedactedUrl;
+
+impl HttpClient {
+    /// Sends one GET of `url` once the service may (origin, credentials, budget, quota), with
+    /// the conditional-request validators when `is_conditional`; the place among the requests
+    /// in flight is held until the answer is read.
+    pub(super) async fn send(
+        &self,
+        url: &Url,
+        shown: &RedactedUrl,
+        attempt: u32,
+        is_conditional: bool,
+    ) -> Result<Sent, Failed> {
+        let settings = &self.inner.settings;
+        if let Some(message) = self.inner.rejected.get() {
+            return Err(Failed::stop(self.rejected(shown, message)));
+        }
+        // Origin check before auth: a next link may point at a host the user never configured.
+        if url.origin() != settings.base.origin() {
+            return Err(Failed::stop(HttpError::ForeignOrigin {
+                service: settings.service.clone(),
+                url: shown.clone(),
+                origin: settings.base.origin().ascii_serialization(),
+            }));
+        }
+        let (slot, ticket) = self.admit().await;
+        let mut request = self
+            .inner
+            .client
+            .get(url.clone())
+            .headers(settings.headers.clone());
+        if is_conditional {
+            request = request.headers(self.inner.cache.validators(url.as_str()));
+        }
+        let mut request = request
+            .build()
+            .map_err(|source| self.transport(shown, source, attempt))?;
+        if let Some(auth) = &settings.auth {
+            auth.apply(&mut request).await.map_err(|source| {
+                Failed::stop(HttpError::Auth {
+                    service: settings.service.clone(),
+                    source,
+                })
+            })?;
+        }
+        let mut response = self
+            .inner
+            .client
+            .execute(request)
+            .await
+            .map_err(|source| self.transport(shown, source, attempt))?;
+        let status = response.status();
+        let headers = std::mem::take(response.headers_mut());
+        if let Some(reported) = Reported::from_headers(&headers) {
+            let now = Instant::now();
+            self.inner
+                .quota
+                .observe(&ticket, reported, now, self.service());
+        }
+        Ok(Sent {
+            response,
+            status,
+            headers,
+            slot,
+        })
+    }
+
+    /// Waits for a place among the requests in flight, for the quota (or the pause the API asked
+    /// for), and for the rates; the place is held until the answer is read.
+    async fn admit(&self) -> (Option<tokio::sync::OwnedSemaphorePermit>, Ticket<'_>) {
+        let slot = self.inner.budget.slot().await;
+        let ticket = loop {
+            match self.inner.quota.take(Instant::now()) {
+                Ok(ticket) => break ticket,
+                Err((until, pause, is_new)) => {
+                    if is_new {
+                        let resumes_at = chrono::Utc::now()
+                            + chrono::Duration::from_std(until - Instant::now())
+                                .unwrap_or_default();
+                        let reason = match pause {
+                            Pause::Told => "the API asked to wait",
+                            Pause::Quota => {
+                                "the rate-limit quota (or hamstr's share of it) is used up"
+                            }
+                        };
+                        tracing::info!(
+                            service = %self.service(),
+                            resumes_at = %resumes_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                            reason,
+                            "requests paused"
+                        );
+                        let _ = self.inner.events.send(RequestEvent::Paused {
+                            resumes_at,
+                            is_quota: matches!(pause, Pause::Quota),
+                        });
+                    }
+                    tokio::time::sleep_until(until).await;
+                }
+            }
+        };
+        self.inner.budget.pace().await;
+        (slot, ticket)
+    }
+}
