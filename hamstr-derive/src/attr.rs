@@ -10,8 +10,10 @@ use syn::{
 
 use crate::errors::Errors;
 
+mod file;
 mod incremental;
 
+pub(crate) use file::File;
 pub(crate) use incremental::Incremental;
 
 /// One attribute value: set at most once.
@@ -61,18 +63,23 @@ pub(crate) struct CollectorAttrs {
     pub(crate) name: Slot<LitStr>,
     pub(crate) service: Slot<LitStr>,
     pub(crate) endpoint: Slot<LitStr>,
+    pub(crate) file: Slot<File>,
     pub(crate) records: Slot<LitStr>,
     pub(crate) model: Slot<Type>,
     pub(crate) interval: Slot<std::time::Duration>,
     pub(crate) incremental: Slot<Incremental>,
     pub(crate) params: Vec<(LitStr, LitStr)>,
+    /// Where `params(...)` was given, for errors about it.
+    pub(crate) params_key: Option<TokenStream>,
+    /// Whether `file(...)` was given, even one with errors (so no error says it is missing).
+    pub(crate) is_file_given: bool,
     pub(crate) on_records: Slot<Path>,
     pub(crate) on_error: Slot<Path>,
 }
 
 const MODEL_KEYS: &str = "`name`";
 const FIELD_KEYS: &str = "`primary_key`, `rename` or `skip`";
-const COLLECTOR_KEYS: &str = "`name`, `service`, `endpoint`, `records`, `model`, `interval`, `incremental`, `params`, `on_records` or `on_error`";
+const COLLECTOR_KEYS: &str = "`name`, `service`, `endpoint`, `file`, `records`, `model`, `interval`, `incremental`, `params`, `on_records` or `on_error`";
 
 impl ModelAttrs {
     pub(crate) fn from_input(errors: &Errors, input: &DeriveInput) -> Self {
@@ -122,11 +129,14 @@ impl CollectorAttrs {
             name: Slot::new("name"),
             service: Slot::new("service"),
             endpoint: Slot::new("endpoint"),
+            file: Slot::new("file"),
             records: Slot::new("records"),
             model: Slot::new("model"),
             interval: Slot::new("interval"),
             incremental: Slot::new("incremental"),
             params: Vec::new(),
+            params_key: None,
+            is_file_given: false,
             on_records: Slot::new("on_records"),
             on_error: Slot::new("on_error"),
         };
@@ -138,6 +148,11 @@ impl CollectorAttrs {
                 attrs.service.set(errors, path, meta.value()?.parse()?);
             } else if path.is_ident("endpoint") {
                 attrs.endpoint.set(errors, path, meta.value()?.parse()?);
+            } else if path.is_ident("file") {
+                attrs.is_file_given = true;
+                if let Some(file) = File::from_meta(errors, &meta)? {
+                    attrs.file.set(errors, path, file);
+                }
             } else if path.is_ident("records") {
                 attrs.records.set(errors, path, meta.value()?.parse()?);
             } else if path.is_ident("model") {
@@ -153,6 +168,7 @@ impl CollectorAttrs {
                     attrs.incremental.set(errors, path, incremental);
                 }
             } else if path.is_ident("params") {
+                attrs.params_key = Some(path.to_token_stream());
                 meta.parse_nested_meta(|param| {
                     let Some(name) = param.path.get_ident() else {
                         return Err(

@@ -20,11 +20,30 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
             "missing `model`: name the type its records are stored as, e.g. #[hamstr(model = Payment)]",
         ));
     }
-    if attrs.endpoint.get().is_none() {
-        errors.push(syn::Error::new(
+    let has_file = attrs.is_file_given;
+    match (attrs.endpoint.tokens(), has_file) {
+        (None, false) => errors.push(syn::Error::new(
             type_span(input),
-            "missing `endpoint`: the path of the listing to collect, e.g. #[hamstr(endpoint = \"payments\")]; for a collect step of your own, implement `hamstr::Collector` by hand",
-        ));
+            "missing `endpoint`: the path of the listing to collect, e.g. #[hamstr(endpoint = \"payments\")], or a `file(...)` to read; for a collect step of your own, implement `hamstr::Collector` by hand",
+        )),
+        (Some(endpoint), true) => errors.error_at(
+            endpoint,
+            "a collector reads an endpoint or a file, not both: keep `endpoint` or `file(...)`",
+        ),
+        _ => {}
+    }
+    if has_file {
+        for (tokens, key) in [
+            (attrs.records.tokens(), "records"),
+            (attrs.params_key.as_ref(), "params"),
+        ] {
+            if let Some(tokens) = tokens {
+                errors.error_at(
+                    tokens,
+                    format_args!("`{key}` is for an endpoint; a file's rows are its records"),
+                );
+            }
+        }
     }
     if let Some(service) = attrs.service.get()
         && service.value().trim().is_empty()
@@ -44,10 +63,17 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
 fn render(input: &DeriveInput, attrs: &CollectorAttrs) -> TokenStream {
     let ident = &input.ident;
     let model = attrs.model.get().expect("checked: the model is given");
-    let endpoint = attrs
-        .endpoint
-        .get()
-        .expect("checked: the endpoint is given");
+    let source = match attrs.endpoint.get() {
+        Some(endpoint) => quote!(::hamstr::collector::CollectorSettings::endpoint(#endpoint)),
+        None => {
+            let file = attrs
+                .file
+                .get()
+                .expect("checked: an endpoint or a file is given")
+                .tokens();
+            quote!(::hamstr::collector::CollectorSettings::file(#file))
+        }
+    };
     let name = attrs.name.get().map(|name| quote!(.name(#name)));
     let service = attrs
         .service
@@ -93,7 +119,7 @@ fn render(input: &DeriveInput, attrs: &CollectorAttrs) -> TokenStream {
             type Model = #model;
 
             fn settings(&self) -> ::hamstr::collector::CollectorSettings {
-                ::hamstr::collector::CollectorSettings::endpoint(#endpoint)
+                #source
                     #name #service #records #(#params)* #interval #incremental
             }
 
