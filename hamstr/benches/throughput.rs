@@ -32,6 +32,7 @@ use hamstr::{
     backend::{CollectorId, JsonLines, MemoryBackend, Sqlite},
     paginate::{LinkHeader, NextLink, PageNumber},
     report::Observer,
+    service::FileSource,
 };
 use serde::{Deserialize, Serialize};
 
@@ -294,7 +295,14 @@ fn parent(records: usize) {
             "cli-sqlite",
             Some("floor-sqlite"),
         ),
+        ("floor: CSV file -> SQLite", "floor-file", None),
+        (
+            "hamstr: CSV file -> SQLite",
+            "hamstr-file",
+            Some("floor-file"),
+        ),
     ];
+    write_csv(records);
     let mut results: Vec<(&str, &str, Measured)> = Vec::new();
     let mut table = String::new();
     let _ = writeln!(
@@ -324,6 +332,7 @@ fn parent(records: usize) {
         assert_eq!(measured.records, records, "{label} stored every record");
         results.push((label, scenario, measured));
     }
+    let _ = std::fs::remove_file(csv_path());
     let slow_records = SLOW_PAGES * PAGE_SIZE;
     let one = child("slow-1", &base, slow_records);
     let many = child("slow-8", &base, slow_records);
@@ -346,6 +355,111 @@ fn parent(records: usize) {
     let _ = stdout.write_all(table.as_bytes());
 }
 
+/// A row of the CSV file the file scenarios read: the orders' flat fields.
+#[derive(Model, Deserialize, Debug)]
+#[hamstr(name = "lines")]
+struct Line {
+    #[hamstr(primary_key)]
+    id: i64,
+    created_at: DateTime<Utc>,
+    status: String,
+    customer_email: String,
+    description: String,
+    method: Option<String>,
+    is_test: bool,
+    score: f64,
+    shop_id: i64,
+}
+
+fn csv_path() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("hamstr-bench-{}.csv", std::process::id()))
+}
+
+/// The CSV file the parent wrote, as a child is told.
+fn bench_csv() -> std::path::PathBuf {
+    std::env::var_os("HAMSTR_BENCH_CSV")
+        .map(Into::into)
+        .expect("HAMSTR_BENCH_CSV")
+}
+
+/// `records` rows of about 150 bytes, some fields quoted, some empty.
+fn write_csv(records: usize) {
+    let file = std::fs::File::create(csv_path()).expect("a file");
+    let mut writer = std::io::BufWriter::new(file);
+    writeln!(
+        writer,
+        "id,created_at,status,customer_email,description,method,is_test,score,shop_id"
+    )
+    .expect("written");
+    for id in 0..records {
+        let method = if id % 3 == 0 { "" } else { "ideal" };
+        writeln!(
+            writer,
+            "{id},2026-01-{:02}T10:{:02}:00Z,paid,customer{id}@example.com,\"order {id}, with a comma\",{method},{},{}.25,{}",
+            id % 28 + 1,
+            id % 60,
+            id % 2 == 0,
+            id % 100,
+            id % 7
+        )
+        .expect("written");
+    }
+    writer.flush().expect("flushed");
+}
+
+/// The floor for files: the csv crate into the same struct, one transaction per 1,000 rows.
+fn floor_file(csv: &std::path::Path, path: &std::path::Path) -> usize {
+    let mut connection = rusqlite::Connection::open(path).expect("a database");
+    connection
+        .execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
+             CREATE TABLE lines (id INTEGER PRIMARY KEY, created_at TEXT, status TEXT,
+               customer_email TEXT, description TEXT, method TEXT, is_test INTEGER, score REAL,
+               shop_id INTEGER);",
+        )
+        .expect("a table");
+    let mut reader = csv::Reader::from_path(csv).expect("the file");
+    let mut rows = reader.deserialize::<Line>();
+    let mut count = 0;
+    loop {
+        let transaction = connection.transaction().expect("a transaction");
+        let mut written = 0;
+        {
+            let mut insert = transaction
+                .prepare_cached(
+                    "INSERT INTO lines VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                     ON CONFLICT (id) DO UPDATE SET created_at = excluded.created_at,
+                       status = excluded.status, customer_email = excluded.customer_email,
+                       description = excluded.description, method = excluded.method,
+                       is_test = excluded.is_test, score = excluded.score, shop_id = excluded.shop_id",
+                )
+                .expect("a statement");
+            for line in rows.by_ref().take(1000) {
+                let line = line.expect("a row");
+                insert
+                    .execute(rusqlite::params![
+                        line.id,
+                        line.created_at.to_rfc3339(),
+                        line.status,
+                        line.customer_email,
+                        line.description,
+                        line.method,
+                        line.is_test,
+                        line.score,
+                        line.shop_id,
+                    ])
+                    .expect("inserted");
+                written += 1;
+            }
+        }
+        transaction.commit().expect("committed");
+        count += written;
+        if written < 1000 {
+            return count;
+        }
+    }
+}
+
 fn scale_report_path() -> std::path::PathBuf {
     std::env::temp_dir().join(format!("hamstr-bench-scale-{}.txt", std::process::id()))
 }
@@ -362,6 +476,7 @@ fn child(scenario: &str, base: &str, records: usize) -> Measured {
             &records.to_string(),
         ])
         .env("HAMSTR_BENCH_SCALE_REPORT", scale_report_path())
+        .env("HAMSTR_BENCH_CSV", csv_path())
         .output()
         .expect("the scenario runs");
     if std::env::var_os("HAMSTR_BENCH_DEBUG").is_some() {
@@ -406,6 +521,21 @@ async fn run_scenario(scenario: &str, base: &str, records: usize) -> usize {
             .await
         }
         "floor-sqlite" => floor_sqlite(base, &dir.path().join("floor.db")).await,
+        "floor-file" => floor_file(&bench_csv(), &dir.path().join("floor.db")),
+        "hamstr-file" => {
+            let path = dir.path().join("file.db");
+            let report = Hamstr::new()
+                .backend(Sqlite::open(&path).expect("a database"))
+                .add_collector(CollectorSpec::file(FileSource::csv(bench_csv())).model::<Line>())
+                .run_once()
+                .await
+                .expect("checks pass");
+            assert!(report.is_success(), "{report}");
+            let connection = rusqlite::Connection::open(&path).expect("a database");
+            connection
+                .query_row("SELECT COUNT(*) FROM lines", [], |row| row.get::<_, i64>(0))
+                .expect("counted") as usize
+        }
         "hamstr-memory" => {
             let store = MemoryBackend::new();
             collect(base, false, store.clone()).await;
