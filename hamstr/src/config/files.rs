@@ -69,6 +69,7 @@ impl Format {
 struct PathText {
     path: PathBuf,
     shown: String,
+    is_expanded: bool,
     place: Place,
 }
 
@@ -143,6 +144,7 @@ fn file(
         Some(node) => checker.name_text(node, "`path`").map(|text| PathText {
             path: PathBuf::from(&text.value),
             shown: text.shown(),
+            is_expanded: text.is_expanded,
             place: checker.place_of(node),
         }),
         None => {
@@ -230,13 +232,15 @@ fn format_of_path(
     if let Some(format) = extension.and_then(Format::of_extension) {
         return Some(format);
     }
+    // The extension of a path from the environment is not shown: no message shows such a value.
     let reason = match extension {
-        Some(extension) => format!("`.{extension}` is not an extension hamstr knows"),
-        None => "it has no extension".to_owned(),
+        _ if path.is_expanded => String::new(),
+        Some(extension) => format!(": `.{extension}` is not an extension hamstr knows"),
+        None => ": it has no extension".to_owned(),
     };
     checker.report(
         path.place,
-        format!("cannot tell the format of {} from its name: {reason}", path.shown),
+        format!("cannot tell the format of {} from its name{reason}", path.shown),
         "add `format: csv` or `format: jsonl`; known extensions are .csv, .tsv (tab-separated), .jsonl and .ndjson".to_owned(),
     );
     None
@@ -261,10 +265,8 @@ fn with_delimiter(
             let help = if get(mapping, "format").is_some() {
                 "remove `delimiter:`, or write `format: csv`".to_owned()
             } else {
-                format!(
-                    "its format comes from its extension `.{}`; remove `delimiter:`, or add `format: csv`",
-                    extension.unwrap_or_default()
-                )
+                "its format comes from its path's extension; remove `delimiter:`, or add `format: csv`"
+                    .to_owned()
             };
             checker.report(
                 place,
