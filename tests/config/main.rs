@@ -1,9 +1,10 @@
 //! The YAML project loader: valid files into exactly the expected `Project`, a corpus of broken
 //! files each with the errors it must give, secrets that never show, mutated files that must
-//! never panic, collectors' incremental strategies on their way to the runs, and services'
-//! retries and limits on their way to the requests.
+//! never panic, collectors' incremental strategies on their way to the runs, services' retries
+//! and limits on their way to the requests, and files collected with no service.
 
 mod broken;
+mod files;
 mod incremental;
 mod never_panics;
 mod project_files;

@@ -8,7 +8,7 @@ use hamstr::config::{self, ConfigError};
 use crate::{SHOP, environment};
 
 /// Valid files to mutate, between them using every kind of key.
-const SEEDS: [&str; 3] = [
+const SEEDS: [&str; 4] = [
     SHOP,
     "name: other
 storage: jsonl://out
@@ -43,6 +43,18 @@ services:
     "services:
   - not: a mapping
   shop: {base_url: 'http://localhost:8080', paginator: {type: offset, limit: 50}, collectors: {/o: {model: {id: string}}}}
+",
+    "files:
+  orders:
+    path: data/orders.tsv
+    delimiter: \\t
+    key: [shop, id]
+    page_size: 500
+    interval: 1h
+    incremental: {strategy: append}
+    model: {shop: string, id: integer, price: float}
+    primary_key: [shop, id]
+  events: {path: \"${EVENTS:-events.log}\", format: jsonl, model: {_row: integer}, primary_key: _row}
 ",
 ];
 

@@ -465,9 +465,13 @@ fn the_yaml_reference_shows_what_the_loader_does() {
     };
     let files: Vec<String> = blocks("yaml")
         .into_iter()
-        .filter(|block| block.starts_with("services:") || block.contains("\nservices:"))
+        .filter(|block| {
+            ["services:", "files:"]
+                .iter()
+                .any(|key| block.starts_with(key) || block.contains(&format!("\n{key}")))
+        })
         .collect();
-    assert!(files.len() >= 2, "{files:?}");
+    assert!(files.len() >= 3, "{files:?}");
     for file in &files {
         let environment = |name: &str| Some(format!("{name}_value"));
         if let Err(error) = config::parse_with_env(file, "hamstr.yml", &environment) {

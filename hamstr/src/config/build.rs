@@ -7,14 +7,18 @@ use crate::{
     collector::CollectorSettings,
     model::DynamicModel,
     paginate::{Cursor, LinkHeader, NextLink, Offset, PageNumber, Seek, SinglePage},
-    service::Service,
+    service::{FileFormat, FileKey, FileSource, Service},
 };
 
-use super::{AuthConfig, CollectorConfig, PaginatorConfig, Project, ServiceConfig, Storage};
+use super::{
+    AuthConfig, CollectorConfig, FieldConfig, FileConfig, PaginatorConfig, Project, ServiceConfig,
+    Storage,
+};
 
 impl Project {
-    /// The app this project describes: its services with their collectors, storing into
-    /// `storage` (usually [`Project::storage`], or what the command line chose instead).
+    /// The app this project describes: its services with their collectors and its files,
+    /// storing into `storage` (usually [`Project::storage`], or what the command line chose
+    /// instead).
     ///
     /// # Errors
     /// A storage that cannot be opened, or a model that cannot be a schema (a key naming no
@@ -23,6 +27,10 @@ impl Project {
         let mut app = Hamstr::new().shared_backend(storage.open()?);
         for service in self.services {
             app = app.register_service(build_service(service)?);
+        }
+        for file in self.files {
+            let (settings, model) = build_file(file)?;
+            app = app.add_dynamic_collector(settings, model);
         }
         Ok(app)
     }
@@ -151,8 +159,42 @@ fn build_collector(config: CollectorConfig) -> Result<(CollectorSettings, Dynami
         settings = settings.param(name, value);
     }
     settings = settings.incremental(config.incremental);
-    let mut model = DynamicModel::builder(config.name);
-    for field in config.fields {
+    let model = build_model(config.name, config.fields, config.primary_key)?;
+    Ok((settings, model))
+}
+
+/// A file's collector: its [`FileSource`], and its model named like it, as a collector of an
+/// endpoint has.
+fn build_file(config: FileConfig) -> Result<(CollectorSettings, DynamicModel), AppError> {
+    let mut source = match config.format {
+        FileFormat::Csv { delimiter } => FileSource::csv(config.path).delimiter(delimiter),
+        FileFormat::JsonLines => FileSource::json_lines(config.path),
+    };
+    source = match config.key {
+        FileKey::RowNumber => source.key_row_number(),
+        FileKey::Columns(columns) => source.key_columns(columns),
+    };
+    if let Some(rows) = config.page_size {
+        source = source.page_size(rows);
+    }
+    let mut settings = CollectorSettings::file(source)
+        .name(config.name.clone())
+        .incremental(config.incremental);
+    if let Some(interval) = config.interval {
+        settings = settings.interval(interval);
+    }
+    let model = build_model(config.name, config.fields, config.primary_key)?;
+    Ok((settings, model))
+}
+
+/// The model of a collector or a file, named `name`.
+fn build_model(
+    name: String,
+    fields: Vec<FieldConfig>,
+    primary_key: Vec<String>,
+) -> Result<DynamicModel, AppError> {
+    let mut model = DynamicModel::builder(name);
+    for field in fields {
         model = model.field(
             field.column,
             field.path.as_str(),
@@ -160,6 +202,5 @@ fn build_collector(config: CollectorConfig) -> Result<(CollectorSettings, Dynami
             field.is_required,
         );
     }
-    let model = model.primary_key(config.primary_key).build()?;
-    Ok((settings, model))
+    Ok(model.primary_key(primary_key).build()?)
 }

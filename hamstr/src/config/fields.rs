@@ -23,6 +23,31 @@ struct Declared<'n> {
     required: Option<(bool, Place)>,
 }
 
+/// The fields and primary-key columns of the `model:` and `primary_key:` in `mapping` (the
+/// section named `section`, whose name is at `owner`), or `None` after reporting why not.
+pub(super) fn model_in(
+    checker: &mut Checker<'_>,
+    mapping: &MarkedMappingNode,
+    owner: Place,
+    section: &str,
+) -> Option<(Vec<FieldConfig>, Vec<String>)> {
+    let model = mapping
+        .iter()
+        .find(|(key, value)| key.as_str() == "model" && !is_null(value));
+    match model {
+        Some(model) => self::model(checker, model, get(mapping, "primary_key")),
+        None => {
+            checker.report(
+                owner,
+                format!("{section} has no `model`"),
+                "add `model:` with a field per line, e.g. `model: {id: string, createdAt: datetime}`"
+                    .to_owned(),
+            );
+            None
+        }
+    }
+}
+
 /// The fields and primary-key columns of the model `model` (the `model:` key and its value), or
 /// `None` after reporting why not.
 pub(super) fn model(

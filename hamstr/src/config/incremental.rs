@@ -72,6 +72,57 @@ pub(super) fn incremental(checker: &mut Checker<'_>, node: &Node) -> Option<Incr
     build(checker, strategy, mapping)
 }
 
+/// `incremental` (read from `node`) if it fits its source: a file takes `append` or
+/// `full_refresh`, an API's listing any strategy but `append`. Otherwise reports at the strategy
+/// what would fit, as the app's check would before the first run, and gives `None`.
+pub(super) fn check_fits(
+    checker: &mut Checker<'_>,
+    node: &Node,
+    incremental: Incremental,
+    is_file: bool,
+) -> Option<Incremental> {
+    let is_fitting = match incremental {
+        Incremental::FullRefresh => true,
+        Incremental::Append => is_file,
+        _ => !is_file,
+    };
+    if is_fitting {
+        return Some(incremental);
+    }
+    let strategy_node = match node {
+        Node::Mapping(mapping) => get(mapping, "strategy"),
+        _ => None,
+    };
+    let place = checker.place_of(strategy_node.unwrap_or(node));
+    let listing_strategies: Vec<&str> = strategy_names()
+        .into_iter()
+        .filter(|name| !matches!(*name, "full_refresh" | "append"))
+        .collect();
+    if is_file {
+        checker.report(
+            place,
+            format!(
+                "a file takes the `append` or `full_refresh` strategy, not `{}`",
+                incremental.name()
+            ),
+            format!(
+                "`append` reads the rows added since the last run, `full_refresh` the whole file every run; {} are for an API's listing",
+                suggest::and_list(&listing_strategies)
+            ),
+        );
+    } else {
+        checker.report(
+            place,
+            "the `append` strategy is for files, not an API's listing",
+            format!(
+                "an API's listing takes {}; a file goes under `files:`",
+                suggest::one_of(&listing_strategies)
+            ),
+        );
+    }
+    None
+}
+
 /// The strategy `node` names, or a problem listing the strategies.
 fn strategy(checker: &mut Checker<'_>, node: &Node) -> Option<&'static Strategy> {
     let text = checker.text(node, "the incremental strategy")?;

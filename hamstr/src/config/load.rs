@@ -10,6 +10,7 @@ use marked_yaml::{
 
 use super::{
     CollectorConfig, PaginatorConfig, Problem, Project, ServiceConfig, Storage, auth, fields,
+    files::{self, FILE_ONLY_KEYS},
     incremental, limits, paginator,
     resilience::{self, LIMITS_KEYS, RETRY_KEYS},
     syntax,
@@ -17,8 +18,8 @@ use super::{
 };
 use crate::{service::ServiceSettings, state::Incremental};
 
-const PROJECT_KEYS: [&str; 3] = ["name", "storage", "services"];
-const SERVICE_KEYS: [&str; 17] = [
+pub(super) const PROJECT_KEYS: [&str; 4] = ["name", "storage", "services", "files"];
+pub(super) const SERVICE_KEYS: [&str; 17] = [
     "base_url",
     "auth",
     "api_key",
@@ -37,7 +38,7 @@ const SERVICE_KEYS: [&str; 17] = [
     "pages_in_flight",
     "collectors",
 ];
-const COLLECTOR_KEYS: [&str; 7] = [
+pub(super) const COLLECTOR_KEYS: [&str; 7] = [
     "name",
     "interval",
     "records",
@@ -46,6 +47,19 @@ const COLLECTOR_KEYS: [&str; 7] = [
     "primary_key",
     "incremental",
 ];
+/// Where a key of a file goes when written in a service or a collector.
+const IN_A_FILE: &str = "in a file, under `files:` at the top of the file";
+
+/// The names collectors and files have taken, each with where: every one stores into a table of
+/// its own, so a name is used once in a project.
+pub(super) type Names = HashMap<String, Taken>;
+
+/// Where a name was taken.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Taken {
+    line: usize,
+    is_file: bool,
+}
 
 /// The project in `source`, or every problem in it.
 pub(super) fn project(
@@ -65,7 +79,7 @@ pub(super) fn project(
             checker.expected(
                 other,
                 "the file",
-                "a mapping of `name`, `storage` and `services`",
+                "a mapping of `name`, `storage`, `services` and `files`",
             );
             None
         }
@@ -84,6 +98,7 @@ fn read_project(checker: &mut Checker<'_>, root: &MarkedMappingNode) -> Option<P
                 &COLLECTOR_KEYS,
                 "in a collector, under `collectors:` of a service",
             ),
+            (&FILE_ONLY_KEYS, "in a file, under `files: {NAME: ...}`"),
         ],
     );
     let name = get(root, "name").and_then(|node| checker.name(node, "`name`"));
@@ -91,22 +106,70 @@ fn read_project(checker: &mut Checker<'_>, root: &MarkedMappingNode) -> Option<P
         Some(node) => storage(checker, node),
         None => Some(Storage::default()),
     };
-    let services = match root.iter().find(|(key, _)| key.as_str() == "services") {
-        None => {
-            checker.report(
-                Place::START,
-                "the file has no `services`",
-                "add `services:` with at least one service".to_owned(),
-            );
-            None
-        }
-        Some((key, node)) => services(checker, key, node),
+    let section = |name: &str| root.iter().find(|(key, _)| key.as_str() == name);
+    let (services_entry, files_entry) = (section("services"), section("files"));
+    let mut names = Names::new();
+    let services = match services_entry {
+        Some((_, node)) => services(checker, node, &mut names),
+        None => Some(Vec::new()),
     };
+    let files = match files_entry {
+        Some((_, node)) => files::files(checker, node, &mut names),
+        None => Some(Vec::new()),
+    };
+    // A section that could not be read was reported; only absent or empty ones are left here.
+    if services.as_ref().is_some_and(Vec::is_empty) && files.as_ref().is_some_and(Vec::is_empty) {
+        report_nothing_to_collect(checker, services_entry, files_entry);
+        return None;
+    }
     Some(Project {
         name,
         storage: storage?,
         services: services?,
+        files: files?,
     })
+}
+
+/// Reports a project with neither a service nor a file: at the start of the file when it has
+/// neither section, else at each section, empty.
+fn report_nothing_to_collect(
+    checker: &mut Checker<'_>,
+    services: Option<(&MarkedScalarNode, &Node)>,
+    files: Option<(&MarkedScalarNode, &Node)>,
+) {
+    if services.is_none() && files.is_none() {
+        checker.report(
+            Place::START,
+            "the file has no `services` or `files`",
+            "add `services:` with at least one service, or `files:` with at least one file"
+                .to_owned(),
+        );
+        return;
+    }
+    let sections = [
+        (
+            services,
+            "`services`",
+            "add at least one service: `services: {name: {base_url: ..., collectors: ...}}`, or a file under `files:`",
+        ),
+        (
+            files,
+            "`files`",
+            "add at least one file: `files: {name: {path: data/name.csv, model: ...}}`, or a service under `services:`",
+        ),
+    ];
+    for (entry, what, help) in sections {
+        let Some((key, node)) = entry else {
+            continue;
+        };
+        // A null has no text of its own to point at; its key has.
+        let place = if is_null(node) {
+            checker.place_of_scalar(key)
+        } else {
+            checker.place_of(node)
+        };
+        checker.report(place, format!("{what} is empty"), help.to_owned());
+    }
 }
 
 fn storage(checker: &mut Checker<'_>, node: &Node) -> Option<Storage> {
@@ -134,30 +197,20 @@ fn storage(checker: &mut Checker<'_>, node: &Node) -> Option<Storage> {
     }
 }
 
+/// The services; an empty or null `services:` gives none.
 fn services(
     checker: &mut Checker<'_>,
-    key: &MarkedScalarNode,
     node: &Node,
+    names: &mut Names,
 ) -> Option<Vec<ServiceConfig>> {
-    const HELP: &str =
-        "add at least one service: `services: {name: {base_url: ..., collectors: ...}}`";
     if is_null(node) {
-        let place = checker.place_of_scalar(key);
-        checker.report(place, "`services` is empty", HELP.to_owned());
-        return None;
+        return Some(Vec::new());
     }
     let mapping = checker.mapping(node, "`services`")?;
-    if mapping.is_empty() {
-        let place = checker.place_of(node);
-        checker.report(place, "`services` is empty", HELP.to_owned());
-        return None;
-    }
-    // Collector names are unique across the project: each is a table of its own.
-    let mut collector_names: HashMap<String, usize> = HashMap::new();
     let mut services = Vec::with_capacity(mapping.len());
     let mut is_complete = true;
     for (name, value) in mapping.iter() {
-        match service(checker, name, value, &mut collector_names) {
+        match service(checker, name, value, names) {
             Some(service) => services.push(service),
             None => is_complete = false,
         }
@@ -169,7 +222,7 @@ fn service(
     checker: &mut Checker<'_>,
     name_key: &MarkedScalarNode,
     node: &Node,
-    collector_names: &mut HashMap<String, usize>,
+    names: &mut Names,
 ) -> Option<ServiceConfig> {
     let name = name_key.as_str();
     let owner = checker.place_of_scalar(name_key);
@@ -191,8 +244,9 @@ fn service(
         &section,
         &SERVICE_KEYS,
         &[
-            (&["name", "storage", "services"], "at the top of the file"),
+            (&PROJECT_KEYS, "at the top of the file"),
             (&COLLECTOR_KEYS, "in a collector, under `collectors:`"),
+            (&FILE_ONLY_KEYS, IN_A_FILE),
             (&RETRY_KEYS, "under `retry:`"),
             (&LIMITS_KEYS, "under `limits:`"),
         ],
@@ -216,7 +270,7 @@ fn service(
     let records = get(mapping, "records").and_then(|node| checker.name(node, "`records`"));
     let settings = settings(checker, mapping, name);
     let collectors = match get(mapping, "collectors") {
-        Some(node) => collectors(checker, node, collector_names),
+        Some(node) => collectors(checker, node, names),
         None => Some(Vec::new()),
     };
     Some(ServiceConfig {
@@ -359,7 +413,7 @@ fn headers(checker: &mut Checker<'_>, node: &Node) -> Vec<(String, String)> {
 fn collectors(
     checker: &mut Checker<'_>,
     node: &Node,
-    names: &mut HashMap<String, usize>,
+    names: &mut Names,
 ) -> Option<Vec<CollectorConfig>> {
     let mapping = checker.mapping(node, "`collectors`")?;
     let mut collectors = Vec::with_capacity(mapping.len());
@@ -377,7 +431,7 @@ fn collector(
     checker: &mut Checker<'_>,
     endpoint_key: &MarkedScalarNode,
     node: &Node,
-    names: &mut HashMap<String, usize>,
+    names: &mut Names,
 ) -> Option<CollectorConfig> {
     let endpoint = endpoint_key.as_str();
     let owner = checker.place_of_scalar(endpoint_key);
@@ -392,21 +446,24 @@ fn collector(
         mapping,
         &section,
         &COLLECTOR_KEYS,
-        &[(
-            &[
-                "base_url",
-                "auth",
-                "api_key",
-                "headers",
-                "paginator",
-                "timeout",
-                "retry",
-                "limits",
-                "conditional_requests",
-                "pages_in_flight",
-            ],
-            "in the service, next to `collectors:`",
-        )],
+        &[
+            (
+                &[
+                    "base_url",
+                    "auth",
+                    "api_key",
+                    "headers",
+                    "paginator",
+                    "timeout",
+                    "retry",
+                    "limits",
+                    "conditional_requests",
+                    "pages_in_flight",
+                ],
+                "in the service, next to `collectors:`",
+            ),
+            (&FILE_ONLY_KEYS, IN_A_FILE),
+        ],
     );
     // The name, what a message may show of it, and its place.
     let name = match get(mapping, "name") {
@@ -426,21 +483,7 @@ fn collector(
         },
     };
     if let Some((name, shown, place)) = &name {
-        match names.get(name) {
-            Some(first_line) => {
-                let first_line = *first_line;
-                checker.report(
-                    *place,
-                    format!("two collectors are named {shown}"),
-                    format!(
-                        "the other is on line {first_line}; each stores into a table of its own, so give one another `name:`"
-                    ),
-                );
-            }
-            None => {
-                names.insert(name.clone(), place.line);
-            }
-        }
+        claim_name(checker, names, name, shown, *place, false);
     }
     let interval = get(mapping, "interval").and_then(|node| checker.duration(node, "`interval`"));
     let records = get(mapping, "records").and_then(|node| checker.name(node, "`records`"));
@@ -448,25 +491,11 @@ fn collector(
         .map(|node| checker.pairs(node, "`params`"))
         .unwrap_or_default();
     let incremental = match get(mapping, "incremental") {
-        Some(node) => incremental::incremental(checker, node),
+        Some(node) => incremental::incremental(checker, node)
+            .and_then(|strategy| incremental::check_fits(checker, node, strategy, false)),
         None => Some(Incremental::FullRefresh),
     };
-    let model = mapping
-        .iter()
-        .find(|(key, value)| key.as_str() == "model" && !is_null(value));
-    let model = match model {
-        Some(model) => fields::model(checker, model, get(mapping, "primary_key")),
-        None => {
-            checker.report(
-                owner,
-                format!("{section} has no `model`"),
-                "add `model:` with a field per line, e.g. `model: {id: string, createdAt: datetime}`"
-                    .to_owned(),
-            );
-            None
-        }
-    };
-    let (fields, primary_key) = model?;
+    let (fields, primary_key) = fields::model_in(checker, mapping, owner, &section)?;
     Some(CollectorConfig {
         endpoint: endpoint.to_owned(),
         name: name?.0,
@@ -477,6 +506,41 @@ fn collector(
         primary_key,
         incremental: incremental?,
     })
+}
+
+/// Takes `name` (shown as `shown`, at `place`) for a collector or, with `is_file`, a file;
+/// reports it when another already has it.
+pub(super) fn claim_name(
+    checker: &mut Checker<'_>,
+    names: &mut Names,
+    name: &str,
+    shown: &str,
+    place: Place,
+    is_file: bool,
+) {
+    let Some(other) = names.get(name).copied() else {
+        names.insert(
+            name.to_owned(),
+            Taken {
+                line: place.line,
+                is_file,
+            },
+        );
+        return;
+    };
+    let rename = if is_file || other.is_file {
+        "rename one: a file by its key under `files:`, a collector with `name:`"
+    } else {
+        "give one another `name:`"
+    };
+    checker.report(
+        place,
+        format!("two collectors are named {shown}"),
+        format!(
+            "the other is on line {}; each stores into a table of its own, so {rename}",
+            other.line
+        ),
+    );
 }
 
 /// The last segment of an endpoint's path: `payments` for `/v2/payments/?x=1`.

@@ -1,5 +1,5 @@
-//! A project from a `hamstr.yml` file: its services, their collectors and models, and where the
-//! records go.
+//! A project from a `hamstr.yml` file: its services, their collectors and models, the files it
+//! collects, and where the records go.
 //!
 //! [`load`] reads the file and checks all of it before answering: every mistake is reported at
 //! once, each at its line and column with what is allowed there ([`ConfigError`]). The result is
@@ -29,13 +29,14 @@
 //! assert_eq!(mollie.collectors[0].name, "payments");
 //!
 //! let error = config::parse_with_env("services: {}", "hamstr.yml", &environment).unwrap_err();
-//! assert_eq!(error.to_string(), "hamstr.yml:1:11: `services` is empty (help: add at least one service: `services: {name: {base_url: ..., collectors: ...}}`)");
+//! assert_eq!(error.to_string(), "hamstr.yml:1:11: `services` is empty (help: add at least one service: `services: {name: {base_url: ..., collectors: ...}}`, or a file under `files:`)");
 //! ```
 
 mod auth;
 mod build;
 mod env;
 mod fields;
+mod files;
 mod incremental;
 mod limits;
 mod load;
@@ -47,20 +48,32 @@ mod suggest;
 mod syntax;
 mod value;
 
-use std::{fmt, path::Path, time::Duration};
+use std::{
+    fmt,
+    path::{Path, PathBuf},
+    time::Duration,
+};
 
 pub use crate::backend::{Storage, StorageError};
-use crate::{model::FieldType, secret::Secret, service::ServiceSettings, state::Incremental};
+use crate::{
+    model::FieldType,
+    secret::Secret,
+    service::{FileFormat, FileKey, ServiceSettings},
+    state::Incremental,
+};
 
-/// What a `hamstr.yml` describes: where records go, and the services to collect them from.
+/// What a `hamstr.yml` describes: where records go, and the services and files to collect them
+/// from.
 #[derive(Debug, Clone)]
 pub struct Project {
     /// The project's name (`name:`), if given.
     pub name: Option<String>,
     /// Where records and collector state are kept (`storage:`); `sqlite://hamstr.db` by default.
     pub storage: Storage,
-    /// The services, in file order.
+    /// The services, in file order; there may be none when there are files.
     pub services: Vec<ServiceConfig>,
+    /// The files (`files:`), in file order; there may be none when there are services.
+    pub files: Vec<FileConfig>,
 }
 
 /// One service (one API) of a project: `services: {NAME: {...}}`.
@@ -207,6 +220,36 @@ pub struct CollectorConfig {
     pub incremental: Incremental,
 }
 
+/// One file of a project, collected like an endpoint (`files: {NAME: {...}}`): a CSV or JSON
+/// Lines file read in pages into one model, with no service.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct FileConfig {
+    /// Its name, the key under `files:`: the collector's (its id is `files/NAME`), its model's
+    /// and its table's.
+    pub name: String,
+    /// Where the file is (`path:`): as written, or, when [`load`] read the project and the path
+    /// is relative, joined to the folder of the project file.
+    pub path: PathBuf,
+    /// How its records are written (`format:`, `delimiter:`); from the path's extension when
+    /// `format:` is not given.
+    pub format: FileFormat,
+    /// What identifies a row (`key:`); [`FileKey::RowNumber`] when not given, and then each
+    /// record carries its row number as `_row`.
+    pub key: FileKey,
+    /// How many rows a page holds (`page_size:`); the reader's default (1,000) when `None`.
+    pub page_size: Option<usize>,
+    /// How often it runs (`interval:`).
+    pub interval: Option<Duration>,
+    /// The model's fields, in file order.
+    pub fields: Vec<FieldConfig>,
+    /// The columns of the primary key (`primary_key:`, `id` by default).
+    pub primary_key: Vec<String>,
+    /// How a run reads only what is new (`incremental:`): [`Incremental::Append`] or
+    /// [`Incremental::FullRefresh`] (the default).
+    pub incremental: Incremental,
+}
+
 /// One field of a collector's model.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldConfig {
@@ -220,7 +263,8 @@ pub struct FieldConfig {
     pub is_required: bool,
 }
 
-/// Reads and checks the project file at `path`.
+/// Reads and checks the project file at `path`. A relative `path:` of a file in it is taken as
+/// relative to the project file's folder, so the project runs the same from any directory.
 ///
 /// # Errors
 /// [`ConfigError`] with every problem found, each at its line and column; a file that cannot be
@@ -246,10 +290,19 @@ pub fn load(path: &Path) -> Result<Project, ConfigError> {
     }
     let source = String::from_utf8(bytes)
         .map_err(|error| read_error(format!("the file is not UTF-8 text: {error}")))?;
-    parse(&source, &file_name)
+    let mut project = parse(&source, &file_name)?;
+    if let Some(folder) = path.parent() {
+        for file in &mut project.files {
+            // `join` keeps an absolute path as it is.
+            file.path = folder.join(&file.path);
+        }
+    }
+    Ok(project)
 }
 
-/// Checks a project file's text; `${VAR}` comes from the process environment.
+/// Checks a project file's text; `${VAR}` comes from the process environment. With no file to
+/// be relative to, a relative `path:` of a file stays as written: relative to the current
+/// directory.
 ///
 /// # Errors
 /// [`ConfigError`] with every problem found.
@@ -257,7 +310,8 @@ pub fn parse(source: &str, file_name: &str) -> Result<Project, ConfigError> {
     parse_with_env(source, file_name, &|name| std::env::var(name).ok())
 }
 
-/// Checks a project file's text, reading `${VAR}` through `env`.
+/// Checks a project file's text, reading `${VAR}` through `env`; paths stay as written, as
+/// with [`parse`].
 ///
 /// # Errors
 /// [`ConfigError`] with every problem found, in file order.

@@ -40,8 +40,8 @@ fn syntax_problem(source: &str, error: &LoadError) -> Problem {
     match error {
         LoadError::TopLevelMustBeMapping(marker) => problem(
             marker,
-            "the file must be a mapping of `name`, `storage` and `services`".to_owned(),
-            Some("start with `services:`".to_owned()),
+            "the file must be a mapping of `name`, `storage`, `services` and `files`".to_owned(),
+            Some("start with `services:` or `files:`".to_owned()),
         ),
         LoadError::TopLevelMustBeSequence(marker) => {
             problem(marker, "the file must be a mapping".to_owned(), None)
