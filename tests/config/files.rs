@@ -11,6 +11,7 @@ use hamstr::{
     report::RunReport,
     service::{FileFormat, FileKey},
     state::Incremental,
+    testing::{MockApi, MockAuth, MockResponse},
 };
 use serde_json::json;
 
@@ -282,4 +283,41 @@ async fn append_reads_only_the_rows_added_since_the_last_run() {
         .map(|row| row["id"].clone())
         .collect();
     assert_eq!(ids, [json!(1), json!(2), json!(3), json!(4)]);
+}
+
+/// A file read by `url:` goes through the service it names (its credentials here), is kept for
+/// `cache_for`, and its collector is that service's.
+#[tokio::test]
+async fn a_file_by_url_is_read_through_its_service() {
+    let api = MockApi::start().await;
+    api.require_auth(MockAuth::bearer("t0ken"));
+    api.route(
+        "/exports/orders.csv",
+        MockResponse::text(200, "id,dish,price\n1,pad thai,9.5\n2,laksa,11\n"),
+    );
+    let source = format!(
+        "services:\n  shop:\n    base_url: {}\n    auth: {{bearer: t0ken}}\nfiles:\n  orders:\n    service: shop\n    url: exports/orders.csv\n    cache_for: 1h\n    model: {{id: integer, dish: string, price: float}}\n",
+        api.url()
+    );
+    let project = parse(&source).unwrap();
+    let url = project.files[0].url.clone().expect("a file by URL");
+    assert_eq!(
+        (url.service.as_str(), url.path.as_str()),
+        ("shop", "exports/orders.csv")
+    );
+    assert_eq!(url.cache_for, Some(Duration::from_secs(3600)));
+    assert_eq!(project.files[0].format, FileFormat::Csv { delimiter: b',' });
+    let store = MemoryBackend::new();
+    let report = project
+        .into_app(&Storage::memory())
+        .unwrap()
+        .backend(store.clone())
+        .run_once()
+        .await
+        .unwrap();
+    let run = report.run("shop", "orders").expect("a run of shop/orders");
+    assert!(run.is_success(), "{run}");
+    assert_eq!(run.inserted, 2);
+    assert_eq!(store.records("orders")[1]["price"], json!(11.0));
+    assert_eq!(api.requests("/exports/orders.csv").len(), 1);
 }

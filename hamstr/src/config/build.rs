@@ -25,11 +25,14 @@ impl Project {
     /// field, two fields with one column).
     pub fn into_app(self, storage: &Storage) -> Result<Hamstr, AppError> {
         let mut app = Hamstr::new().shared_backend(storage.open()?);
+        let mut services = Vec::new();
         for service in self.services {
-            app = app.register_service(build_service(service)?);
+            let service = build_service(service)?;
+            services.push(service.service().clone());
+            app = app.register_service(service);
         }
         for file in self.files {
-            let (settings, model) = build_file(file)?;
+            let (settings, model) = build_file(file, &services)?;
             app = app.add_dynamic_collector(settings, model);
         }
         Ok(app)
@@ -165,11 +168,38 @@ fn build_collector(config: CollectorConfig) -> Result<(CollectorSettings, Dynami
 
 /// A file's collector: its [`FileSource`], and its model named like it, as a collector of an
 /// endpoint has.
-fn build_file(config: FileConfig) -> Result<(CollectorSettings, DynamicModel), AppError> {
-    let mut source = match config.format {
-        FileFormat::Csv { delimiter } => FileSource::csv(config.path).delimiter(delimiter),
-        FileFormat::JsonLines => FileSource::json_lines(config.path),
+fn build_file(
+    config: FileConfig,
+    services: &[Service],
+) -> Result<(CollectorSettings, DynamicModel), AppError> {
+    let through = config.url.as_ref().map(|url| {
+        services
+            .iter()
+            .find(|service| service.service_name() == url.service)
+            .ok_or_else(|| AppError::UnknownService {
+                collector: config.name.clone(),
+                service: url.service.clone(),
+                known: services
+                    .iter()
+                    .map(Service::service_name)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
+            .map(|service| (service, url))
+    });
+    let mut source = match (config.format, through.transpose()?) {
+        (FileFormat::Csv { delimiter }, None) => FileSource::csv(config.path).delimiter(delimiter),
+        (FileFormat::JsonLines, None) => FileSource::json_lines(config.path),
+        (FileFormat::Csv { delimiter }, Some((service, url))) => {
+            FileSource::csv_at(service, &url.path).delimiter(delimiter)
+        }
+        (FileFormat::JsonLines, Some((service, url))) => {
+            FileSource::json_lines_at(service, &url.path)
+        }
     };
+    if let Some(cache_for) = config.url.as_ref().and_then(|url| url.cache_for) {
+        source = source.cache_for(cache_for);
+    }
     source = match config.key {
         FileKey::RowNumber => source.key_row_number(),
         FileKey::Columns(columns) => source.key_columns(columns),
@@ -180,6 +210,9 @@ fn build_file(config: FileConfig) -> Result<(CollectorSettings, DynamicModel), A
     let mut settings = CollectorSettings::file(source)
         .name(config.name.clone())
         .incremental(config.incremental);
+    if let Some(url) = &config.url {
+        settings = settings.service(url.service.clone());
+    }
     if let Some(interval) = config.interval {
         settings = settings.interval(interval);
     }

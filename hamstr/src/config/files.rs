@@ -9,7 +9,7 @@ use marked_yaml::{
 };
 
 use super::{
-    FileConfig, fields, incremental,
+    FileConfig, FileUrl, fields, incremental,
     load::{self, Names, PROJECT_KEYS, SERVICE_KEYS},
     suggest,
     value::{Checker, Place, get, is_null, quote},
@@ -20,8 +20,11 @@ use crate::{
 };
 
 /// The keys of a file.
-const FILE_KEYS: [&str; 9] = [
+const FILE_KEYS: [&str; 12] = [
     "path",
+    "url",
+    "service",
+    "cache_for",
     "format",
     "delimiter",
     "key",
@@ -34,7 +37,15 @@ const FILE_KEYS: [&str; 9] = [
 
 /// The keys only a file takes: where one is written in a service or a collector, the help says
 /// it goes in a file.
-pub(super) const FILE_ONLY_KEYS: [&str; 5] = ["path", "format", "delimiter", "key", "page_size"];
+pub(super) const FILE_ONLY_KEYS: [&str; 7] = [
+    "path",
+    "url",
+    "cache_for",
+    "format",
+    "delimiter",
+    "key",
+    "page_size",
+];
 
 const FORMATS: [&str; 2] = ["csv", "jsonl"];
 
@@ -44,8 +55,7 @@ const MAX_PAGE_SIZE: u64 = 1_000_000;
 /// `key:`'s word for identifying rows by their number.
 const ROW_NUMBER: &str = "row_number";
 
-const PATH_HELP: &str =
-    "add `path: data/orders.csv`; a relative path is relative to the folder of this project file";
+const PATH_HELP: &str = "add `path: data/orders.csv` (a relative path is relative to the folder of this project file), or `url: exports/orders.csv` with the `service:` it is read through";
 
 /// How a file's records are written, before its delimiter is known.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,11 +83,13 @@ struct PathText {
     place: Place,
 }
 
-/// The files; an empty or null `files:` gives none.
+/// The files; an empty or null `files:` gives none. `services` are the project's services, which
+/// a file read by `url:` names.
 pub(super) fn files(
     checker: &mut Checker<'_>,
     node: &Node,
     names: &mut Names,
+    services: &[String],
 ) -> Option<Vec<FileConfig>> {
     if is_null(node) {
         return Some(Vec::new());
@@ -86,7 +98,7 @@ pub(super) fn files(
     let mut files = Vec::with_capacity(mapping.len());
     let mut is_complete = true;
     for (name, value) in mapping.iter() {
-        match file(checker, name, value, names) {
+        match file(checker, name, value, names, services) {
             Some(file) => files.push(file),
             None => is_complete = false,
         }
@@ -100,6 +112,7 @@ fn file(
     name_key: &MarkedScalarNode,
     node: &Node,
     names: &mut Names,
+    services: &[String],
 ) -> Option<FileConfig> {
     let name = name_key.as_str();
     let owner = checker.place_of_scalar(name_key);
@@ -140,27 +153,55 @@ fn file(
             (&PROJECT_KEYS, "at the top of the file"),
         ],
     );
-    let path = match get(mapping, "path") {
-        Some(node) => checker.name_text(node, "`path`").map(|text| PathText {
-            path: PathBuf::from(&text.value),
-            shown: text.shown(),
-            is_expanded: text.is_expanded,
-            place: checker.place_of(node),
-        }),
-        None => {
-            checker.report(
-                owner,
-                format!("{section} has no `path`"),
-                PATH_HELP.to_owned(),
-            );
+    let mut path_text = |key: &str| {
+        get(mapping, key).and_then(|node| {
+            checker
+                .name_text(node, &format!("`{key}`"))
+                .map(|text| PathText {
+                    path: PathBuf::from(&text.value),
+                    shown: text.shown(),
+                    is_expanded: text.is_expanded,
+                    place: checker.place_of(node),
+                })
+        })
+    };
+    let (local, remote) = (path_text("path"), path_text("url"));
+    let url = remote_of(
+        checker,
+        mapping,
+        &section,
+        services,
+        local.is_some(),
+        remote.as_ref(),
+    );
+    let path = match (local, remote) {
+        (Some(local), _) => Some(local),
+        (None, Some(remote)) => Some(remote),
+        (None, None) => {
+            if get(mapping, "path").is_none() && get(mapping, "url").is_none() {
+                checker.report(
+                    owner,
+                    format!("{section} has no `path`"),
+                    PATH_HELP.to_owned(),
+                );
+            }
             None
         }
     };
     let extension = path
         .as_ref()
-        .and_then(|path| path.path.extension())
-        .and_then(|extension| extension.to_str())
-        .map(str::to_ascii_lowercase);
+        // A URL's query is no part of its file's name.
+        .map(|path| {
+            PathBuf::from(
+                path.path
+                    .to_string_lossy()
+                    .split(['?', '#'])
+                    .next()
+                    .unwrap_or_default(),
+            )
+        })
+        .and_then(|path| path.extension().map(|extension| extension.to_os_string()))
+        .and_then(|extension| extension.to_str().map(str::to_ascii_lowercase));
     let format = match get(mapping, "format") {
         Some(node) => format_named(checker, node),
         None => format_of_path(checker, path.as_ref(), extension.as_deref()),
@@ -186,9 +227,12 @@ fn file(
         check_no_row_field(checker, mapping, columns);
     }
     let (fields, primary_key) = model?;
+    let path = path?.path;
+    let url = url?;
     Some(FileConfig {
         name: name.to_owned(),
-        path: path?.path,
+        path: if url.is_some() { PathBuf::new() } else { path },
+        url,
         format: format?,
         key: key?,
         page_size: page_size.map(|rows| usize::try_from(rows).unwrap_or(usize::MAX)),
@@ -197,6 +241,94 @@ fn file(
         primary_key,
         incremental: incremental?,
     })
+}
+
+/// A file read through a service: its `url:`, the `service:` it names and its `cache_for:`,
+/// each checked against the others; `Some(None)` for a file on this machine, `None` after a
+/// problem was reported.
+fn remote_of(
+    checker: &mut Checker<'_>,
+    mapping: &MarkedMappingNode,
+    section: &str,
+    services: &[String],
+    has_path: bool,
+    url: Option<&PathText>,
+) -> Option<Option<FileUrl>> {
+    let service = get(mapping, "service").map(|node| (node, checker.name(node, "`service`")));
+    let cache_for =
+        get(mapping, "cache_for").map(|node| (node, checker.duration(node, "`cache_for`")));
+    let Some(url) = url else {
+        // A file on this machine: a service or a cache lifetime has nothing to do.
+        for (node, key) in [
+            service.as_ref().map(|(node, _)| *node),
+            cache_for.map(|(node, _)| node),
+        ]
+        .into_iter()
+        .zip(["service", "cache_for"])
+        {
+            if let Some(node) = node {
+                let place = checker.place_of(node);
+                checker.report(
+                    place,
+                    format!("`{key}` is for a file read by `url:`; {section} is on this machine"),
+                    "remove it, or give a `url:` instead of the `path:`".to_owned(),
+                );
+            }
+        }
+        return Some(None).filter(|_| service.is_none() && cache_for.is_none());
+    };
+    if has_path {
+        checker.report(
+            url.place,
+            format!("{section} has both a `path` and a `url`"),
+            "keep `path:` for a file on this machine, or `url:` for one read through a service"
+                .to_owned(),
+        );
+        return None;
+    }
+    let Some((service_node, service)) = service else {
+        checker.report(
+            url.place,
+            format!("{section} is read by `url:` through a service, and names none"),
+            format!(
+                "add `service:` with one of the project's services{}",
+                if services.is_empty() {
+                    String::new()
+                } else {
+                    let known: Vec<&str> = services.iter().map(String::as_str).collect();
+                    format!(" ({})", suggest::one_of(&known))
+                }
+            ),
+        );
+        return None;
+    };
+    let service = service?;
+    let known: Vec<&str> = services.iter().map(String::as_str).collect();
+    if !known.contains(&service.as_str()) {
+        let place = checker.place_of(service_node);
+        checker.report(
+            place,
+            format!(
+                "{section} names the service {}, which the project does not have",
+                quote(&service)
+            ),
+            if known.is_empty() {
+                "the project has no services: add one under `services:` with the base URL the file is under".to_owned()
+            } else {
+                suggest::help(&service, &known, "services")
+            },
+        );
+        return None;
+    }
+    let cache_for = match cache_for {
+        Some((_, duration)) => Some(duration?),
+        None => None,
+    };
+    Some(Some(FileUrl {
+        service,
+        path: url.path.to_string_lossy().into_owned(),
+        cache_for,
+    }))
 }
 
 /// `format: csv` or `format: jsonl`.

@@ -113,8 +113,19 @@ fn read_project(checker: &mut Checker<'_>, root: &MarkedMappingNode) -> Option<P
         Some((_, node)) => services(checker, node, &mut names),
         None => Some(Vec::new()),
     };
+    let service_names: Vec<String> = match (services_entry, &services) {
+        (_, Some(services)) => services
+            .iter()
+            .map(|service| service.name.clone())
+            .collect(),
+        // Services that could not all be read: the names written still count.
+        (Some((_, Node::Mapping(mapping))), None) => {
+            mapping.keys().map(|key| key.as_str().to_owned()).collect()
+        }
+        _ => Vec::new(),
+    };
     let files = match files_entry {
-        Some((_, node)) => files::files(checker, node, &mut names),
+        Some((_, node)) => files::files(checker, node, &mut names, &service_names),
         None => Some(Vec::new()),
     };
     // A section that could not be read was reported; only absent or empty ones are left here.

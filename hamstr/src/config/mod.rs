@@ -231,6 +231,9 @@ pub struct FileConfig {
     /// Where the file is (`path:`): as written, or, when [`load`] read the project and the path
     /// is relative, joined to the folder of the project file.
     pub path: PathBuf,
+    /// For a file read through a service (`url:`, `service:`, `cache_for:`): where; then
+    /// [`path`](Self::path) is empty.
+    pub url: Option<FileUrl>,
     /// How its records are written (`format:`, `delimiter:`); from the path's extension when
     /// `format:` is not given.
     pub format: FileFormat,
@@ -248,6 +251,20 @@ pub struct FileConfig {
     /// How a run reads only what is new (`incremental:`): [`Incremental::Append`] or
     /// [`Incremental::FullRefresh`] (the default).
     pub incremental: Incremental,
+}
+
+/// A file read through one of the project's services: downloaded through its HTTP layer (its
+/// auth, retries and limits), then read like a file on this machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FileUrl {
+    /// The service's name (`service:`).
+    pub service: String,
+    /// The file's path under the service's base URL (`url:`).
+    pub path: String,
+    /// How long a downloaded copy is used before the file is downloaded again (`cache_for:`);
+    /// `None`: every run downloads it.
+    pub cache_for: Option<Duration>,
 }
 
 /// One field of a collector's model.
@@ -292,7 +309,7 @@ pub fn load(path: &Path) -> Result<Project, ConfigError> {
         .map_err(|error| read_error(format!("the file is not UTF-8 text: {error}")))?;
     let mut project = parse(&source, &file_name)?;
     if let Some(folder) = path.parent() {
-        for file in &mut project.files {
+        for file in project.files.iter_mut().filter(|file| file.url.is_none()) {
             // `join` keeps an absolute path as it is.
             file.path = folder.join(&file.path);
         }
