@@ -3,8 +3,8 @@
 //!
 //! Subscribe with [`Hamstr::subscribe`](crate::Hamstr::subscribe) before running, or with
 //! [`AppHandle::subscribe`](crate::AppHandle::subscribe) while it runs. Events are sent without
-//! waiting for anyone: a subscriber that falls behind misses the oldest events it had not read,
-//! and is told how many ([`Event::Missed`]); it never slows a run.
+//! waiting for anyone: a subscriber that falls more than 1,024 events behind misses the oldest it
+//! had not read, and is told how many ([`Event::Missed`]); it never slows a run.
 //!
 //! # Examples
 //! ```
@@ -54,8 +54,9 @@ use crate::{
     url::RedactedUrl,
 };
 
-/// How many events a subscriber may fall behind by before it misses some.
-const BACKLOG: usize = 4096;
+/// How many events a subscriber may fall behind by before it misses some. The channel holds
+/// this many slots from the start, so it is kept small.
+const BACKLOG: usize = 1024;
 
 /// Something a running app did.
 #[derive(Debug, Clone)]
@@ -80,8 +81,9 @@ pub enum Event {
     },
     /// A run ended; its line in the load history says how.
     RunFinished {
-        /// The run, as the load history keeps it.
-        record: RunRecord,
+        /// The run, as the load history keeps it (boxed: it is the largest event by far, and
+        /// every slot of the channel is as large as the largest).
+        record: Box<RunRecord>,
     },
     /// A request of `service` failed and is sent again after `wait`.
     RequestRetried {
@@ -208,3 +210,4 @@ impl Events {
         })
     }
 }
+

@@ -66,7 +66,7 @@ impl Ran {
     /// Sends the run's end to the app's subscribers, and returns its report.
     pub(crate) fn announce(self, planned: &Planned) -> RunReport {
         planned.events.send(Event::RunFinished {
-            record: self.record,
+            record: Box::new(self.record),
         });
         self.report
     }
