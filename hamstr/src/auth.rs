@@ -257,8 +257,8 @@ pub enum AuthError {
     #[error("the credential contains characters that cannot be sent in a header")]
     InvalidCredential,
     /// A custom hook failed.
-    #[error("the authentication hook failed")]
-    Hook(#[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error("the authentication hook failed: {}", crate::text::chain(&**.0))]
+    Hook(Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl AuthError {

@@ -85,7 +85,7 @@ impl Records {
             return Err(RecordsError::NotJson {
                 url: url.clone(),
                 start: body_start(body),
-                source,
+                cause: source,
             });
         }
         let records = match sink.records {
@@ -457,15 +457,14 @@ fn json_kind(raw: &str) -> JsonKind {
 #[non_exhaustive]
 pub enum RecordsError {
     /// The body is not JSON (an HTML error page, a truncated answer).
-    #[error("{url}: the body is not JSON (it starts with `{start}`)")]
+    #[error("{url}: the body is not JSON (it starts with `{start}`: {cause})")]
     NotJson {
         /// The page's URL, credentials removed.
         url: RedactedUrl,
         /// The first characters of the body.
         start: String,
-        /// The parser's complaint, with line and column.
-        #[source]
-        source: serde_json::Error,
+        /// The parser's complaint, with line and column, in the message.
+        cause: serde_json::Error,
     },
     /// Nothing is at the records path.
     #[error("{url}: the body has nothing at the records path `{path}`")]
@@ -529,7 +528,7 @@ mod tests {
         assert!(
             error
                 .to_string()
-                .contains("not JSON (it starts with `<html>oops</html>`)")
+                .contains("not JSON (it starts with `<html>oops</html>`: expected value at line 1")
         );
     }
 

@@ -99,17 +99,21 @@ impl fmt::Display for RunReport {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             formatter,
-            "{}: {} pages, {} records, {} stored ({} new, {} updated, {} unchanged)",
+            "{}: {}, {}, {} stored ({} new, {} updated, {} unchanged)",
             self.collector,
-            self.pages,
-            self.records,
+            counted(self.pages, "page", "pages"),
+            counted(self.records, "record", "records"),
             self.stored(),
             self.inserted,
             self.updated,
             self.unchanged
         )?;
         if self.not_modified > 0 {
-            write!(formatter, ", {} pages not modified", self.not_modified)?;
+            write!(
+                formatter,
+                ", {} not modified",
+                counted(self.not_modified, "page", "pages")
+            )?;
         }
         if self.dropped > 0 {
             write!(formatter, ", {} dropped by callbacks", self.dropped)?;
@@ -123,6 +127,11 @@ impl fmt::Display for RunReport {
         }
         Ok(())
     }
+}
+
+/// `count` with the word that goes with it: "1 page", "2 pages".
+fn counted(count: usize, one: &str, many: &str) -> String {
+    format!("{count} {}", if count == 1 { one } else { many })
 }
 
 /// One pass over every collector: a [`RunReport`] each, in the order they were added.

@@ -17,6 +17,12 @@ impl fmt::Display for ErrorChain<'_> {
     }
 }
 
+/// `error` and its causes on one line, for a message that carries its cause in its own text
+/// (and so returns none from `source()`, which would print it twice).
+pub(crate) fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    ErrorChain(error).to_string()
+}
+
 /// The first characters of a body, on one line, for an error about a body that is not JSON.
 pub(crate) fn body_start(body: &str) -> String {
     excerpt(body.trim_start(), 60)

@@ -113,6 +113,27 @@ async fn truncated_and_dropped_bodies_are_retried() {
     }
 }
 
+/// An error printed with `{}` (as `main` returning it does) carries its cause on the same line:
+/// a refused connection says so, without the URL's query string.
+#[tokio::test]
+async fn a_refused_connection_says_why() {
+    // A port that was just free: nothing listens there once the listener is dropped.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let service = quickly_retried(Service::new(format!("http://127.0.0.1:{port}/")));
+    let error = list_all(&service, "items?token=s3cret")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("got no complete answer: "), "{error}");
+    assert!(error.to_lowercase().contains("refused"), "{error}");
+    assert!(!error.contains("s3cret"), "{error}");
+    assert!(error.ends_with("(after 3 attempts)"), "{error}");
+}
+
 /// Something other than an array where the records should be is an error saying what was found.
 #[tokio::test]
 async fn a_wrong_shape_says_what_it_found() {

@@ -105,6 +105,27 @@ async fn get_uses_the_item_endpoint() {
     assert_eq!(wrapped.get("1").await.unwrap().unwrap(), json!({"id": 1}));
 }
 
+/// `get` of one item does not send the paginator's page size or page number: they mean nothing
+/// to one item, and some APIs refuse parameters they do not know.
+#[tokio::test]
+async fn get_sends_no_paging_params() {
+    let api = MockApi::start().await;
+    api.route(
+        "/users/sim-root",
+        MockResponse::json(json!({"login": "sim-root"})),
+    );
+    let service = Service::new(api.url()).paginator(PageNumber::new().size("per_page", 100));
+    let user = service.get("users", "sim-root").await.unwrap().unwrap();
+    assert_eq!(user["login"], "sim-root");
+    let sent = api.requests("/users/sim-root");
+    assert_eq!(sent.len(), 1);
+    assert_eq!(
+        sent[0].url_query(),
+        "",
+        "no paging params on an item request"
+    );
+}
+
 /// Without an item endpoint, `get` scans the listing and stops at the match.
 #[tokio::test]
 async fn get_falls_back_to_scanning_the_list() {

@@ -10,7 +10,7 @@ use hamstr::{
     collector::{CollectError, CollectorSettings, Run},
     paginate::PageNumber,
     service::RetryPolicy,
-    testing::{Collection, Fault, MockApi, Paging},
+    testing::{Collection, Fault, MockApi, MockResponse, Paging},
 };
 use serde_json::json;
 
@@ -126,6 +126,58 @@ async fn a_misfit_record_is_reported_and_the_rest_stored() {
     assert!(first.url.to_string().contains("page=2"));
 }
 
+/// A run in which every record was skipped stored nothing it should have: it fails, and its
+/// skipped records say why. A misfit's message has no line and column of the re-parsed record.
+#[tokio::test]
+async fn a_run_whose_every_record_was_skipped_fails() {
+    let api = MockApi::start().await;
+    let records: Vec<_> = orders(3)
+        .into_iter()
+        .map(|mut order| {
+            order["placed_at"] = json!(17);
+            order
+        })
+        .collect();
+    let service =
+        shop(&api, records).add_collector(CollectorSpec::endpoint("orders").model::<Order>());
+    let (report, store) = collect_once(service).await;
+    let run = &report.runs[0];
+    assert!(!run.is_success(), "{run}");
+    assert!(!report.is_success());
+    let Some(CollectError::AllSkipped { skipped, .. }) = &run.failure else {
+        panic!("{:?}", run.failure);
+    };
+    assert_eq!(*skipped, 3);
+    assert_eq!(store.records("orders").len(), 0);
+    let first = run.skipped_records[0].to_string();
+    assert!(
+        first.contains("record 0 does not fit: at `placed_at`"),
+        "{first}"
+    );
+    assert!(!first.contains(" at line "), "{first}");
+    // Two pages (the records and the empty one that ends the walk), counted in words that agree.
+    assert!(run.to_string().contains(": 2 pages, 0 records,"), "{run}");
+}
+
+/// A page whose records cannot be taken out of it still counts as fetched; one page reads "1 page".
+#[tokio::test]
+async fn a_page_without_its_records_path_is_counted() {
+    let api = MockApi::start().await;
+    api.route("/orders", MockResponse::json(json!({"items": []})));
+    let service = Service::new(api.url())
+        .name("shop")
+        .records("data")
+        .add_collector(CollectorSpec::endpoint("orders").model::<Order>());
+    let (report, _store) = collect_once(service).await;
+    let run = &report.runs[0];
+    assert!(
+        matches!(run.failure, Some(CollectError::Records(_))),
+        "{run}"
+    );
+    assert_eq!(run.pages, 1);
+    assert!(run.to_string().contains(": 1 page, 0 records,"), "{run}");
+}
+
 /// A failing page ends the run: the pages before it stay stored, the failure is reported to
 /// on_error and in the report, and another collector in the same pass is not affected.
 #[tokio::test]
@@ -190,6 +242,12 @@ async fn a_failing_callback_stops_the_run_without_storing_its_batch() {
     assert_eq!(run.pages, 2);
     let shown = run.to_string();
     assert!(shown.contains("the kitchen printer is offline"), "{shown}");
+    // The error alone, printed with `{}`, carries its cause too.
+    let failure = run.failure.as_ref().unwrap().to_string();
+    assert!(
+        failure.ends_with(": the kitchen printer is offline"),
+        "{failure}"
+    );
     assert_eq!(errors.lock().unwrap().len(), 1);
 }
 

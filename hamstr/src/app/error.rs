@@ -67,13 +67,12 @@ pub enum AppError {
         collector: CollectorId,
     },
     /// A collector's interval is not a duration.
-    #[error("collector `{collector}`: invalid interval")]
+    #[error("collector `{collector}`: invalid interval: {cause}")]
     Interval {
         /// The collector.
         collector: CollectorId,
-        /// Why.
-        #[source]
-        source: IntervalError,
+        /// Why, in the message.
+        cause: IntervalError,
     },
     /// Two collectors store different models under one table name.
     #[error(
@@ -118,10 +117,9 @@ pub enum AppError {
         reason: &'static str,
     },
     /// The process's signals could not be listened to.
-    #[error("cannot listen for shutdown signals")]
+    #[error("cannot listen for shutdown signals: {cause}")]
     Signals {
-        /// Why.
-        #[source]
-        source: std::io::Error,
+        /// Why, in the message.
+        cause: std::io::Error,
     },
 }

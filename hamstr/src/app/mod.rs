@@ -334,7 +334,7 @@ impl fmt::Debug for Hamstr {
 pub(crate) fn shutdown_signal() -> Result<impl Future<Output = ()> + Send, AppError> {
     #[cfg(unix)]
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .map_err(|source| AppError::Signals { source })?;
+        .map_err(|source| AppError::Signals { cause: source })?;
     Ok(async move {
         #[cfg(unix)]
         let terminate = terminate.recv();

@@ -129,7 +129,7 @@ impl Hamstr {
                 .transpose()
                 .map_err(|source| AppError::Interval {
                     collector: id.clone(),
-                    source,
+                    cause: source,
                 })?;
             let incremental = settings.incremental_strategy().clone();
             let file = settings

@@ -220,15 +220,14 @@ pub enum BackendError {
         operation: &'static str,
     },
     /// The store itself failed (disk, database).
-    #[error("{backend} failed: {operation}")]
+    #[error("{backend} failed: {operation}: {}", crate::text::chain(&**cause))]
     Store {
         /// Which backend.
         backend: &'static str,
         /// What it was doing.
         operation: String,
-        /// The store's error.
-        #[source]
-        source: Box<dyn std::error::Error + Send + Sync>,
+        /// The store's error, in the message.
+        cause: Box<dyn std::error::Error + Send + Sync>,
     },
 }
 
@@ -242,7 +241,7 @@ impl BackendError {
         Self::Store {
             backend,
             operation: operation.into(),
-            source: Box::new(source),
+            cause: Box::new(source),
         }
     }
 }

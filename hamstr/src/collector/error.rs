@@ -11,6 +11,7 @@ use crate::{
     records::RecordsError,
     service::{FileError, ServiceError, SourceError},
     state::{CollectorId, IncrementalError},
+    text::chain,
 };
 
 /// Why a collector's run stopped, or one of its records was skipped: the API's error, the
@@ -50,13 +51,23 @@ pub enum CollectError {
         collector: CollectorId,
     },
     /// An `on_records` callback failed; the batch it was given was not stored.
-    #[error("{collector}: an on_records callback failed")]
+    #[error("{collector}: an on_records callback failed: {}", chain(&**cause))]
     Callback {
         /// The collector.
         collector: CollectorId,
-        /// The callback's error.
-        #[source]
-        source: BoxError,
+        /// The callback's error, in the message.
+        cause: BoxError,
+    },
+    /// Every record of the run was skipped (none fit the model, or each lacked the strategy's
+    /// field): it stored nothing, which is a failure, not a success with nothing new.
+    #[error(
+        "{collector}: every one of the {skipped} records of this run was skipped, so nothing was stored; the first skipped records say why"
+    )]
+    AllSkipped {
+        /// The collector.
+        collector: CollectorId,
+        /// How many records were skipped.
+        skipped: usize,
     },
     /// The run did not end within the grace period after shutdown began, and was abandoned.
     #[error("{collector}: abandoned {grace:?} after shutdown began")]

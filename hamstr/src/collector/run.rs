@@ -224,7 +224,7 @@ async fn callback_rows<M: Model>(
         .await
         .map_err(|source| CollectError::Callback {
             collector: id.clone(),
-            source,
+            cause: source,
         })?;
     let records = batch.take();
     Ok(Rows {

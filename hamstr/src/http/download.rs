@@ -80,7 +80,7 @@ impl HttpClient {
                 service: self.service().to_owned(),
                 url: shown.clone(),
                 destination: destination.display().to_string(),
-                source,
+                cause: source,
             })
         };
         let mut file = tokio::fs::File::create(destination).await.map_err(io)?;

@@ -5,7 +5,11 @@ use std::time::Duration;
 use reqwest::StatusCode;
 
 use crate::{
-    auth::AuthError, json::JsonPath, records::RecordsError, text::body_start, url::RedactedUrl,
+    auth::AuthError,
+    json::JsonPath,
+    records::RecordsError,
+    text::{body_start, chain},
+    url::RedactedUrl,
 };
 
 /// Why a GET, or the reading of its answer, failed.
@@ -62,7 +66,7 @@ pub enum HttpError {
         attempts: u32,
     },
     /// No complete answer arrived (connect error, connection dropped mid-body), retries included.
-    #[error("{service}: {url} got no complete answer{}", attempts_suffix(*attempts))]
+    #[error("{service}: {url} got no complete answer: {}{}", chain(cause), attempts_suffix(*attempts))]
     Transport {
         /// The service's name.
         service: String,
@@ -70,9 +74,8 @@ pub enum HttpError {
         url: RedactedUrl,
         /// How many times the request was sent.
         attempts: u32,
-        /// What went wrong (without the URL, which may hold credentials).
-        #[source]
-        source: reqwest::Error,
+        /// What went wrong (without the URL, which may hold credentials), in the message.
+        cause: reqwest::Error,
     },
     /// No complete answer within the service's request timeout, retries included.
     #[error("{service}: {url} did not answer within {timeout:?}{}", attempts_suffix(*attempts))]
@@ -88,7 +91,7 @@ pub enum HttpError {
     },
     /// A successful answer whose body is not JSON (an HTML error page, a truncated body), every
     /// time it was asked for.
-    #[error("{service}: {url} sent a body that is not JSON (it starts with `{start}`){}", attempts_suffix(*attempts))]
+    #[error("{service}: {url} sent a body that is not JSON (it starts with `{start}`: {cause}){}", attempts_suffix(*attempts))]
     Malformed {
         /// The service's name.
         service: String,
@@ -98,9 +101,8 @@ pub enum HttpError {
         attempts: u32,
         /// The first characters of the body.
         start: String,
-        /// Where the body stops being JSON.
-        #[source]
-        source: serde_json::Error,
+        /// Where the body stops being JSON, in the message.
+        cause: serde_json::Error,
     },
     /// The API refused the credentials (401). Nothing more is sent to the service, and its
     /// collectors stop: retrying would not fix them, and could get the token banned.
@@ -150,7 +152,7 @@ pub enum HttpError {
         limit: usize,
     },
     /// A download could not be written to its file.
-    #[error("{service}: could not write {url} to {destination}")]
+    #[error("{service}: could not write {url} to {destination}: {cause}")]
     Download {
         /// The service's name.
         service: String,
@@ -158,27 +160,24 @@ pub enum HttpError {
         url: RedactedUrl,
         /// The file it was written to.
         destination: String,
-        /// Why.
-        #[source]
-        source: std::io::Error,
+        /// Why, in the message.
+        cause: std::io::Error,
     },
     /// Credentials could not be put on the request.
-    #[error("{service}: could not authenticate a request")]
+    #[error("{service}: could not authenticate a request: {}", chain(cause))]
     Auth {
         /// The service's name.
         service: String,
-        /// Why.
-        #[source]
-        source: AuthError,
+        /// Why, in the message.
+        cause: AuthError,
     },
     /// The HTTP client could not be set up.
-    #[error("{service}: could not set up the HTTP client")]
+    #[error("{service}: could not set up the HTTP client: {}", chain(cause))]
     Client {
         /// The service's name.
         service: String,
-        /// Why.
-        #[source]
-        source: reqwest::Error,
+        /// Why, in the message.
+        cause: reqwest::Error,
     },
 }
 

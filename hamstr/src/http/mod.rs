@@ -181,7 +181,7 @@ impl HttpClient {
             .build()
             .map_err(|source| HttpError::Client {
                 service: settings.service.clone(),
-                source: source.without_url(),
+                cause: source.without_url(),
             })?;
         Ok(Self {
             inner: Arc::new(Inner {
@@ -344,13 +344,13 @@ impl HttpClient {
                 }
                 Ok((answer, value))
             }
-            Err(RecordsError::NotJson { start, source, .. }) => {
+            Err(RecordsError::NotJson { start, cause, .. }) => {
                 let error = HttpError::Malformed {
                     service: settings.service.clone(),
                     url: shown.clone(),
                     attempts: attempt,
                     start,
-                    source,
+                    cause,
                 };
                 Err(Failed::new(error, Decision::retry("the body is not JSON")))
             }
@@ -502,7 +502,7 @@ impl HttpClient {
                 url: shown.clone(),
                 attempts: attempt,
                 // reqwest prints the full URL, query string and all: ours is the redacted one.
-                source: source.without_url(),
+                cause: source.without_url(),
             };
             (error, "no complete answer")
         };

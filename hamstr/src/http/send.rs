@@ -49,7 +49,7 @@ impl HttpClient {
             auth.apply(&mut request).await.map_err(|source| {
                 Failed::stop(HttpError::Auth {
                     service: settings.service.clone(),
-                    source,
+                    cause: source,
                 })
             })?;
         }

@@ -24,7 +24,7 @@ pub(crate) fn decode<T: DeserializeOwned>(
             url: url.clone(),
             index,
             path,
-            message: error.to_string(),
+            message: without_position(&error),
         }
     })
 }
@@ -42,4 +42,34 @@ pub struct DecodeError {
     pub path: String,
     /// What did not fit.
     pub message: String,
+}
+
+/// serde_json's message without its "at line 1 column 32": the position in a record parsed on
+/// its own is noise next to the field path.
+pub(crate) fn without_position(error: &serde_json::Error) -> String {
+    let message = error.to_string();
+    match message.rfind(" at line ") {
+        Some(at) if message[at..].contains(" column ") => message[..at].to_owned(),
+        _ => message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_misfit_names_its_field_without_a_position() {
+        let url = RedactedUrl::new(&"https://api.example.com/items".parse().unwrap(), &[]);
+        let record =
+            serde_json::value::RawValue::from_string(r#"{"n": "two"}"#.to_owned()).unwrap();
+        #[derive(Debug, serde::Deserialize)]
+        struct Item {
+            #[allow(dead_code)]
+            n: i64,
+        }
+        let error = decode::<Item>(&record, &url, 3).unwrap_err();
+        assert_eq!(error.path, "n");
+        assert_eq!(error.message, "invalid type: string \"two\", expected i64");
+    }
 }

@@ -69,6 +69,11 @@ impl Cursor {
 }
 
 impl Paginator for Cursor {
+    fn params(&self) -> Vec<String> {
+        let size = self.size.iter().map(|(param, _)| param.clone());
+        std::iter::once(self.param.clone()).chain(size).collect()
+    }
+
     fn body_fields(&self) -> Vec<JsonPath> {
         match &self.kind {
             Kind::Token { path } => vec![path.clone()],

@@ -76,6 +76,13 @@ pub trait Paginator: Send + Sync + fmt::Debug + 'static {
     /// id, a next link that is not a string).
     fn next_request(&self, page: &PageView<'_>) -> Result<Option<Url>, PaginateError>;
 
+    /// The query parameters this paginator sets on a listing's requests (a page number, a page
+    /// size): a request for one item ([`Endpoint::get`](crate::service::Endpoint::get)) leaves
+    /// them out, though the service or the endpoint gives them too.
+    fn params(&self) -> Vec<String> {
+        Vec::new()
+    }
+
     /// The body fields [`next_request`](Self::next_request) reads with [`PageView::field`]: the
     /// walk takes them out of the page in the same pass as the records, instead of scanning
     /// the body again for each. A field not named here is still found, by a scan of its own.
@@ -197,7 +204,7 @@ impl<'a> PageView<'a> {
                 .find(self.body)
                 .map_err(|source| PaginateError::NotJson {
                     url: self.shown.clone(),
-                    source,
+                    cause: source,
                 })?,
         };
         Ok(raw
@@ -325,13 +332,12 @@ pub enum PaginateError {
         link: String,
     },
     /// The body is not JSON, so pagination fields cannot be read.
-    #[error("{url}: the body is not JSON")]
+    #[error("{url}: the body is not JSON: {cause}")]
     NotJson {
         /// The page's URL, credentials removed.
         url: RedactedUrl,
-        /// The parser's complaint.
-        #[source]
-        source: serde_json::Error,
+        /// The parser's complaint, in the message.
+        cause: serde_json::Error,
     },
 }
 

@@ -57,6 +57,10 @@ impl Default for Offset {
 }
 
 impl Paginator for Offset {
+    fn params(&self) -> Vec<String> {
+        vec![self.offset_param.clone(), self.limit.0.clone()]
+    }
+
     fn body_fields(&self) -> Vec<JsonPath> {
         self.total.iter().cloned().collect()
     }

@@ -76,6 +76,11 @@ impl Default for PageNumber {
 }
 
 impl Paginator for PageNumber {
+    fn params(&self) -> Vec<String> {
+        let size = self.size.iter().map(|(param, _)| param.clone());
+        std::iter::once(self.param.clone()).chain(size).collect()
+    }
+
     fn body_fields(&self) -> Vec<JsonPath> {
         self.total.iter().chain(&self.last_page).cloned().collect()
     }

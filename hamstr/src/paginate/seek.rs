@@ -53,6 +53,11 @@ impl Default for Seek {
 }
 
 impl Paginator for Seek {
+    fn params(&self) -> Vec<String> {
+        let size = self.size.iter().map(|(param, _)| param.clone());
+        std::iter::once(self.param.clone()).chain(size).collect()
+    }
+
     fn first_request(&self, url: &mut Url) {
         if let Some((param, size)) = &self.size {
             default_param(url, param, &size.to_string());

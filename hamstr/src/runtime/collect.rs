@@ -202,6 +202,7 @@ impl Running<'_> {
         }
         .map_err(CollectError::from);
         let pages = Arc::clone(&self.tally.pages);
+        let unread = Arc::clone(&self.tally.pages);
         let not_modified = Arc::clone(&self.tally.not_modified);
         let observer = self.planned.observer.clone();
         let collector = self.planned.id.clone();
@@ -216,6 +217,12 @@ impl Running<'_> {
                 }
                 if let Some(observer) = &observer {
                     observer.page_fetched(&collector, page.len());
+                }
+            })
+            // A page whose records could not be taken out of it was fetched all the same.
+            .inspect_err(move |error| {
+                if matches!(error, CollectError::Records(_)) {
+                    unread.fetch_add(1, Ordering::Relaxed);
                 }
             })
             .boxed()

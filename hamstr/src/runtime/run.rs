@@ -139,6 +139,13 @@ async fn run_in_span(
             };
             let mut tally = running.tally;
             let outcome = match outcome {
+                // Records came and none could be used: the run stored nothing it should have.
+                Ok(()) if tally.skipped > 0 && tally.records == 0 => {
+                    Err(CollectError::AllSkipped {
+                        collector: planned.id.clone(),
+                        skipped: tally.skipped,
+                    })
+                }
                 Ok(()) if !stop.is_cancelled() => save_finished(planned, &mut tally).await,
                 other => other,
             };

@@ -244,6 +244,10 @@ impl Endpoint {
 
     async fn get_item<T: DeserializeOwned>(&self, id: &str) -> Result<Option<T>, SourceError> {
         let (client, mut url) = self.base_request()?;
+        // A page size or a page number means nothing to one item.
+        for param in self.walk_paginator().params() {
+            crate::url::remove_param(&mut url, &param);
+        }
         let not_under_base = || ServiceError::EndpointOutsideBase {
             service: client.service().to_owned(),
             endpoint: self.path.clone(),

@@ -41,13 +41,12 @@ pub enum SourceError {
 #[non_exhaustive]
 pub enum FileError {
     /// The file could not be opened or read.
-    #[error("cannot read {location}")]
+    #[error("cannot read {location}: {cause}")]
     Read {
         /// The file's path.
         location: String,
-        /// Why.
-        #[source]
-        source: Arc<std::io::Error>,
+        /// Why, in the message.
+        cause: Arc<std::io::Error>,
     },
     /// A row that could not be read; it was skipped and the rest was read.
     #[error(transparent)]
@@ -58,7 +57,7 @@ impl FileError {
     pub(crate) fn read(path: &std::path::Path, source: std::io::Error) -> Self {
         Self::Read {
             location: path.display().to_string(),
-            source: Arc::new(source),
+            cause: Arc::new(source),
         }
     }
 }
@@ -127,13 +126,12 @@ pub enum ServiceError {
         name: String,
     },
     /// The auth settings are invalid.
-    #[error("{service}: invalid auth settings")]
+    #[error("{service}: invalid auth settings: {cause}")]
     Auth {
         /// The service's name.
         service: String,
-        /// Why.
-        #[source]
-        source: Arc<AuthError>,
+        /// Why, in the message.
+        cause: Arc<AuthError>,
     },
     /// Credentials would go over plain `http://` to another machine.
     #[error(

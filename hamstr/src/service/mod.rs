@@ -412,6 +412,13 @@ impl Service {
             base: config.base.clone(),
             reason: reason.to_owned(),
         };
+        if !config.base.contains("://") {
+            // Url::parse would say "relative URL without a base", which is not what to fix.
+            return Err(invalid_base(&format!(
+                "it has no scheme (write `https://{}`)",
+                config.base.trim_start_matches('/')
+            )));
+        }
         let base = Url::parse(&config.base).map_err(|error| invalid_base(&error.to_string()))?;
         if !matches!(base.scheme(), "http" | "https") {
             return Err(invalid_base("only http and https are supported"));
@@ -432,7 +439,7 @@ impl Service {
         if let Some(auth) = &config.auth {
             auth.validate().map_err(|source| ServiceError::Auth {
                 service: service.clone(),
-                source: Arc::new(source),
+                cause: Arc::new(source),
             })?;
             if base.scheme() == "http" && !is_loopback(&base) && !settings.allows_insecure_http {
                 return Err(ServiceError::InsecureCredentials {

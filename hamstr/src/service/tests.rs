@@ -60,6 +60,12 @@ fn bad_configuration_is_reported_not_panicked() {
             .contains("the base URL `not a url` is invalid"),
         "{error}"
     );
+    // A base without its scheme says what to write, not the url crate's "relative URL without a base".
+    let error = Service::new("api.github.com").check().unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "api.github.com: the base URL `api.github.com` is invalid: it has no scheme (write `https://api.github.com`)"
+    );
     let error = Service::new("ftp://h.test/").check().unwrap_err();
     assert!(error.to_string().contains("only http and https"), "{error}");
     let error = Service::new("https://h.test/")
