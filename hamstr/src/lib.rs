@@ -116,6 +116,9 @@ pub mod __private {
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;
 #[cfg(doctest)]
+#[doc = include_str!("../../docs/getting-started.md")]
+struct GettingStartedDoctests;
+#[cfg(doctest)]
 #[doc = include_str!("../../docs/services-and-paginators.md")]
 struct ServicesAndPaginatorsDoctests;
 #[cfg(doctest)]

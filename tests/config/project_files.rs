@@ -175,7 +175,11 @@ fn a_paginator_may_be_given_by_its_name_alone() {
         total_path: None,
     };
     let json_next = PaginatorConfig::JsonNext { path: None };
-    let link_header = PaginatorConfig::LinkHeader { rel: None };
+    let link_header = PaginatorConfig::LinkHeader {
+        rel: None,
+        size_param: None,
+        size: None,
+    };
     for (name, expected) in [
         ("seek", &seek),
         ("SeekPaginator", &seek),
@@ -241,9 +245,11 @@ fn every_paginator_type_takes_its_keys() {
         }
     );
     assert_eq!(
-        paginator("{type: LinkHeader, rel: next}"),
+        paginator("{type: LinkHeader, rel: next, size_param: per_page, size: 100}"),
         PaginatorConfig::LinkHeader {
-            rel: Some("next".to_owned())
+            rel: Some("next".to_owned()),
+            size_param: Some("per_page".to_owned()),
+            size: Some(100),
         }
     );
     assert_eq!(

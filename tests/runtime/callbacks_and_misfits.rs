@@ -148,6 +148,13 @@ async fn a_run_whose_every_record_was_skipped_fails() {
         panic!("{:?}", run.failure);
     };
     assert_eq!(*skipped, 3);
+    // The failure alone says why, from the first skipped record.
+    let failure = run.failure.as_ref().unwrap().to_string();
+    assert!(failure.contains("the first: "), "{failure}");
+    assert!(
+        failure.contains("does not fit: at `placed_at`"),
+        "{failure}"
+    );
     assert_eq!(store.records("orders").len(), 0);
     let first = run.skipped_records[0].to_string();
     assert!(

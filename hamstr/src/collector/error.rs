@@ -61,13 +61,15 @@ pub enum CollectError {
     /// Every record of the run was skipped (none fit the model, or each lacked the strategy's
     /// field): it stored nothing, which is a failure, not a success with nothing new.
     #[error(
-        "{collector}: every one of the {skipped} records of this run was skipped, so nothing was stored; the first skipped records say why"
+        "{collector}: every one of the {skipped} records of this run was skipped, so nothing was stored; the first: {first}"
     )]
     AllSkipped {
         /// The collector.
         collector: CollectorId,
         /// How many records were skipped.
         skipped: usize,
+        /// Why the first was skipped (all are in the report's `skipped_records`).
+        first: String,
     },
     /// The run did not end within the grace period after shutdown began, and was abandoned.
     #[error("{collector}: abandoned {grace:?} after shutdown began")]

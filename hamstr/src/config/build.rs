@@ -129,8 +129,16 @@ fn with_paginator(service: Service, config: PaginatorConfig) -> Service {
         }
         PaginatorConfig::JsonNext { path } => service
             .paginator(path.map_or_else(NextLink::default, |path| NextLink::at(path.as_str()))),
-        PaginatorConfig::LinkHeader { rel } => {
-            service.paginator(rel.map_or_else(LinkHeader::new, LinkHeader::rel))
+        PaginatorConfig::LinkHeader {
+            rel,
+            size_param,
+            size,
+        } => {
+            let mut paginator = rel.map_or_else(LinkHeader::new, LinkHeader::rel);
+            if let (Some(size_param), Some(size)) = (size_param, size) {
+                paginator = paginator.size(size_param, size);
+            }
+            service.paginator(paginator)
         }
         PaginatorConfig::Seek {
             param,

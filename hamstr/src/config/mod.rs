@@ -184,6 +184,10 @@ pub enum PaginatorConfig {
     LinkHeader {
         /// The link relation to follow (`next` by default).
         rel: Option<String>,
+        /// The query parameter for the page size, on the first request; given with `size`.
+        size_param: Option<String>,
+        /// The page size to ask for.
+        size: Option<u64>,
     },
     /// Asks for the records after the last id seen (`seek`).
     Seek {

@@ -58,7 +58,7 @@ impl Kind {
                 "size",
             ],
             Kind::JsonNext => &["path"],
-            Kind::LinkHeader => &["rel"],
+            Kind::LinkHeader => &["rel", "size_param", "size"],
             Kind::Seek => &["param", "id_field", "size_param", "size"],
         }
     }
@@ -297,7 +297,11 @@ fn build(
             }
         }
         Kind::JsonNext => PaginatorConfig::JsonNext { path: text("path") },
-        Kind::LinkHeader => PaginatorConfig::LinkHeader { rel: text("rel") },
+        Kind::LinkHeader => PaginatorConfig::LinkHeader {
+            rel: text("rel"),
+            size_param: text("size_param"),
+            size: number(checker, mapping, "size"),
+        },
         Kind::Seek => {
             let param = text("param");
             let id_field = text("id_field");

@@ -1,6 +1,6 @@
 use reqwest::{Url, header::LINK};
 
-use super::{PageView, PaginateError, Paginator};
+use super::{PageView, PaginateError, Paginator, default_param};
 
 /// RFC 8288 `Link` headers: `<https://api.github.com/…&page=2>; rel="next"` (GitHub, GitLab).
 ///
@@ -11,12 +11,14 @@ use super::{PageView, PaginateError, Paginator};
 /// # Examples
 /// ```
 /// use hamstr::paginate::LinkHeader;
-/// let github = LinkHeader::new();
+/// // GitHub: 100 records a page (`?per_page=100`), then the `next` links.
+/// let github = LinkHeader::new().size("per_page", 100);
 /// # let _ = github;
 /// ```
 #[derive(Debug, Clone)]
 pub struct LinkHeader {
     rel: String,
+    size: Option<(String, u64)>,
 }
 
 impl LinkHeader {
@@ -27,7 +29,18 @@ impl LinkHeader {
 
     /// Follows the link with relation type `rel`.
     pub fn rel(rel: impl Into<String>) -> Self {
-        Self { rel: rel.into() }
+        Self {
+            rel: rel.into(),
+            size: None,
+        }
+    }
+
+    /// Asks for `size` records per page in the query parameter `param` (`per_page`) on the first
+    /// request; the links carry it on. Unlike a service parameter, it is not sent when
+    /// [`get`](crate::service::Endpoint::get) asks for one item.
+    pub fn size(mut self, param: impl Into<String>, size: u64) -> Self {
+        self.size = Some((param.into(), size));
+        self
     }
 }
 
@@ -38,6 +51,16 @@ impl Default for LinkHeader {
 }
 
 impl Paginator for LinkHeader {
+    fn params(&self) -> Vec<String> {
+        self.size.iter().map(|(param, _)| param.clone()).collect()
+    }
+
+    fn first_request(&self, url: &mut Url) {
+        if let Some((param, size)) = &self.size {
+            default_param(url, param, &size.to_string());
+        }
+    }
+
     fn next_request(&self, page: &PageView<'_>) -> Result<Option<Url>, PaginateError> {
         let next = page
             .headers()

@@ -144,6 +144,10 @@ async fn run_in_span(
                     Err(CollectError::AllSkipped {
                         collector: planned.id.clone(),
                         skipped: tally.skipped,
+                        first: tally
+                            .skipped_records
+                            .first()
+                            .map_or_else(String::new, ToString::to_string),
                     })
                 }
                 Ok(()) if !stop.is_cancelled() => save_finished(planned, &mut tally).await,
