@@ -32,25 +32,23 @@ const IGNORED_PARAMS: [&str; 9] = [
 #[non_exhaustive]
 pub enum FixtureError {
     /// The fixtures directory could not be listed.
-    #[error("cannot read fixtures directory {path}")]
+    #[error("cannot read fixtures directory {path}: {cause}", path = path.display())]
     ReadDirectory {
         /// The directory.
         path: PathBuf,
-        /// What the operating system said.
-        #[source]
-        source: io::Error,
+        /// What the operating system said, in the message.
+        cause: io::Error,
     },
     /// A fixture file could not be read.
-    #[error("cannot read fixture file {path}")]
+    #[error("cannot read fixture file {path}: {cause}", path = path.display())]
     ReadFile {
         /// The file.
         path: PathBuf,
-        /// What the operating system said.
-        #[source]
-        source: io::Error,
+        /// What the operating system said, in the message.
+        cause: io::Error,
     },
-    /// A fixture file is not JSON, or not an array of exchanges; the source gives the position.
-    #[error("invalid fixture file {path}")]
+    /// A fixture file is not JSON, or not an array of exchanges, at `line`:`column`.
+    #[error("invalid fixture file {path}: {cause}", path = path.display())]
     Invalid {
         /// The file.
         path: PathBuf,
@@ -58,9 +56,8 @@ pub enum FixtureError {
         line: usize,
         /// The column (1-based) where parsing failed.
         column: usize,
-        /// What was wrong there.
-        #[source]
-        source: serde_json::Error,
+        /// What was wrong there, in the message.
+        cause: serde_json::Error,
     },
 }
 
@@ -165,9 +162,9 @@ pub(crate) fn read_fixtures(
     directory: &Path,
     origin: &str,
 ) -> Result<Vec<(ExchangeKey, MockResponse)>, FixtureError> {
-    let read_directory_error = |source| FixtureError::ReadDirectory {
+    let read_directory_error = |cause| FixtureError::ReadDirectory {
         path: directory.to_owned(),
-        source,
+        cause,
     };
     let mut files = Vec::new();
     for entry in std::fs::read_dir(directory).map_err(read_directory_error)? {
@@ -184,16 +181,16 @@ pub(crate) fn read_fixtures(
 
     let mut loaded = Vec::new();
     for path in files {
-        let text = std::fs::read_to_string(&path).map_err(|source| FixtureError::ReadFile {
+        let text = std::fs::read_to_string(&path).map_err(|cause| FixtureError::ReadFile {
             path: path.clone(),
-            source,
+            cause,
         })?;
         let exchanges: Vec<RecordedExchange> =
-            serde_json::from_str(&text).map_err(|source| FixtureError::Invalid {
-                line: source.line(),
-                column: source.column(),
+            serde_json::from_str(&text).map_err(|cause| FixtureError::Invalid {
+                line: cause.line(),
+                column: cause.column(),
                 path: path.clone(),
-                source,
+                cause,
             })?;
         tracing::debug!(file = %path.display(), exchanges = exchanges.len(), "loaded fixtures");
         loaded.extend(

@@ -87,8 +87,8 @@ pub(super) fn line_hash(line: &[u8]) -> u64 {
 #[derive(Debug, thiserror::Error)]
 pub(super) enum LineError {
     /// The line is no JSON object.
-    #[error("the line is no JSON object")]
-    Json(#[source] serde_json::Error),
+    #[error("the line is no JSON object: {0}")]
+    Json(serde_json::Error),
     /// A field's value is not of the field's type.
     #[error("field `{field}` holds `{value}`, which is no {field_type}")]
     Value {
