@@ -158,10 +158,11 @@ impl CollectorAttrs {
             } else if path.is_ident("model") {
                 attrs.model.set(errors, path, meta.value()?.parse()?);
             } else if path.is_ident("interval") {
-                let text = meta.value()?.parse::<LitStr>()?;
-                match parse_interval(&text.value(), "an interval") {
-                    Ok(duration) => attrs.interval.set(errors, path, duration),
-                    Err(reason) => errors.error_at(&text, reason),
+                if let Some(text) = duration_text(errors, &meta, "interval")? {
+                    match parse_interval(&text.value(), "an interval") {
+                        Ok(duration) => attrs.interval.set(errors, path, duration),
+                        Err(reason) => errors.error_at(&text, reason),
+                    }
                 }
             } else if path.is_ident("incremental") {
                 if let Some(incremental) = Incremental::from_meta(errors, &meta)? {
@@ -257,6 +258,28 @@ fn param_value(value: Expr) -> syn::Result<LitStr> {
         }
     };
     Ok(LitStr::new(&text, lit.span()))
+}
+
+/// The value of a duration key (`interval`, `lookback`): a string. Anything else (`300`) is
+/// recorded as an error at the value, saying what to write, and parsing goes on.
+pub(crate) fn duration_text(
+    errors: &Errors,
+    meta: &ParseNestedMeta<'_>,
+    key: &str,
+) -> syn::Result<Option<LitStr>> {
+    match meta.value()?.parse::<Expr>()? {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(text),
+            ..
+        }) => Ok(Some(text)),
+        other => {
+            errors.error_at(
+                other,
+                format_args!("`{key}` takes a string with a unit, such as \"5m\" or \"300s\""),
+            );
+            Ok(None)
+        }
+    }
 }
 
 /// The same rules as `hamstr::collector::Interval`: a positive duration with a unit. `what` is

@@ -1,9 +1,9 @@
 //! `#[derive(Collector)]`: settings from attributes, callbacks from named functions.
 
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{quote, quote_spanned};
 
-use syn::DeriveInput;
+use syn::{DeriveInput, spanned::Spanned};
 
 use crate::{
     attr::{CollectorAttrs, Incremental, type_span},
@@ -95,20 +95,28 @@ fn render(input: &DeriveInput, attrs: &CollectorAttrs) -> TokenStream {
         let strategy = incremental_tokens(incremental);
         quote!(.incremental(#strategy))
     });
+    // The calls are spanned at the path, so a function with another signature is an error at
+    // its name, with the traits' message saying what to write.
     let on_records = attrs.on_records.get().map(|path| {
+        let call = quote_spanned! {path.span()=>
+            ::hamstr::collector::OnRecords::<'_, Self, #model>::call(#path, self, batch)
+        };
         quote! {
             async fn on_records(
                 &self,
                 batch: ::hamstr::collector::RecordBatch<#model>,
             ) -> ::core::result::Result<(), ::hamstr::collector::BoxError> {
-                #path(self, batch).await
+                #call.await
             }
         }
     });
     let on_error = attrs.on_error.get().map(|path| {
+        let call = quote_spanned! {path.span()=>
+            ::hamstr::collector::OnError::<Self>::call(#path, self, error)
+        };
         quote! {
             fn on_error(&self, error: &::hamstr::collector::CollectError) {
-                #path(self, error)
+                #call
             }
         }
     });

@@ -98,7 +98,10 @@ fn render(input: &DeriveInput, table: &LitStr, columns: &[Column<'_>]) -> TokenS
         let is_option = is_option(ty);
         quote_spanned! {ty.span()=>
             fn #route() -> ::hamstr::__private::Route<#ty> {
-                (&&::hamstr::__private::FieldProbe::<#ty>::new()).route(#is_option)
+                <#ty as ::hamstr::model::Storable<_>>::route(
+                    (&&::hamstr::__private::FieldProbe::<#ty>::new()).probe(),
+                    #is_option,
+                )
             }
         }
     });

@@ -106,7 +106,9 @@ pub use async_trait::async_trait;
 
 #[doc(hidden)] // for generated code only: no docs, no semver promise
 pub mod __private {
-    pub use crate::model::derive::{FieldProbe, Route, Unusable, ViaFieldValue, ViaJson};
+    pub use crate::model::derive::{
+        AsFieldValue, AsJson, FieldProbe, Route, Unusable, ViaFieldValue, ViaJson,
+    };
     pub use async_trait::async_trait;
     pub use std::sync::{Arc, LazyLock};
 }

@@ -4,7 +4,7 @@ use hamstr_tables::{ALL_KEYS, IfAbsent, KeyKind, STRATEGIES, Strategy};
 use quote::ToTokens;
 use syn::{LitStr, meta::ParseNestedMeta};
 
-use super::{Slot, parse_interval, skip_value};
+use super::{Slot, duration_text, parse_interval, skip_value};
 use crate::errors::Errors;
 
 /// `incremental(...)` on a collector: a strategy and its keys, with the same strategies, keys
@@ -55,7 +55,13 @@ impl Incremental {
             if key.path.is_ident("strategy") {
                 strategy.set(errors, &key.path, key.value()?.parse()?);
             } else if let Some(slot) = keys.iter_mut().find(|slot| key.path.is_ident(slot.name)) {
-                slot.set(errors, &key.path, key.value()?.parse()?);
+                if slot.name == "lookback" {
+                    if let Some(text) = duration_text(errors, &key, slot.name)? {
+                        slot.set(errors, &key.path, text);
+                    }
+                } else {
+                    slot.set(errors, &key.path, key.value()?.parse()?);
+                }
             } else {
                 let name = key.path.to_token_stream().to_string().replace(' ', "");
                 errors.push(key.error(format_args!(

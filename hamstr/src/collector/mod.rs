@@ -10,6 +10,7 @@
 //!   [`emit`](Run::emit) what you made of it.
 
 mod batch;
+mod derive;
 mod erased;
 mod error;
 mod interval;
@@ -22,6 +23,7 @@ use crate::{model::Model, records::Records, service::FileSource, state::Incremen
 
 pub use crate::auth::BoxError;
 pub use batch::RecordBatch;
+pub use derive::{OnError, OnRecords};
 pub(crate) use erased::{DynamicCollector, ErasedCollector, erase};
 pub use error::CollectError;
 pub use interval::{Interval, IntervalError};

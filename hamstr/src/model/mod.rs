@@ -15,6 +15,7 @@ use serde::de::DeserializeOwned;
 
 pub use decode::DecodeError;
 pub(crate) use decode::decode;
+pub use derive::Storable;
 pub use dynamic::{DynamicModel, DynamicModelBuilder, RowError};
 
 /// The type of a field, as backends store it.

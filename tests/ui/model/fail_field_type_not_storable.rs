@@ -1,4 +1,5 @@
-// A field type that is neither a column type nor serializable to JSON.
+// Field types that are neither a column type nor serializable to JSON: one error at each
+// field's type, saying what to do.
 #[derive(serde::Deserialize)]
 struct Secretive {
     value: String,
@@ -8,6 +9,8 @@ struct Secretive {
 struct Payment {
     id: String,
     hidden: Secretive,
+    #[serde(skip)]
+    seen_at: Option<std::time::Instant>,
 }
 
 fn main() {}
