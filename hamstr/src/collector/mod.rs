@@ -185,7 +185,7 @@ impl CollectorSettings {
         self
     }
 
-    /// How often it runs: a [`Duration`] or a string such as `"5s"` or
+    /// How often it runs: a [`Duration`](std::time::Duration) or a string such as `"5s"` or
     /// `"1d"`. Without one, it runs once when the app starts.
     pub fn interval(mut self, interval: impl Into<Interval>) -> Self {
         self.interval = Some(interval.into());
