@@ -114,7 +114,11 @@ async fn get_sends_no_paging_params() {
         "/users/sim-root",
         MockResponse::json(json!({"login": "sim-root"})),
     );
-    let service = Service::new(api.url()).paginator(PageNumber::new().size("per_page", 100));
+    // The size given as a service parameter too (as the docs once said for GitHub): a paging
+    // parameter all the same, since the paginator names it.
+    let service = Service::new(api.url())
+        .param("per_page", "100")
+        .paginator(PageNumber::new().size("per_page", 100));
     let user = service.get("users", "sim-root").await.unwrap().unwrap();
     assert_eq!(user["login"], "sim-root");
     let sent = api.requests("/users/sim-root");
