@@ -1,8 +1,9 @@
 //! The HTTP layer against a real local server: paginators, auth and secrets, URL rules,
-//! records, the stream API, record and replay, retries and rate limits.
+//! records, the stream API, record and replay, retries and rate limits, hostile servers.
 
 mod auth_and_secrets;
 mod files;
+mod hostile;
 mod paginators;
 mod record_replay;
 mod records_and_faults;

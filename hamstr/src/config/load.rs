@@ -19,7 +19,7 @@ use super::{
 use crate::{service::ServiceSettings, state::Incremental};
 
 pub(super) const PROJECT_KEYS: [&str; 4] = ["name", "storage", "services", "files"];
-pub(super) const SERVICE_KEYS: [&str; 17] = [
+pub(super) const SERVICE_KEYS: [&str; 18] = [
     "base_url",
     "auth",
     "api_key",
@@ -36,6 +36,7 @@ pub(super) const SERVICE_KEYS: [&str; 17] = [
     "limits",
     "conditional_requests",
     "pages_in_flight",
+    "empty_pages",
     "collectors",
 ];
 pub(super) const COLLECTOR_KEYS: [&str; 7] = [
@@ -367,6 +368,18 @@ fn settings(
             None => is_usable = false,
         }
     }
+    if let Some(node) = get(mapping, "empty_pages") {
+        let count = checker.whole_number_in(
+            node,
+            "`empty_pages`",
+            0..=1_000,
+            Some("pages without records in a row a walk follows before it ends; 0 ends it at the first"),
+        );
+        match count {
+            Some(count) => settings.empty_pages = count as usize,
+            None => is_usable = false,
+        }
+    }
     is_usable.then_some(settings)
 }
 
@@ -470,6 +483,7 @@ fn collector(
                     "limits",
                     "conditional_requests",
                     "pages_in_flight",
+                    "empty_pages",
                 ],
                 "in the service, next to `collectors:`",
             ),

@@ -43,6 +43,9 @@ use cache::Cache;
 use quota::Quota;
 use retry::Decision;
 
+/// The most a body's buffer is given before its bytes arrive; past it, it grows as they do.
+const FIRST_BUFFER_BYTES: u64 = 8 * 1024 * 1024;
+
 /// What the client needs from its service; fixed once the first request is sent.
 #[derive(Debug, Clone)]
 pub(crate) struct ClientSettings {
@@ -463,7 +466,13 @@ impl HttpClient {
         {
             return Err(Failed::stop(self.too_large(shown)));
         }
-        let mut body = BytesMut::with_capacity(response.content_length().unwrap_or(0) as usize);
+        // The server's claim only sizes the first allocation, never beyond what is sure to be
+        // needed soon: a false Content-Length of terabytes must not abort the process.
+        let claimed = response
+            .content_length()
+            .unwrap_or(0)
+            .min(FIRST_BUFFER_BYTES);
+        let mut body = BytesMut::with_capacity((claimed as usize).min(limit));
         while let Some(chunk) = response
             .chunk()
             .await

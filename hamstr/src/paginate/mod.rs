@@ -49,7 +49,12 @@ use std::fmt;
 use reqwest::{Url, header::HeaderMap};
 use serde_json::Value;
 
-use crate::{json::JsonPath, records::RawRecord, text::body_start, url::RedactedUrl};
+use crate::{
+    json::JsonPath,
+    records::RawRecord,
+    text::{body_start, excerpt},
+    url::RedactedUrl,
+};
 
 pub use cursor::Cursor;
 pub use link_header::{LinkHeader, parse_link_header};
@@ -207,11 +212,19 @@ impl<'a> PageView<'a> {
                     cause: source,
                 })?,
         };
-        Ok(raw
+        // The scan checks syntax only: a number out of range, a lone surrogate or nesting past
+        // serde_json's depth limit fail here, and are the API's input, not a bug.
+        let value = raw
             .map(|raw| {
-                serde_json::from_str::<Value>(raw.get()).expect("found values are valid JSON")
+                serde_json::from_str::<Value>(raw.get()).map_err(|_| PaginateError::BadField {
+                    url: self.shown.clone(),
+                    path: path.clone(),
+                    expected: "a value within JSON's limits (a finite number, valid text, nesting under 128 levels)",
+                    found: excerpt(raw.get(), 60),
+                })
             })
-            .filter(|value| !value.is_null()))
+            .transpose()?;
+        Ok(value.filter(|value| !value.is_null()))
     }
 
     /// The last record's value at `path`, as text (a number becomes its digits).

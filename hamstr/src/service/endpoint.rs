@@ -172,6 +172,7 @@ impl Endpoint {
             self.records_path(),
             self.record_field.clone(),
             self.service.defaults().pages_in_flight,
+            self.service.defaults().empty_pages,
         );
         stream::try_unfold(walk, Walk::step)
     }

@@ -251,6 +251,15 @@ impl Service {
         self.set(|settings| settings.pages_in_flight = count.max(1))
     }
 
+    /// How many pages without records in a row a walk follows to a next page before it ends.
+    /// Default 0: a page with no records is the last, whatever next link or cursor it carries,
+    /// so an API that answers empty pages with ever new links cannot keep a walk going for
+    /// ever. Raise it for an API that really sends empty pages mid-listing (some filtered
+    /// cursors do).
+    pub fn empty_pages(self, count: usize) -> Self {
+        self.set(|settings| settings.empty_pages = count)
+    }
+
     /// The rate limit the API last reported, with what was sent since and any pause in force;
     /// `None` before the first request.
     pub fn rate_limit(&self) -> Option<RateLimit> {
@@ -528,6 +537,7 @@ impl Service {
             search: &self.config.search,
             lookup: &self.config.lookup,
             pages_in_flight: self.config.settings.pages_in_flight,
+            empty_pages: self.config.settings.empty_pages,
         }
     }
 }
@@ -541,6 +551,7 @@ pub(crate) struct Defaults<'a> {
     pub(crate) search: &'a Search,
     pub(crate) lookup: &'a Lookup,
     pub(crate) pages_in_flight: usize,
+    pub(crate) empty_pages: usize,
 }
 
 impl fmt::Debug for Service {

@@ -59,6 +59,9 @@ pub struct ServiceSettings {
     /// Pages of one walk requested at the same time (`Service::pages_in_flight`,
     /// `pages_in_flight:`); 1.
     pub pages_in_flight: usize,
+    /// Pages without records in a row that a walk follows to a next page before it ends
+    /// (`Service::empty_pages`, `empty_pages:`); 0: the first empty page is the last.
+    pub empty_pages: usize,
 }
 
 impl Default for ServiceSettings {
@@ -76,6 +79,7 @@ impl Default for ServiceSettings {
             limits: Limits::default(),
             conditional_requests: true,
             pages_in_flight: 1,
+            empty_pages: 0,
         }
     }
 }

@@ -256,6 +256,9 @@ pub(crate) struct Walk {
     pages_in_flight: usize,
     /// The next pages, already requested, in walk order.
     ahead: VecDeque<Ahead>,
+    /// Pages without records in a row that may still lead on; and how many came in a row.
+    empty_pages_allowed: usize,
+    empty_in_a_row: usize,
 }
 
 impl Walk {
@@ -266,6 +269,7 @@ impl Walk {
         records: Records,
         record_field: Option<JsonPath>,
         pages_in_flight: usize,
+        empty_pages_allowed: usize,
     ) -> Self {
         let reading = Reading {
             records,
@@ -287,6 +291,8 @@ impl Walk {
             previous_records: None,
             pages_in_flight,
             ahead: VecDeque::new(),
+            empty_pages_allowed,
+            empty_in_a_row: 0,
         }
     }
 
@@ -329,6 +335,16 @@ impl Walk {
         let view = PageView::new(&url, &shown, &answer.headers, &body, &records, self.index)
             .with_fields(&fields);
         let mut next = self.paginator.next_request(&view)?;
+        // A 304 is empty because nothing changed, not because the listing ran out.
+        if records.is_empty() && !answer.is_not_modified {
+            self.empty_in_a_row += 1;
+            if next.is_some() && self.empty_in_a_row > self.empty_pages_allowed {
+                tracing::debug!(service = %client.service(), url = %shown, "an empty page ends the walk");
+                next = None;
+            }
+        } else {
+            self.empty_in_a_row = 0;
+        }
         let mut resume = match &next {
             Some(_) => None,
             None => self.paginator.resume_request(&view),

@@ -1,0 +1,114 @@
+//! APIs that send what no API should: empty pages that link on for ever, values at a
+//! paginator's path that JSON allows but a program cannot hold, and a `Content-Length` no body
+//! will meet. Each ends the walk, with an error that says what and where where one is due, never
+//! a panic, an aborted process or a walk without end.
+
+use hamstr::{Service, paginate::NextLink, testing::MockApi, testing::MockResponse};
+use serde_json::json;
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::TcpListener,
+};
+
+use super::list_until_error;
+
+/// A next link that is a number out of range, a lone surrogate, or nested past any limit: the
+/// walk ends with an error naming the path and the start of the value.
+#[tokio::test]
+async fn odd_values_at_the_next_path_are_errors() {
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    for next in ["1e999999", r#""\ud800""#, deep.as_str()] {
+        let api = MockApi::start().await;
+        let body = format!(r#"{{"data": [{{"id": 1}}], "next": {next}}}"#);
+        api.route(
+            "/items",
+            MockResponse::text(200, body).header("content-type", "application/json"),
+        );
+        let service = Service::new(api.url())
+            .records("data")
+            .paginator(NextLink::at("next"));
+        let (records, error) = list_until_error(&service, "items").await;
+        // The page is refused whole, as with any next link the walk cannot follow.
+        assert!(records.is_empty(), "{records:?}");
+        let error = error.expect("an error, not a panic").to_string();
+        assert!(error.contains("at `next`"), "{error}");
+        assert!(error.contains("within JSON's limits"), "{error}");
+        assert!(error.len() < 400, "the value is cut short: {error}");
+    }
+}
+
+/// A server that claims a body of 900 TB and sends a few bytes: with the body limit raised to
+/// the maximum, nothing is allocated on the claim's word; the cut body is an error.
+#[tokio::test]
+async fn a_huge_content_length_is_not_allocated() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = tokio::spawn(async move {
+        // Every attempt of the retries gets the same lie.
+        while let Ok((mut socket, _)) = listener.accept().await {
+            // Read the request (a GET fits one read), so the answer is not met by a reset.
+            let mut request = [0u8; 4096];
+            let _ = socket.read(&mut request).await;
+            let answer = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 900000000000000\r\n\r\n{\"data\": [";
+            let _ = socket.write_all(answer.as_bytes()).await;
+            let _ = socket.shutdown().await;
+        }
+    });
+    let service = Service::new(format!("http://127.0.0.1:{port}/"))
+        .records("data")
+        .max_body_bytes(usize::MAX)
+        .retry(hamstr::service::RetryPolicy::none());
+    let (records, error) = list_until_error(&service, "items").await;
+    assert!(records.is_empty());
+    let error = error.expect("a cut body is an error").to_string();
+    assert!(error.contains("got no complete answer"), "{error}");
+    server.abort();
+}
+
+/// Pages of `records` (a list of ids each), each linking to the next with a URL never seen.
+fn linked_pages(api: &MockApi, pages: &[&[i64]]) {
+    let responses = pages
+        .iter()
+        .enumerate()
+        .map(|(index, ids)| {
+            let data: Vec<_> = ids.iter().map(|id| json!({"id": id})).collect();
+            let next = format!("{}items?page={}", api.url(), index + 2);
+            MockResponse::json(json!({"data": data, "next": next}))
+        })
+        .collect::<Vec<_>>();
+    api.route("/items", responses);
+}
+
+/// An API whose empty pages always link to one more (each URL new, so no repeat is seen): the
+/// first empty page ends the walk, quietly, as peers do; `empty_pages(n)` lets n in a row lead on.
+#[tokio::test]
+async fn empty_pages_that_link_on_end_the_walk() {
+    let api = MockApi::start().await;
+    linked_pages(&api, &[&[1, 2], &[], &[], &[3], &[], &[], &[], &[4]]);
+    let service = Service::new(api.url())
+        .records("data")
+        .paginator(NextLink::at("next"));
+    let (records, error) = list_until_error(&service, "items").await;
+    assert!(error.is_none(), "{error:?}");
+    assert_eq!(records.len(), 2);
+    assert_eq!(
+        api.requests("/items").len(),
+        2,
+        "the first empty page is the last"
+    );
+
+    let api = MockApi::start().await;
+    linked_pages(&api, &[&[1, 2], &[], &[], &[3], &[], &[], &[], &[4]]);
+    let service = Service::new(api.url())
+        .records("data")
+        .paginator(NextLink::at("next"))
+        .empty_pages(2);
+    let (records, error) = list_until_error(&service, "items").await;
+    assert!(error.is_none(), "{error:?}");
+    assert_eq!(
+        records.len(),
+        3,
+        "two empty pages in a row led on, the third ended the walk"
+    );
+    assert_eq!(api.requests("/items").len(), 7);
+}
