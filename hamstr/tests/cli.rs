@@ -584,3 +584,34 @@ async fn killed_runs_lose_nothing_and_store_nothing_twice() {
         assert!(status.status.success(), "{}", text(&status.stderr));
     }
 }
+
+/// A page of records that all misfit logs the first few, then one line with the count: the log
+/// does not grow with the page. The run stored nothing, so it failed (exit status 1).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_page_of_misfits_logs_a_few_lines_and_a_count() {
+    let api = MockApi::start().await;
+    let misfits: Vec<Value> = (1..=500)
+        .map(|id| json!({"id": format!("x{id}")}))
+        .collect();
+    api.route("/items", Collection::new(misfits).records_at("data"));
+    let yaml = format!(
+        "services:\n  s:\n    base_url: {}\n    records: data\n    collectors:\n      /items:\n        model: {{id: integer}}\n",
+        api.url()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("hamstr.yml"), yaml).unwrap();
+    let output = hamstr(
+        dir.path(),
+        &["run", "hamstr.yml", "--once", "--storage", "memory"],
+        &[],
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    assert_eq!(stderr.matches("record skipped").count(), 10, "{stderr}");
+    assert!(
+        stderr.contains("490 more records were skipped and not logged one by one"),
+        "{stderr}"
+    );
+    assert!(stderr.len() < 20_000, "{} bytes of log", stderr.len());
+}

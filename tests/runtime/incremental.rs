@@ -7,11 +7,11 @@ use chrono::{DateTime, TimeZone, Utc};
 use hamstr::{
     Backend, CollectorSpec, Hamstr, Model, Service,
     backend::{CollectorId, JsonLines, MemoryBackend, Sqlite},
-    paginate::{PageNumber, Seek},
+    paginate::{NextLink, PageNumber, Seek},
     report::RunReport,
     service::RetryPolicy,
     state::{Incremental, RunOutcome},
-    testing::{Collection, Fault, MockApi, Paging},
+    testing::{Collection, Fault, MockApi, MockResponse, Paging},
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -451,6 +451,40 @@ async fn a_refused_resume_starts_the_walk_over() {
         ["page=2", "page=1", "page=2", "page=3", "page=4"]
     );
     assert_eq!(store.ids(), (1..=30).collect::<Vec<_>>());
+}
+
+/// A next link to another origin, sent once: it is refused and the run fails, but it is never
+/// kept as where to resume, so the next run asks the healthy API from its first page.
+#[tokio::test]
+async fn a_refused_next_link_is_not_kept_as_the_resume_point() {
+    let api = MockApi::start().await;
+    let page = |ids: std::ops::RangeInclusive<i64>, next: Value| {
+        MockResponse::json(json!({"data": items(ids), "next": next}))
+    };
+    api.route(
+        "/items",
+        vec![
+            page(1..=2, json!("http://127.0.0.1:9/items?page=2")),
+            page(1..=3, Value::Null),
+        ],
+    );
+    let store = Store::new(Kind::Sqlite);
+    let first = run(&api, &store, NextLink::at("next"), Incremental::FullRefresh).await;
+    let failure = first
+        .failure
+        .as_ref()
+        .expect("the foreign link fails the run")
+        .to_string();
+    assert!(failure.contains("it is not on"), "{failure}");
+    assert_eq!(
+        store.ids(),
+        [1, 2],
+        "the page before the refused link is kept"
+    );
+    let second = run(&api, &store, NextLink::at("next"), Incremental::FullRefresh).await;
+    assert!(second.is_success(), "{second}");
+    assert_eq!(pages_asked(&api, 1), [""]);
+    assert_eq!(store.ids(), [1, 2, 3]);
 }
 
 /// A backfill reads everything once, keeps the mark moving forward, and the runs after it are

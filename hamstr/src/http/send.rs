@@ -11,6 +11,17 @@ use super::{
 use crate::url::RedactedUrl;
 
 impl HttpClient {
+    /// The refusal for a URL not on the service's origin, which gets no request (and so no
+    /// credentials); `None` for a URL on it.
+    pub(crate) fn foreign_origin(&self, url: &Url, shown: &RedactedUrl) -> Option<HttpError> {
+        let settings = &self.inner.settings;
+        (url.origin() != settings.base.origin()).then(|| HttpError::ForeignOrigin {
+            service: settings.service.clone(),
+            url: shown.clone(),
+            origin: settings.base.origin().ascii_serialization(),
+        })
+    }
+
     /// Sends one GET of `url` once the service may (origin, credentials, budget, quota), with
     /// the conditional-request validators when `is_conditional`; the place among the requests
     /// in flight is held until the answer is read.
@@ -26,12 +37,8 @@ impl HttpClient {
             return Err(Failed::stop(self.rejected(shown, message)));
         }
         // Origin check before auth: a next link may point at a host the user never configured.
-        if url.origin() != settings.base.origin() {
-            return Err(Failed::stop(HttpError::ForeignOrigin {
-                service: settings.service.clone(),
-                url: shown.clone(),
-                origin: settings.base.origin().ascii_serialization(),
-            }));
+        if let Some(refused) = self.foreign_origin(url, shown) {
+            return Err(Failed::stop(refused));
         }
         let (slot, ticket) = self.admit().await;
         let mut request = self

@@ -19,6 +19,7 @@ use crate::{
     backend::{Batch, Committed},
     collector::{CollectError, PageRows, Rows, RunHost},
     events::Event,
+    http::HttpError,
     model::Row,
     service::{Endpoint, FileError, FileSource, Page, Service},
     state::{CollectorId, Incremental, IncrementalError, MissingField, State},
@@ -27,6 +28,10 @@ use crate::{
 
 /// How many skipped records a report keeps in full; the count is always exact.
 const KEPT_SKIPS: usize = 100;
+
+/// How many skipped records of one run are logged one by one: a page of 20,000 misfits must
+/// not write 20,000 lines. The rest are counted, and the run's end logs the count.
+pub(super) const LOGGED_SKIPS: usize = 10;
 
 /// One run of a collector as its collect step sees it: the collector as planned, the shutdown
 /// signal, and what the run has done so far.
@@ -170,12 +175,14 @@ impl RunHost for Running<'_> {
     }
 
     fn skip(&mut self, error: CollectError) {
-        tracing::warn!(
-            service = %self.planned.id.service,
-            collector = %self.planned.id.collector,
-            error = %error,
-            "record skipped"
-        );
+        if self.tally.skipped < LOGGED_SKIPS {
+            tracing::warn!(
+                service = %self.planned.id.service,
+                collector = %self.planned.id.collector,
+                error = %error,
+                "record skipped"
+            );
+        }
         self.tally.skipped += 1;
         if self.tally.skipped_records.len() < KEPT_SKIPS {
             self.tally.skipped_records.push(error);
@@ -317,7 +324,9 @@ fn is_stale_checkpoint(error: &CollectError) -> bool {
     let CollectError::Http(error) = error else {
         return false;
     };
-    error
-        .status()
-        .is_some_and(|status| matches!(status.as_u16(), 400 | 404 | 410 | 422))
+    // A checkpoint on another origin (kept by an older version) would be refused for ever.
+    matches!(error, HttpError::ForeignOrigin { .. })
+        || error
+            .status()
+            .is_some_and(|status| matches!(status.as_u16(), 400 | 404 | 410 | 422))
 }

@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use super::{
-    collect::{Running, Tally},
+    collect::{LOGGED_SKIPS, Running, Tally},
     control::Live,
     progress::Progress,
 };
@@ -174,6 +174,14 @@ async fn run_in_span(
         failure: outcome.err(),
         was_stopped: stop.is_cancelled(),
     };
+    if report.skipped > LOGGED_SKIPS {
+        tracing::warn!(
+            skipped = report.skipped,
+            "{} more records were skipped and not logged one by one; the run's report keeps the first {}",
+            report.skipped - LOGGED_SKIPS,
+            report.skipped_records.len(),
+        );
+    }
     match &report.failure {
         Some(error) => {
             planned.collector.report_error(error);

@@ -352,6 +352,17 @@ impl Walk {
         for url in next.iter_mut().chain(resume.iter_mut()) {
             client.strip_credentials(url);
         }
+        // A next link to another origin is refused before it is kept anywhere: the page is
+        // handed on without a checkpoint, and the refusal ends the walk at the next step, so a
+        // stored walk never resumes at a URL that would be refused again.
+        if let Some(refused) = next
+            .as_ref()
+            .and_then(|url| client.foreign_origin(url, &client.redact(url)))
+        {
+            next = None;
+            resume = None;
+            self.error = Some(SourceError::Http(refused));
+        }
         match &next {
             Some(next) if self.pages_in_flight > 1 => self.fetch_ahead(&client, &view, next),
             _ => self.ahead.clear(),
@@ -373,7 +384,7 @@ impl Walk {
             url: shown,
             status: answer.status,
             headers: answer.headers,
-            is_last: next.is_none(),
+            is_last: next.is_none() && self.error.is_none(),
             is_not_modified: answer.is_not_modified,
             records,
             record_values,
