@@ -83,6 +83,15 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         Some(name) => name.clone(),
         None => LitStr::new(&snake_case(&input.ident), input.ident.span()),
     };
+    if let Some(reason) = hamstr_tables::table_name_problem(&table.value()) {
+        return Err(syn::Error::new(
+            table.span(),
+            format!(
+                "the model name `{}` cannot be used: {reason}",
+                table.value()
+            ),
+        ));
+    }
     Ok(dummy::wrap_in_const(render(input, &table, &columns)))
 }
 

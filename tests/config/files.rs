@@ -321,3 +321,23 @@ async fn a_file_by_url_is_read_through_its_service() {
     assert_eq!(store.records("orders")[1]["price"], json!(11.0));
     assert_eq!(api.requests("/exports/orders.csv").len(), 1);
 }
+
+/// A collector or model name that would leave the JSON Lines folder, or write into the store's
+/// own tables, is refused before anything runs.
+#[test]
+fn names_that_leave_the_folder_or_take_the_stores_tables_are_refused() {
+    for name in ["../../evil", "/tmp/abs", "_hamstr_state", "sqlite_sequence"] {
+        let source = format!(
+            "storage: jsonl://out\nservices:\n  s:\n    base_url: http://127.0.0.1:9/\n    collectors:\n      /items:\n        name: \"{name}\"\n        model: {{id: integer}}\n"
+        );
+        let error = parse(&source)
+            .expect("the file parses")
+            .into_app(&Storage::memory())
+            .expect_err("the name is refused")
+            .to_string();
+        assert!(
+            error.contains(&format!("`{name}` cannot be used")),
+            "{error}"
+        );
+    }
+}

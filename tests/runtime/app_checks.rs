@@ -135,4 +135,24 @@ async fn two_models_cannot_share_a_table() {
             .contains("collectors `mollie/payments` and `mollie/other` store different models in the table `payments`"),
         "{error}"
     );
+
+    // `Payments` and `payments` are one table to SQL.
+    #[derive(hamstr::Model, serde::Deserialize)]
+    #[hamstr(name = "Payments")]
+    struct Shouting {
+        id: i64,
+    }
+    let error = Hamstr::new()
+        .backend(MemoryBackend::new())
+        .register_service(
+            mollie(&api).add_collector(payments()).add_collector(
+                CollectorSpec::endpoint("payments")
+                    .name("shouting")
+                    .model::<Shouting>(),
+            ),
+        )
+        .run_once()
+        .await
+        .unwrap_err();
+    assert!(matches!(error, AppError::TableConflict { .. }), "{error}");
 }

@@ -145,6 +145,24 @@ impl Strategy {
     }
 }
 
+/// Why `name` cannot name a table (and, for JSON Lines, a file), or `None`. hamstr's own
+/// tables and SQLite's are reserved; a path separator or a leading dot would let a file leave
+/// its folder.
+pub fn table_name_problem(name: &str) -> Option<&'static str> {
+    let lower = name.to_ascii_lowercase();
+    if lower.starts_with("_hamstr") || lower.starts_with("sqlite_") {
+        Some(
+            "names starting with `_hamstr` or `sqlite_` are the store's own tables; choose another name",
+        )
+    } else if name.starts_with('.') || name.contains(['/', '\\']) {
+        Some("a name is one word, not a path: no `/`, `\\` or leading `.`")
+    } else if name.chars().any(char::is_control) {
+        Some("a name cannot hold control characters")
+    } else {
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -49,10 +49,11 @@ impl Hamstr {
     /// Plans, then lets the backend create or update the table of every model.
     pub(super) async fn prepare(&self) -> Result<Vec<Planned>, AppError> {
         let planned = self.plan()?;
-        let mut prepared: BTreeMap<&str, (&Schema, &CollectorId)> = BTreeMap::new();
+        // Keyed without case: SQL compares table names so, and `Items` and `items` are one table.
+        let mut prepared: BTreeMap<String, (&Schema, &CollectorId)> = BTreeMap::new();
         for collector in &planned {
             let schema = collector.schema.as_ref();
-            match prepared.get(schema.name()) {
+            match prepared.get(&schema.name().to_ascii_lowercase()) {
                 Some((first, _)) if *first == schema => continue,
                 Some((_, first)) => {
                     return Err(AppError::TableConflict {
@@ -64,7 +65,7 @@ impl Hamstr {
                 None => {}
             }
             collector.backend.prepare(schema).await?;
-            prepared.insert(schema.name(), (schema, &collector.id));
+            prepared.insert(schema.name().to_ascii_lowercase(), (schema, &collector.id));
         }
         Ok(planned)
     }

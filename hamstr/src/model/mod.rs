@@ -217,13 +217,16 @@ impl SchemaBuilder {
         if self.name.trim().is_empty() {
             return Err(SchemaError::NoName);
         }
+        if let Some(reason) = hamstr_tables::table_name_problem(&self.name) {
+            return Err(SchemaError::BadName { model, reason });
+        }
         if self.fields.is_empty() {
             return Err(SchemaError::NoFields { model });
         }
         for (index, field) in self.fields.iter().enumerate() {
             if self.fields[..index]
                 .iter()
-                .any(|earlier| earlier.name == field.name)
+                .any(|earlier| earlier.name.eq_ignore_ascii_case(&field.name))
             {
                 return Err(SchemaError::DuplicateField {
                     model,
@@ -265,14 +268,25 @@ pub enum SchemaError {
     /// The model has no name.
     #[error("a model needs a name")]
     NoName,
+    /// The name cannot be a table's or a file's name: a reserved prefix, or a character that
+    /// would take a file out of its folder.
+    #[error("the model name `{model}` cannot be used: {reason}")]
+    BadName {
+        /// The model.
+        model: String,
+        /// Why, and what to write.
+        reason: &'static str,
+    },
     /// The model has no field.
     #[error("model `{model}` has no fields")]
     NoFields {
         /// The model.
         model: String,
     },
-    /// Two fields share a name.
-    #[error("model `{model}` has the field `{field}` twice")]
+    /// Two fields share a name, compared without case as SQL compares column names.
+    #[error(
+        "model `{model}` has the field `{field}` twice (names that differ only in case are one column)"
+    )]
     DuplicateField {
         /// The model.
         model: String,
@@ -549,6 +563,55 @@ mod tests {
             .build()
             .unwrap_err();
         assert!(error.to_string().contains("the field `id` twice"));
+        // Names that differ only in case are one column in SQL.
+        let error = Schema::builder("p")
+            .field("id", FieldType::String)
+            .field("ID", FieldType::Integer)
+            .primary_key(["id"])
+            .build()
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("the field `ID` twice"),
+            "{error}"
+        );
+    }
+
+    /// A model name that would write into the store's own tables, or take a JSON Lines file
+    /// out of its folder, is refused when the schema is built.
+    #[test]
+    fn reserved_and_path_like_model_names_are_refused() {
+        for name in [
+            "_hamstr_state",
+            "_HAMSTR_runs",
+            "sqlite_sequence",
+            "../../evil",
+            "/tmp/abs",
+            ".hidden",
+            "a\\b",
+        ] {
+            let error = Schema::builder(name)
+                .field("id", FieldType::String)
+                .primary_key(["id"])
+                .build()
+                .unwrap_err();
+            assert!(
+                matches!(error, SchemaError::BadName { .. }),
+                "{name}: {error}"
+            );
+            assert!(
+                error
+                    .to_string()
+                    .contains(&format!("`{name}` cannot be used")),
+                "{error}"
+            );
+        }
+        for name in ["items", "repos_v2", "Payments", "data.v1"] {
+            let schema = Schema::builder(name)
+                .field("id", FieldType::String)
+                .primary_key(["id"])
+                .build();
+            assert!(schema.is_ok(), "{name}");
+        }
     }
 
     #[test]
