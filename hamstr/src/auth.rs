@@ -195,6 +195,43 @@ impl Auth {
     }
 }
 
+impl Auth {
+    /// `text` with every credential this auth sends replaced by `***`, in each form it goes out
+    /// in (as is, URL-encoded, basic auth's base64 pair): an API that echoes what it received
+    /// into an error message must not make hamstr print or store it. A hook's credentials are
+    /// its own and cannot be known here.
+    pub(crate) fn mask(&self, text: &str) -> String {
+        let mut forms: Vec<String> = Vec::new();
+        let mut add = |secret: &str| {
+            forms.push(secret.to_owned());
+            // As a query value: how a query key goes out, and how an API may echo it back.
+            if let Ok(url) = reqwest::Url::parse_with_params("http://x/", [("k", secret)])
+                && let Some(encoded) = url.query().and_then(|query| query.strip_prefix("k="))
+            {
+                forms.push(encoded.to_owned());
+            }
+        };
+        match self {
+            Self::Bearer(token) => add(token.expose()),
+            Self::Header { value, .. } | Self::Query { value, .. } => add(value.expose()),
+            Self::Basic { username, password } => {
+                add(password.expose());
+                let pair = format!("{username}:{}", password.expose());
+                add(&base64::engine::general_purpose::STANDARD.encode(pair));
+            }
+            Self::Custom(_) => {}
+        }
+        // Longest first, so a form that contains another is masked whole. A secret of one or
+        // two characters would mask half of every message, and protects nothing anyway.
+        forms.sort_by_key(|form| std::cmp::Reverse(form.len()));
+        let mut masked = text.to_owned();
+        for form in forms.iter().filter(|form| form.len() >= 3) {
+            masked = masked.replace(form.as_str(), "***");
+        }
+        masked
+    }
+}
+
 fn insert_sensitive(request: &mut Request, name: HeaderName, value: &str) -> Result<(), AuthError> {
     // The error must not carry the value: it is a credential.
     let mut value = HeaderValue::from_str(value).map_err(|_| AuthError::InvalidCredential)?;

@@ -112,3 +112,52 @@ async fn empty_pages_that_link_on_end_the_walk() {
     );
     assert_eq!(api.requests("/items").len(), 7);
 }
+
+/// An API that echoes the credentials it received into its error message or error page: the
+/// error hamstr makes of it shows `***` in their place, for every kind of auth, in every form
+/// they went out in (basic auth's as the base64 of `alice:pa55-word!`).
+#[tokio::test]
+async fn echoed_credentials_are_masked() {
+    use hamstr::Secret;
+    type Build = fn(Service) -> Service;
+    let cases: [(Build, &[&str]); 4] = [
+        (
+            |service| service.bearer_auth(Secret::new("tok-s3cret-123")),
+            &["tok-s3cret-123"],
+        ),
+        (
+            |service| service.api_key_header("X-Key", Secret::new("hdr-s3cret")),
+            &["hdr-s3cret"],
+        ),
+        (
+            |service| service.api_key_query("api_key", Secret::new("k3y s3cret/+&")),
+            &["k3y s3cret/+&", "k3y+s3cret%2F%2B%26"],
+        ),
+        (
+            |service| service.basic_auth("alice", Secret::new("pa55-word!")),
+            &["pa55-word!", "YWxpY2U6cGE1NS13b3JkIQ=="],
+        ),
+    ];
+    for (with_auth, echoed) in cases {
+        let echo = echoed.join(" and ");
+        for (status, body) in [
+            (400, format!("bad request: you sent {echo}")),
+            (
+                500,
+                format!("<html><body>crash; headers: {echo}</body></html>"),
+            ),
+            (200, format!("<html>debug page: {echo}</html>")),
+        ] {
+            let api = MockApi::start().await;
+            api.route("/items", MockResponse::text(status, body));
+            let service =
+                with_auth(Service::new(api.url())).retry(hamstr::service::RetryPolicy::none());
+            let (_, error) = list_until_error(&service, "items").await;
+            let error = error.expect("an error").to_string();
+            for secret in echoed {
+                assert!(!error.contains(secret), "{status}: {error}");
+            }
+            assert!(error.contains("***"), "{status}: {error}");
+        }
+    }
+}

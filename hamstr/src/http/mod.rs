@@ -352,7 +352,7 @@ impl HttpClient {
                     service: settings.service.clone(),
                     url: shown.clone(),
                     attempts: attempt,
-                    start,
+                    start: self.masked(start),
                     cause,
                 };
                 Err(Failed::new(error, Decision::retry("the body is not JSON")))
@@ -403,7 +403,7 @@ impl HttpClient {
                 is_not_modified: false,
             });
         }
-        let message = api_message(&body);
+        let message = self.masked(api_message(&body));
         // Only credentials the user gave can be refused; without any, a 401 is the endpoint's.
         if status == StatusCode::UNAUTHORIZED && settings.auth.is_some() {
             let message = self.inner.rejected.get_or_init(|| message).clone();
@@ -443,6 +443,14 @@ impl HttpClient {
             attempts: attempt,
         };
         Err(Failed::new(error, decision))
+    }
+
+    /// Text from the API with the service's credentials masked, whatever the API echoed.
+    fn masked(&self, text: String) -> String {
+        match &self.inner.settings.auth {
+            Some(auth) => auth.mask(&text),
+            None => text,
+        }
     }
 
     fn rejected(&self, shown: &RedactedUrl, message: &str) -> HttpError {
