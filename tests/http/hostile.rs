@@ -161,3 +161,43 @@ async fn echoed_credentials_are_masked() {
         }
     }
 }
+
+/// A redirect on the service's origin is followed with every credential, a query key included;
+/// a redirect loop is called one, not blamed on the origin rule.
+#[tokio::test]
+async fn redirects_keep_a_query_key_and_loops_are_named() {
+    use hamstr::{
+        Secret,
+        testing::{MockAuth, MockResponse},
+    };
+    let api = MockApi::start().await;
+    api.require_auth(MockAuth::query("api_key", "k3y"));
+    api.route(
+        "/items",
+        MockResponse::status(307).header("location", "/p2"),
+    );
+    api.route(
+        "/p2",
+        MockResponse::json(json!({"data": [{"id": 1}, {"id": 2}]})),
+    );
+    api.route(
+        "/loop",
+        MockResponse::status(302).header("location", "/loop"),
+    );
+    let service = Service::new(api.url())
+        .records("data")
+        .api_key_query("api_key", Secret::new("k3y"))
+        .retry(hamstr::service::RetryPolicy::none());
+    let (records, error) = list_until_error(&service, "items").await;
+    assert!(error.is_none(), "{error:?}");
+    assert_eq!(records.len(), 2);
+    assert_eq!(api.requests("/p2")[0].param("api_key"), Some("k3y"));
+
+    let (_, error) = list_until_error(&service, "loop").await;
+    let error = error.expect("a loop is an error").to_string();
+    assert!(
+        error.contains("redirected 10 times without an answer: a redirect loop"),
+        "{error}"
+    );
+    assert!(!error.contains("k3y"), "{error}");
+}

@@ -131,7 +131,7 @@ pub enum HttpError {
         /// The service's origin (`https://api.example.com`).
         origin: String,
     },
-    /// The server redirected to another origin (or too often); the redirect was not followed.
+    /// The server redirected to another origin; the redirect was not followed.
     #[error("{service}: {url} redirected to {}, which is not followed: credentials go only to the service's origin", location.as_ref().map_or("an invalid location", |location| location.as_str()))]
     Redirect {
         /// The service's name.
@@ -140,6 +140,16 @@ pub enum HttpError {
         url: RedactedUrl,
         /// Where the server pointed, credentials removed.
         location: Option<RedactedUrl>,
+    },
+    /// The server kept redirecting on its own origin: a loop, or a chain too long to follow.
+    #[error("{service}: {url} redirected {hops} times without an answer: a redirect loop")]
+    RedirectLoop {
+        /// The service's name.
+        service: String,
+        /// The request's URL, credentials removed.
+        url: RedactedUrl,
+        /// How many redirects were followed.
+        hops: usize,
     },
     /// The body is larger than the service's limit.
     #[error("{service}: {url} sent a body larger than the limit of {limit} bytes")]

@@ -43,6 +43,9 @@ use cache::Cache;
 use quota::Quota;
 use retry::Decision;
 
+/// Redirects followed for one request before it is taken for a loop.
+const MAX_REDIRECTS: usize = 10;
+
 /// The most a body's buffer is given before its bytes arrive; past it, it grows as they do.
 const FIRST_BUFFER_BYTES: u64 = 8 * 1024 * 1024;
 
@@ -168,19 +171,10 @@ impl HttpClient {
             .user_agent(settings.user_agent.clone())
             .connect_timeout(settings.connect_timeout)
             .timeout(settings.timeout)
-            // Same-origin redirects only: a redirect to another host would carry credentials
-            // (an API key header or query parameter) to a host the user never configured.
-            .redirect(redirect::Policy::custom(|attempt| {
-                let is_same_origin = attempt
-                    .previous()
-                    .first()
-                    .is_some_and(|first| first.origin() == attempt.url().origin());
-                if is_same_origin && attempt.previous().len() < 10 {
-                    attempt.follow()
-                } else {
-                    attempt.stop()
-                }
-            }))
+            // Redirects are followed by `attempt`, not by reqwest: each hop goes through `send`,
+            // so it gets the origin rule and every credential again (a query key included,
+            // which reqwest would drop from the new URL).
+            .redirect(redirect::Policy::none())
             .build()
             .map_err(|source| HttpError::Client {
                 service: settings.service.clone(),
@@ -312,12 +306,39 @@ impl HttpClient {
     {
         let settings = &self.inner.settings;
         let started = Instant::now();
+        let mut hop = url.clone();
+        let mut hops = 0;
         let Sent {
             mut response,
             status,
             headers,
             slot,
-        } = self.send(url, shown, attempt, true).await?;
+        } = loop {
+            let sent = self
+                .send(&hop, &self.redact(&hop), attempt, hops == 0)
+                .await?;
+            // A redirect on the service's origin is followed; one elsewhere is judged (refused)
+            // below, with the URL it came from.
+            let location = (sent.status.is_redirection()
+                && sent.status != StatusCode::NOT_MODIFIED)
+                .then(|| sent.headers.get(LOCATION))
+                .flatten()
+                .and_then(|value| value.to_str().ok())
+                .and_then(|location| hop.join(location).ok())
+                .filter(|location| location.origin() == hop.origin());
+            let Some(location) = location else {
+                break sent;
+            };
+            if hops == MAX_REDIRECTS {
+                return Err(Failed::stop(HttpError::RedirectLoop {
+                    service: settings.service.clone(),
+                    url: shown.clone(),
+                    hops,
+                }));
+            }
+            hops += 1;
+            hop = location;
+        };
         let body = self.read_body(shown, &mut response, attempt).await?;
         drop(slot);
         tracing::debug!(
