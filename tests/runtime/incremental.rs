@@ -11,7 +11,7 @@ use hamstr::{
     report::RunReport,
     service::RetryPolicy,
     state::{Incremental, RunOutcome},
-    testing::{Collection, Fault, MockApi, MockResponse, Paging},
+    testing::{Collection, Fault, MockApi, MockAuth, MockResponse, Paging},
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -485,6 +485,59 @@ async fn a_refused_next_link_is_not_kept_as_the_resume_point() {
     assert!(second.is_success(), "{second}");
     assert_eq!(pages_asked(&api, 1), [""]);
     assert_eq!(store.ids(), [1, 2, 3]);
+}
+
+/// Credentials written into the base URL itself (a user, a password, a token parameter) go on
+/// every request, page 2 and a resumed walk included, and are never kept in the stored state.
+#[tokio::test]
+async fn credentials_in_the_base_url_are_sent_but_never_stored() {
+    let api = MockApi::start().await;
+    api.require_auth(MockAuth::query("token", "tok-s3cret"));
+    api.route(
+        "/items",
+        Collection::new(items(1..=30))
+            .paging(Paging::page_number())
+            .page_size(PAGE),
+    );
+    let store = Store::new(Kind::Sqlite);
+    let base = api.url().replace("http://", "http://alice:pw-s3cret@") + "?token=tok-s3cret";
+    let once = || async {
+        let service = Service::new(base.clone())
+            .retry(RetryPolicy::none())
+            .name("local")
+            .paginator(numbered())
+            .records("data")
+            .add_collector(CollectorSpec::endpoint("items").model::<Item>());
+        let app = Hamstr::new()
+            .shared_backend(store.open())
+            .register_service(service);
+        app.run_once().await.unwrap().runs.remove(0)
+    };
+    api.inject("/items", Fault::Delay(Duration::ZERO), 1);
+    api.inject("/items", Fault::Status(500), 1);
+    let first = once().await;
+    assert!(!first.is_success(), "page 2 failed: {first}");
+    let connection = rusqlite::Connection::open(store.dir.path().join("hamstr.db")).unwrap();
+    let kept: String = connection
+        .query_row("SELECT group_concat(state) FROM _hamstr_state", [], |row| {
+            row.get(0)
+        })
+        .unwrap();
+    assert!(kept.contains("page=2"), "a walk to resume is kept: {kept}");
+    for secret in ["pw-s3cret", "tok-s3cret", "alice"] {
+        assert!(!kept.contains(secret), "{secret} in {kept}");
+    }
+    let second = once().await;
+    assert!(second.is_success(), "{second}");
+    assert_eq!(pages_asked(&api, 2), ["page=2", "page=3", "page=4"]);
+    assert!(
+        api.requests("/items")
+            .iter()
+            .all(|request| request.param("token") == Some("tok-s3cret")
+                && request.header("authorization").is_some()),
+        "every request carried the base URL's credentials"
+    );
+    assert_eq!(store.ids(), (1..=30).collect::<Vec<_>>());
 }
 
 /// A backfill reads everything once, keeps the mark moving forward, and the runs after it are

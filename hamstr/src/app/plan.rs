@@ -152,7 +152,12 @@ impl Hamstr {
                 None => None,
             };
             let listing = match (&endpoint, &file) {
-                (Some(endpoint), _) => endpoint.listing_url()?.to_string(),
+                (Some(endpoint), _) => {
+                    // Stored with the state: without the credentials a base URL may hold.
+                    let mut url = endpoint.listing_url()?;
+                    service.client()?.strip_credentials(&mut url);
+                    url.to_string()
+                }
                 (None, Some(file)) => format!("file:{}", file.location()),
                 (None, None) => String::new(),
             };

@@ -218,15 +218,43 @@ impl HttpClient {
 
     /// Removes the credential query parameter from a URL the API handed out (APIs echo the key
     /// into their next links): kept URLs never hold credentials, and the key is set once per request.
+    /// The user name, password and query parameters written into the base URL itself
+    /// (`https://alice:${PASS}@host/?token=${TOKEN}`) go too: [`restore_credentials`] puts them
+    /// back on each request.
+    ///
+    /// [`restore_credentials`]: Self::restore_credentials
     pub(crate) fn strip_credentials(&self, url: &mut Url) {
-        if let Some(name) = self
-            .inner
-            .settings
-            .auth
-            .as_ref()
-            .and_then(Auth::query_param)
-        {
+        let settings = &self.inner.settings;
+        if let Some(name) = settings.auth.as_ref().and_then(Auth::query_param) {
             crate::url::remove_param(url, name);
+        }
+        if url.origin() == settings.base.origin() {
+            // Cannot fail on an http(s) URL with a host, as one on the base's origin is.
+            let _ = url.set_username("");
+            let _ = url.set_password(None);
+            for (name, _) in settings.base.query_pairs() {
+                crate::url::remove_param(url, &name);
+            }
+        }
+    }
+
+    /// Puts back on a URL of the service's origin what [`strip_credentials`] took off it: the
+    /// base URL's user name, password and query parameters.
+    ///
+    /// [`strip_credentials`]: Self::strip_credentials
+    pub(crate) fn restore_credentials(&self, url: &mut Url) {
+        let base = &self.inner.settings.base;
+        if url.origin() != base.origin() {
+            return;
+        }
+        if url.username().is_empty() && !base.username().is_empty() {
+            let _ = url.set_username(base.username());
+            let _ = url.set_password(base.password());
+        }
+        for (name, value) in base.query_pairs() {
+            if !url.query_pairs().any(|(present, _)| present == name) {
+                url.query_pairs_mut().append_pair(&name, &value);
+            }
         }
     }
 

@@ -225,7 +225,9 @@ impl Drop for Ahead {
 
 /// Fetches one page (or item) and scans its body once for the records and the paginator's
 /// fields (a body that is not JSON is retried).
-pub(crate) async fn fetch(client: HttpClient, url: Url, reading: Reading) -> Fetched {
+pub(crate) async fn fetch(client: HttpClient, mut url: Url, reading: Reading) -> Fetched {
+    // Kept URLs (next pages, checkpoints) hold no credentials; each request gets them back.
+    client.restore_credentials(&mut url);
     let shown = client.redact(&url);
     let fetched = client
         .get_with(&url, |answer| {
