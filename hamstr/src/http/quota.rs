@@ -183,6 +183,11 @@ pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     if let Ok(seconds) = text.parse::<u64>() {
         return Some(Duration::from_secs(seconds));
     }
+    // More digits than a u64 holds is still a number of seconds, and a long one: the longest
+    // wait there is, which `max_wait` then cuts, like 99999999.
+    if !text.is_empty() && text.bytes().all(|byte| byte.is_ascii_digit()) {
+        return Some(Duration::from_secs(u64::MAX));
+    }
     let at = httpdate::parse_http_date(text).ok()?;
     let now = headers
         .get(DATE)
@@ -504,6 +509,11 @@ mod tests {
             Some(Duration::ZERO)
         );
         assert_eq!(retry_after(&headers(&[("retry-after", "soon")])), None);
+        // 29 digits: a wait longer than any, which the quota cuts to max_wait, not no wait.
+        assert_eq!(
+            retry_after(&headers(&[("retry-after", "99999999999999999999999999999")])),
+            Some(Duration::from_secs(u64::MAX))
+        );
     }
 
     #[test]
