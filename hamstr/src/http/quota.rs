@@ -511,7 +511,10 @@ mod tests {
         assert_eq!(retry_after(&headers(&[("retry-after", "soon")])), None);
         // 29 digits: a wait longer than any, which the quota cuts to max_wait, not no wait.
         assert_eq!(
-            retry_after(&headers(&[("retry-after", "99999999999999999999999999999")])),
+            retry_after(&headers(&[(
+                "retry-after",
+                "99999999999999999999999999999"
+            )])),
             Some(Duration::from_secs(u64::MAX))
         );
     }
