@@ -3,6 +3,7 @@
 //! [`get`](Service::get), [`search`](Service::search) and
 //! [`search_pages`](Service::search_pages).
 
+mod client;
 mod endpoint;
 mod error;
 mod file;
@@ -11,22 +12,18 @@ mod walk;
 
 use std::{
     fmt,
-    num::NonZeroU32,
     sync::{Arc, OnceLock},
     time::Duration,
 };
 
 use futures_util::Stream;
-use reqwest::{
-    Url,
-    header::{HeaderMap, HeaderName, HeaderValue},
-};
+use reqwest::Url;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::{
     auth::Auth,
-    http::{ClientSettings, HttpClient, Limits as HttpLimits},
+    http::HttpClient,
     paginate::{Paginator, SinglePage},
     records::Records,
     secret::Secret,
@@ -42,9 +39,6 @@ pub use error::{FileError, MalformedLine, ServiceError, SourceError};
 pub use file::{FileFormat, FileKey, FileSource};
 pub use settings::{DEFAULT_USER_AGENT, Limits, ServiceSettings};
 pub use walk::Page;
-
-/// The most bytes of answers a service keeps for conditional requests.
-const DEFAULT_CACHE_BYTES: usize = 16 * 1024 * 1024;
 
 /// One API: where it is, how to authenticate, how its listings are paginated.
 ///
@@ -407,127 +401,6 @@ impl Service {
         self.endpoint(endpoint).search_pages(query)
     }
 
-    /// The HTTP client, built on first use from the configuration.
-    pub(crate) fn client(&self) -> Result<HttpClient, ServiceError> {
-        self.client.get_or_init(|| self.build_client()).clone()
-    }
-
-    fn build_client(&self) -> Result<HttpClient, ServiceError> {
-        let config = &self.config;
-        let settings = &config.settings;
-        let service = self.service_name();
-        let invalid_base = |reason: &str| ServiceError::InvalidBaseUrl {
-            service: service.clone(),
-            base: config.base.clone(),
-            reason: reason.to_owned(),
-        };
-        if !config.base.contains("://") {
-            // Url::parse would say "relative URL without a base", which is not what to fix.
-            return Err(invalid_base(&format!(
-                "it has no scheme (write `https://{}`)",
-                config.base.trim_start_matches('/')
-            )));
-        }
-        let base = Url::parse(&config.base).map_err(|error| invalid_base(&error.to_string()))?;
-        if !matches!(base.scheme(), "http" | "https") {
-            return Err(invalid_base("only http and https are supported"));
-        }
-        if base.host_str().is_none() {
-            return Err(invalid_base("it has no host"));
-        }
-        let mut headers = HeaderMap::new();
-        for (name, value) in &settings.headers {
-            let invalid = || ServiceError::InvalidHeader {
-                service: service.clone(),
-                name: name.clone(),
-            };
-            let header_name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| invalid())?;
-            let header_value = HeaderValue::from_str(value).map_err(|_| invalid())?;
-            headers.append(header_name, header_value);
-        }
-        if let Some(auth) = &config.auth {
-            auth.validate().map_err(|source| ServiceError::Auth {
-                service: service.clone(),
-                cause: Arc::new(source),
-            })?;
-            if base.scheme() == "http" && !is_loopback(&base) && !settings.allows_insecure_http {
-                return Err(ServiceError::InsecureCredentials {
-                    service,
-                    base: config.base.clone(),
-                });
-            }
-        }
-        let fraction = settings.limits.max_quota_fraction;
-        if !(fraction > 0.0 && fraction <= 1.0) {
-            return Err(ServiceError::InvalidSetting {
-                service,
-                setting: "max_quota_fraction",
-                reason: format!(
-                    "{fraction} is not a share: give a number above 0 and at most 1, such as 0.5"
-                ),
-            });
-        }
-        if settings.limits.max_concurrent == Some(0) {
-            return Err(ServiceError::InvalidSetting {
-                service,
-                setting: "max_concurrent_requests",
-                reason: "0 would send nothing: give 1 or more".to_owned(),
-            });
-        }
-        let sensitive_params: Vec<String> = config
-            .auth
-            .as_ref()
-            .and_then(Auth::query_param)
-            .map(str::to_owned)
-            .into_iter()
-            .collect();
-        #[cfg(feature = "testing")]
-        let recorder = config
-            .record_dir
-            .as_ref()
-            .map(|dir| crate::http::record::Recorder::new(dir, &service, &base, &sensitive_params));
-        HttpClient::new(ClientSettings {
-            service: service.clone(),
-            base,
-            auth: config.auth.clone(),
-            headers,
-            user_agent: settings.user_agent.clone(),
-            connect_timeout: settings.connect_timeout,
-            timeout: settings.timeout,
-            max_body_bytes: settings.max_body_bytes,
-            sensitive_params,
-            retry: settings.retry.clone(),
-            limits: HttpLimits {
-                per_second: settings
-                    .limits
-                    .requests_per_second
-                    .and_then(NonZeroU32::new),
-                per_minute: settings
-                    .limits
-                    .requests_per_minute
-                    .and_then(NonZeroU32::new),
-                max_concurrent: settings.limits.max_concurrent,
-            },
-            max_quota_fraction: fraction,
-            cache_bytes: if settings.conditional_requests {
-                DEFAULT_CACHE_BYTES
-            } else {
-                0
-            },
-            #[cfg(feature = "testing")]
-            recorder,
-        })
-        .map_err(|error| {
-            let cause = std::error::Error::source(&error)
-                .map(ToString::to_string)
-                .unwrap_or_default();
-            ServiceError::Client {
-                service,
-                reason: cause,
-            }
-        })
-    }
-
     pub(crate) fn defaults(&self) -> Defaults<'_> {
         Defaults {
             params: &self.config.settings.params,
@@ -598,18 +471,6 @@ fn join_endpoint(base: &Url, endpoint: &str) -> Option<Url> {
         url.query_pairs_mut().clear().extend_pairs(pairs);
     }
     Some(url)
-}
-
-/// Whether `url`'s host is this machine: credentials to it never cross a network.
-fn is_loopback(url: &Url) -> bool {
-    let Some(host) = url.host_str() else {
-        return false;
-    };
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|address| address.is_loopback())
 }
 
 #[cfg(test)]
