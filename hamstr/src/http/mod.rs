@@ -342,9 +342,15 @@ impl HttpClient {
             headers,
             slot,
         } = loop {
-            let sent = self
-                .send(&hop, &self.redact(&hop), attempt, hops == 0)
-                .await?;
+            // The first hop is the request itself, already redacted by the caller.
+            let redacted;
+            let hop_shown = if hops == 0 {
+                shown
+            } else {
+                redacted = self.redact(&hop);
+                &redacted
+            };
+            let sent = self.send(&hop, hop_shown, attempt, hops == 0).await?;
             // A redirect on the service's origin is followed; one elsewhere is judged (refused)
             // below, with the URL it came from.
             let location = (sent.status.is_redirection()
