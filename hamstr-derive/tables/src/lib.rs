@@ -1,5 +1,6 @@
-//! The tables of settings that `hamstr.yml` and `#[derive(Collector)]` read alike, so that both
-//! accept the same names, keys and defaults and a new entry is written once. Each reader keeps
+//! The tables of settings that `hamstr.yml` and `#[derive(Collector)]` read alike, and the rule
+//! a model name follows (which `hamstr`'s schemas and `#[derive(Model)]` both apply), so that
+//! both accept the same names, keys and defaults and a new entry is written once. Each reader keeps
 //! its own error reporting (YAML at line and column, the derive at the token's span); what is
 //! allowed comes from here.
 //!

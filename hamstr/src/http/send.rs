@@ -12,12 +12,13 @@ use crate::url::RedactedUrl;
 
 impl HttpClient {
     /// The refusal for a URL not on the service's origin, which gets no request (and so no
-    /// credentials); `None` for a URL on it.
-    pub(crate) fn foreign_origin(&self, url: &Url, shown: &RedactedUrl) -> Option<HttpError> {
+    /// credentials); `None` for a URL on it. The URL is redacted only for the refusal, so the
+    /// check costs nothing on the usual path.
+    pub(crate) fn foreign_origin(&self, url: &Url) -> Option<HttpError> {
         let settings = &self.inner.settings;
         (url.origin() != settings.base.origin()).then(|| HttpError::ForeignOrigin {
             service: settings.service.clone(),
-            url: shown.clone(),
+            url: self.redact(url),
             origin: settings.base.origin().ascii_serialization(),
         })
     }
@@ -37,7 +38,7 @@ impl HttpClient {
             return Err(Failed::stop(self.rejected(shown, message)));
         }
         // Origin check before auth: a next link may point at a host the user never configured.
-        if let Some(refused) = self.foreign_origin(url, shown) {
+        if let Some(refused) = self.foreign_origin(url) {
             return Err(Failed::stop(refused));
         }
         let (slot, ticket) = self.admit().await;

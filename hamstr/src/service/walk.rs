@@ -357,10 +357,7 @@ impl Walk {
         // A next link to another origin is refused before it is kept anywhere: the page is
         // handed on without a checkpoint, and the refusal ends the walk at the next step, so a
         // stored walk never resumes at a URL that would be refused again.
-        if let Some(refused) = next
-            .as_ref()
-            .and_then(|url| client.foreign_origin(url, &client.redact(url)))
-        {
+        if let Some(refused) = next.as_ref().and_then(|url| client.foreign_origin(url)) {
             next = None;
             resume = None;
             self.error = Some(SourceError::Http(refused));
