@@ -2,7 +2,7 @@
 
 mod suite;
 
-use hamstr::backend::{Backend, JsonLines, MemoryBackend, Sqlite};
+use hamstr::backend::{Backend, JsonLines, MemoryBackend, Postgres, Sqlite};
 use serde_json::{Map, Value};
 
 /// A backend under test, and a way to read back what it stored.
@@ -91,6 +91,92 @@ impl Fixture for SqliteFile {
     }
 }
 
+/// A database of its own on the test server, read back with `psql` (plain SQL, no hamstr).
+struct PostgresDatabase {
+    store: Postgres,
+    url: String,
+}
+
+impl PostgresDatabase {
+    async fn new() -> Self {
+        let url = hamstr::testing::scratch_database("backend").await.unwrap();
+        let store = Postgres::connect(&url).unwrap();
+        Self { store, url }
+    }
+
+    /// The lines `psql` prints for `sql`, unaligned, without headers.
+    fn psql(&self, sql: &str) -> Vec<String> {
+        let output = std::process::Command::new("psql")
+            .args([
+                self.url.as_str(),
+                "-X",
+                "-A",
+                "-t",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-c",
+                sql,
+            ])
+            .env("PGTZ", "UTC")
+            .output()
+            .expect("psql (the PostgreSQL client) is installed");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout)
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+impl Fixture for PostgresDatabase {
+    type Store = Postgres;
+    fn backend(&self) -> &Postgres {
+        &self.store
+    }
+    fn read(&self, table: &str) -> Vec<Map<String, Value>> {
+        let types: Vec<(String, String)> = self
+            .psql(&format!(
+                "SELECT column_name || '|' || field_type FROM _hamstr_columns WHERE table_name = '{table}' ORDER BY position"
+            ))
+            .into_iter()
+            .map(|line| {
+                let (name, field_type) = line.split_once('|').unwrap();
+                (name.to_owned(), field_type.to_owned())
+            })
+            .collect();
+        self.psql(&format!(
+            "SELECT row_to_json(t) FROM \"{table}\" t ORDER BY \"id\""
+        ))
+        .into_iter()
+        .map(|line| {
+            let mut stored: Map<String, Value> = serde_json::from_str(&line).unwrap();
+            types
+                .iter()
+                .map(|(name, field_type)| {
+                    let value = stored.remove(name).unwrap_or(Value::Null);
+                    // row_to_json writes `+00:00`; hamstr's other stores write `Z`.
+                    let value = match (field_type.as_str(), value) {
+                        ("datetime", Value::String(text)) => Value::String(
+                            chrono::DateTime::parse_from_rfc3339(&text)
+                                .unwrap()
+                                .with_timezone(&chrono::Utc)
+                                .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+                        ),
+                        (_, value) => value,
+                    };
+                    (name.clone(), value)
+                })
+                .collect()
+        })
+        .collect()
+    }
+}
+
 /// A JSON Lines folder, read back as a log: the last line with a primary key wins.
 struct JsonLinesDir {
     store: JsonLines,
@@ -154,6 +240,7 @@ impl Fixture for JsonLinesDir {
 suite::behaviours!(memory, MemoryBackend::new());
 suite::behaviours!(jsonl, JsonLinesDir::new());
 suite::behaviours!(sqlite, SqliteFile::new());
+suite::behaviours!(postgres, PostgresDatabase::new().await);
 
 mod hand_written;
 mod jsonl_writer;

@@ -27,6 +27,10 @@ macro_rules! behaviours {
                 crate::suite::upserts_by_primary_key($make).await;
             }
             #[tokio::test]
+            async fn large_batches_with_repeated_keys() {
+                crate::suite::large_batches_with_repeated_keys($make).await;
+            }
+            #[tokio::test]
             async fn keeps_composite_keys_apart() {
                 crate::suite::keeps_composite_keys_apart($make).await;
             }
@@ -177,6 +181,54 @@ pub(crate) async fn upserts_by_primary_key<F: Fixture>(fixture: F) {
     // Preparing again with the same schema changes nothing.
     fixture.backend().prepare(&schema).await.unwrap();
     assert_eq!(fixture.read("payments").len(), 3);
+}
+
+/// A batch far larger than a page, with keys repeated inside it, stores and counts as the same
+/// rows upserted one by one would.
+pub(crate) async fn large_batches_with_repeated_keys<F: Fixture>(fixture: F) {
+    let schema = payments();
+    fixture.backend().prepare(&schema).await.unwrap();
+    let mut rows: Vec<Row> = (0..1500)
+        .map(|index| payment(&format!("p{index:04}"), index, Some("bulk")))
+        .collect();
+    // Keys 0-4 again, unchanged; keys 5-9 again, changed; key 0 a third time, changed.
+    for index in 0..10 {
+        let amount = if index < 5 { index } else { index + 1000 };
+        rows.push(payment(&format!("p{index:04}"), amount, Some("bulk")));
+    }
+    rows.push(payment("p0000", 7777, None));
+    let committed = fixture
+        .backend()
+        .commit(batch(&schema, rows.clone(), None))
+        .await
+        .unwrap();
+    assert_eq!(
+        committed,
+        Committed {
+            inserted: 1500,
+            updated: 6,
+            unchanged: 5
+        }
+    );
+    let committed = fixture
+        .backend()
+        .commit(batch(&schema, rows, None))
+        .await
+        .unwrap();
+    assert_eq!(
+        committed,
+        Committed {
+            inserted: 0,
+            updated: 12,
+            unchanged: 1499
+        }
+    );
+    let stored = fixture.read("payments");
+    assert_eq!(stored.len(), 1500);
+    assert_eq!(stored[0]["amount"], json!(7777));
+    assert_eq!(stored[0]["description"], json!(null));
+    assert_eq!(stored[7]["amount"], json!(1007));
+    assert_eq!(stored[1499]["amount"], json!(1499));
 }
 
 /// Rows that share one part of a composite key are different rows.

@@ -12,11 +12,14 @@
 //! |---|---|---|---|
 //! | memory | [`MemoryBackend`] | yes (one lock) | over its rows |
 //! | SQLite (feature `sqlite`, default) | [`Sqlite`] | yes (one transaction per batch) | SQL on its thread |
+//! | PostgreSQL (feature `postgres`) | [`Postgres`] | yes (one transaction per batch) | SQL on a pooled connection |
 //! | JSON Lines | [`JsonLines`] | no: records are written and synced before the state | its log files; not on a writer (stdout) |
 
 mod continuation;
 mod jsonl;
 mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod read;
 mod scan;
 #[cfg(feature = "sqlite")]
@@ -34,6 +37,8 @@ pub use crate::state::{CollectorId, RunRecord, State};
 pub use continuation::{Continuation, Position};
 pub use jsonl::JsonLines;
 pub use memory::MemoryBackend;
+#[cfg(feature = "postgres")]
+pub use postgres::Postgres;
 pub use read::{Direction, Filter, Op, Order, Query, RowPage, check_key};
 pub use scan::{distinct_values, find_by_key};
 #[cfg(feature = "sqlite")]

@@ -78,6 +78,8 @@ pub fn schemes() -> Vec<Scheme> {
     let mut schemes = Vec::new();
     #[cfg(feature = "sqlite")]
     schemes.push(super::sqlite::SCHEME);
+    #[cfg(feature = "postgres")]
+    schemes.extend(super::postgres::SCHEMES);
     schemes.extend(super::jsonl::SCHEMES);
     schemes.push(super::memory::SCHEME);
     let registered = REGISTERED.read().unwrap_or_else(PoisonError::into_inner);
@@ -256,6 +258,12 @@ fn redact(text: &str) -> String {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct StorageError(String);
+
+impl StorageError {
+    pub(crate) fn new(message: impl Into<String>) -> Self {
+        Self(message.into())
+    }
+}
 
 #[cfg(test)]
 mod tests {

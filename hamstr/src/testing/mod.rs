@@ -76,6 +76,8 @@ pub mod demo;
 mod fault;
 mod fixtures;
 mod paging;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod query;
 mod quota;
 mod route;
@@ -97,6 +99,8 @@ pub use self::conditional::Validators;
 pub use self::fault::Fault;
 pub use self::fixtures::FixtureError;
 pub use self::paging::{LinkStyle, Paging};
+#[cfg(feature = "postgres")]
+pub use self::postgres::{POSTGRES_URL_VARIABLE, scratch_database};
 pub use self::quota::MockRateLimit;
 use self::quota::Quota;
 pub use self::route::{MockAuth, MockResponse, Route};
