@@ -410,8 +410,23 @@ fn strategies_project(api: &MockApi, count: u64, storage: &str) -> String {
 const STRATEGY_ROUTES: [&str; 4] = ["seek", "newest", "since", "full"];
 
 /// The stored ids of `table`, one per row (per line in JSON Lines), sorted.
+/// The lines `psql` prints for `sql` against the database at `url`.
+fn psql(url: &str, sql: &str) -> Vec<String> {
+    let output = std::process::Command::new("psql")
+        .args([url, "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql])
+        .output()
+        .expect("psql (the PostgreSQL client) is installed");
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    text(&output.stdout).lines().map(str::to_owned).collect()
+}
+
 fn stored_ids(dir: &Path, storage: &str, table: &str) -> Vec<u64> {
-    let mut ids: Vec<u64> = if storage.starts_with("sqlite") {
+    let mut ids: Vec<u64> = if storage.starts_with("postgres") {
+        psql(storage, &format!("SELECT id FROM \"{table}\""))
+            .iter()
+            .map(|id| id.parse().unwrap())
+            .collect()
+    } else if storage.starts_with("sqlite") {
         let db = rusqlite::Connection::open(dir.join("hamstr.db")).unwrap();
         let mut statement = db.prepare(&format!("SELECT id FROM {table}")).unwrap();
         statement
@@ -499,11 +514,12 @@ async fn status_backfill_and_reset() {
 
 /// The process is killed (`kill -9`) at random points of its runs, again and again, while new
 /// items keep arriving; after a last run that finishes, every strategy has stored exactly the
-/// API's items, each once, in SQLite and in JSON Lines, and a run with nothing new asks the
-/// incremental routes for one page each.
+/// API's items, each once, in SQLite, JSON Lines and PostgreSQL, and a run with nothing new asks
+/// the incremental routes for one page each.
 #[tokio::test(flavor = "multi_thread")]
 async fn killed_runs_lose_nothing_and_store_nothing_twice() {
-    for storage in ["sqlite://hamstr.db", "jsonl://out"] {
+    let postgres = hamstr::testing::scratch_database("killed").await.unwrap();
+    for storage in ["sqlite://hamstr.db", "jsonl://out", postgres.as_str()] {
         let api = MockApi::start().await;
         let dir = tempfile::tempdir().unwrap();
         let mut count = 30_u64;
@@ -614,4 +630,95 @@ async fn a_page_of_misfits_logs_a_few_lines_and_a_count() {
         "{stderr}"
     );
     assert!(stderr.len() < 20_000, "{} bytes of log", stderr.len());
+}
+
+/// `--storage postgres://…`: a run stores into PostgreSQL and `status` reads its load history
+/// there; a server that cannot be reached, a wrong password, a database that does not exist and
+/// a URL with a typo each stop the run with exit status 2 before any request, naming the host
+/// and database, never the password.
+#[tokio::test(flavor = "multi_thread")]
+async fn postgres_storage_runs_and_bad_urls_stop_before_any_request() {
+    let api = MockApi::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("hamstr.yml"),
+        strategies_project(&api, 12, "memory"),
+    )
+    .unwrap();
+    let url = hamstr::testing::scratch_database("cli").await.unwrap();
+    let (address, _) = url.split_once('?').unwrap();
+    let (server, database) = address.rsplit_once('/').unwrap();
+    let host = server.rsplit_once('@').unwrap().1;
+    let wrong_password = url.replace(":hamstr-test@", ":not-the-password@");
+    let missing_database = url.replace(&format!("/{database}?"), "/no_such_database?");
+    for (storage, expected) in [
+        (
+            "postgres://hamstr:hamstr-test@127.0.0.1:1/shop".to_owned(),
+            "127.0.0.1:1/shop",
+        ),
+        (wrong_password, "password authentication failed"),
+        (missing_database, "\"no_such_database\" does not exist"),
+        (
+            "postgres://hamstr:hamstr-test@127.0.0.1:54x32/shop".to_owned(),
+            "not a PostgreSQL URL",
+        ),
+    ] {
+        let output = hamstr(
+            dir.path(),
+            &["run", "hamstr.yml", "--once", "--storage", &storage],
+            &[],
+        )
+        .await;
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{storage}: {stderr}");
+        assert!(stderr.contains(expected), "{storage}: {stderr}");
+        assert!(!stderr.contains("hamstr-test"), "{stderr}");
+        assert!(!stderr.contains("not-the-password"), "{stderr}");
+        assert_eq!(api.request_count(), 0, "{storage}: a request was sent");
+    }
+    // The host and database are named in what cannot be reached.
+    let unreachable = hamstr(
+        dir.path(),
+        &[
+            "run",
+            "hamstr.yml",
+            "--once",
+            "--storage",
+            &url.replace(host, "127.0.0.1:1"),
+        ],
+        &[],
+    )
+    .await;
+    assert!(
+        text(&unreachable.stderr).contains(&format!("127.0.0.1:1/{database}")),
+        "{}",
+        text(&unreachable.stderr)
+    );
+
+    let run = hamstr(
+        dir.path(),
+        &["run", "hamstr.yml", "--once", "--storage", &url],
+        &[],
+    )
+    .await;
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    assert_eq!(
+        stored_ids(dir.path(), &url, "seek"),
+        (1..=12).collect::<Vec<_>>()
+    );
+    let status = hamstr(
+        dir.path(),
+        &["status", "hamstr.yml", "--storage", &url],
+        &[],
+    )
+    .await;
+    let shown = text(&status.stdout);
+    assert!(status.status.success(), "{}", text(&status.stderr));
+    assert!(shown.contains("id = 12"), "{shown}");
+    assert!(shown.contains("succeeded"), "{shown}");
+    let runs = psql(
+        &url,
+        "SELECT collector || ' ' || outcome || ' ' || records FROM _hamstr_runs ORDER BY id",
+    );
+    assert!(runs.contains(&"seek succeeded 12".to_owned()), "{runs:?}");
 }
