@@ -722,3 +722,184 @@ async fn postgres_storage_runs_and_bad_urls_stop_before_any_request() {
     );
     assert!(runs.contains(&"seek succeeded 12".to_owned()), "{runs:?}");
 }
+
+/// A project whose `items.amount` and `codes.code` have the types given.
+fn typed_project(api: &MockApi, storage: &str, amount: &str, code: &str) -> String {
+    format!(
+        "storage: {storage}\nservices:\n  s:\n    base_url: {}\n    records: data\n    collectors:\n      /items: {{name: items, model: {{id: integer, amount: {amount}}}}}\n      /codes: {{name: codes, model: {{id: integer, code: {code}}}}}\n",
+        api.url()
+    )
+}
+
+/// The type of each stored value of `column`, in id order, and the values, as the store has them.
+fn stored_column(dir: &Path, storage: &str, table: &str, column: &str) -> Vec<String> {
+    if storage.starts_with("postgres") {
+        psql(
+            storage,
+            &format!(
+                "SELECT pg_typeof({column})::text || ' ' || {column} FROM {table} ORDER BY id"
+            ),
+        )
+    } else {
+        let db = rusqlite::Connection::open(dir.join("hamstr.db")).unwrap();
+        let mut statement = db
+            .prepare(&format!(
+                "SELECT typeof({column}) || ' ' || {column} FROM {table} ORDER BY id"
+            ))
+            .unwrap();
+        statement
+            .query_map([], |row| row.get::<_, String>(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+}
+
+/// A field whose type changed stops `run` before any request, naming the table, the field and
+/// how to migrate; `migrate` prints the plan and changes nothing; `migrate --apply` runs it in
+/// one transaction, which a value that does not convert rolls back whole; after it, runs go on.
+/// For SQLite and PostgreSQL alike.
+#[tokio::test(flavor = "multi_thread")]
+async fn migrate_plans_then_applies_type_changes_in_one_transaction() {
+    let postgres = hamstr::testing::scratch_database("migrate").await.unwrap();
+    for storage in ["sqlite://hamstr.db", postgres.as_str()] {
+        let api = MockApi::start().await;
+        api.route(
+            "/items",
+            Collection::new(vec![
+                json!({"id": 1, "amount": "10"}),
+                json!({"id": 2, "amount": "20"}),
+            ])
+            .records_at("data"),
+        );
+        api.route(
+            "/codes",
+            Collection::new(vec![
+                json!({"id": 1, "code": "7"}),
+                json!({"id": 2, "code": "abc"}),
+            ])
+            .records_at("data"),
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let write = |amount: &str, code: &str| {
+            std::fs::write(
+                dir.path().join("hamstr.yml"),
+                typed_project(&api, storage, amount, code),
+            )
+            .unwrap();
+        };
+        write("string", "string");
+        let first = hamstr(dir.path(), &["run", "hamstr.yml", "--once"], &[]).await;
+        assert!(first.status.success(), "{storage}: {}", text(&first.stderr));
+        let requests = api.request_count();
+
+        write("integer", "integer");
+        let refused = hamstr(dir.path(), &["run", "hamstr.yml", "--once"], &[]).await;
+        let stderr = text(&refused.stderr);
+        assert_eq!(refused.status.code(), Some(2), "{storage}: {stderr}");
+        assert!(
+            stderr.contains("field `amount` changed type from string to integer"),
+            "{storage}: {stderr}"
+        );
+        assert!(
+            stderr.contains("`hamstr migrate hamstr.yml --apply` changes it"),
+            "{stderr}"
+        );
+        assert_eq!(
+            api.request_count(),
+            requests,
+            "no request before the refusal"
+        );
+
+        let plan = hamstr(dir.path(), &["migrate", "hamstr.yml"], &[]).await;
+        let shown = text(&plan.stdout);
+        assert!(plan.status.success(), "{storage}: {}", text(&plan.stderr));
+        assert!(shown.contains("items: to change"), "{shown}");
+        assert!(
+            shown.contains("convert column `amount` from string to integer"),
+            "{shown}"
+        );
+        assert!(shown.contains("2 table(s) to change"), "{shown}");
+        let statement = if storage.starts_with("postgres") {
+            "ALTER TABLE \"public\".\"items\" ALTER COLUMN \"amount\" TYPE bigint"
+        } else {
+            "ALTER TABLE \"_hamstr_migrating\" RENAME TO \"items\""
+        };
+        assert!(shown.contains(statement), "{shown}");
+        assert_eq!(
+            stored_column(dir.path(), storage, "items", "amount"),
+            ["text 10", "text 20"],
+            "{storage}: the plan changed nothing"
+        );
+
+        // `abc` cannot be an integer: nothing changes, in either table.
+        let failed = hamstr(dir.path(), &["migrate", "hamstr.yml", "--apply"], &[]).await;
+        let stderr = text(&failed.stderr);
+        assert_eq!(failed.status.code(), Some(1), "{storage}: {stderr}");
+        assert!(stderr.contains("migrating table `codes`"), "{stderr}");
+        assert!(stderr.contains("abc"), "{stderr}");
+        assert_eq!(
+            stored_column(dir.path(), storage, "items", "amount"),
+            ["text 10", "text 20"],
+            "{storage}: one transaction"
+        );
+
+        write("integer", "string");
+        let applied = hamstr(dir.path(), &["migrate", "hamstr.yml", "--apply"], &[]).await;
+        let shown = text(&applied.stdout);
+        assert!(
+            applied.status.success(),
+            "{storage}: {}",
+            text(&applied.stderr)
+        );
+        assert!(shown.contains("codes: fits its model"), "{shown}");
+        assert!(shown.contains("migrated 1 table(s)"), "{shown}");
+        let integer = if storage.starts_with("postgres") {
+            "bigint"
+        } else {
+            "integer"
+        };
+        assert_eq!(
+            stored_column(dir.path(), storage, "items", "amount"),
+            [format!("{integer} 10"), format!("{integer} 20")]
+        );
+        let again = hamstr(dir.path(), &["run", "hamstr.yml", "--once"], &[]).await;
+        assert!(again.status.success(), "{storage}: {}", text(&again.stderr));
+        let idle = hamstr(dir.path(), &["migrate", "hamstr.yml"], &[]).await;
+        assert!(text(&idle.stdout).contains("nothing to migrate"));
+    }
+}
+
+/// Processes that start at once on a new PostgreSQL database make hamstr's tables once: the
+/// second waits for the first's migration, then finds nothing to do.
+#[tokio::test(flavor = "multi_thread")]
+async fn processes_starting_at_once_migrate_once() {
+    let api = MockApi::start().await;
+    api.route(
+        "/items",
+        Collection::new(vec![json!({"id": 1, "amount": "10"})]).records_at("data"),
+    );
+    api.route(
+        "/codes",
+        Collection::new(vec![json!({"id": 1, "code": "7"})]).records_at("data"),
+    );
+    let url = hamstr::testing::scratch_database("together").await.unwrap();
+    let dirs: Vec<tempfile::TempDir> = (0..6).map(|_| tempfile::tempdir().unwrap()).collect();
+    for dir in &dirs {
+        std::fs::write(
+            dir.path().join("hamstr.yml"),
+            typed_project(&api, &url, "string", "string"),
+        )
+        .unwrap();
+    }
+    let runs = futures_util::future::join_all(
+        dirs.iter()
+            .map(|dir| hamstr(dir.path(), &["run", "hamstr.yml", "--once"], &[])),
+    )
+    .await;
+    for run in &runs {
+        assert!(run.status.success(), "{}", text(&run.stderr));
+    }
+    assert_eq!(psql(&url, "SELECT version FROM _hamstr_migrations"), ["1"]);
+    assert_eq!(psql(&url, "SELECT count(*) FROM items"), ["1"]);
+}

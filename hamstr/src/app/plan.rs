@@ -5,11 +5,39 @@ use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 use super::{AppError, Hamstr};
 use crate::{
+    backend::{Backend, TablePlan},
     model::Schema,
     runtime::Planned,
     service::Service,
     state::{CollectorId, Incremental},
 };
+
+/// A model's table and the store it is in.
+type Table<'a> = (&'a Arc<dyn Backend>, &'a Schema);
+
+/// Each model's table once, with the store it is in; two different models of one name (in any
+/// case: SQL compares table names so) are an error.
+fn tables(planned: &[Planned]) -> Result<Vec<Table<'_>>, AppError> {
+    let mut seen: BTreeMap<String, (&Schema, &CollectorId)> = BTreeMap::new();
+    let mut tables = Vec::new();
+    for collector in planned {
+        let schema = collector.schema.as_ref();
+        match seen.get(&schema.name().to_ascii_lowercase()) {
+            Some((first, _)) if *first == schema => continue,
+            Some((_, first)) => {
+                return Err(AppError::TableConflict {
+                    table: schema.name().to_owned(),
+                    first: (*first).clone(),
+                    second: collector.id.clone(),
+                });
+            }
+            None => {}
+        }
+        seen.insert(schema.name().to_ascii_lowercase(), (schema, &collector.id));
+        tables.push((&collector.backend, schema));
+    }
+    Ok(tables)
+}
 
 /// The service name of collectors of files that name none.
 const FILES: &str = "files";
@@ -49,25 +77,53 @@ impl Hamstr {
     /// Plans, then lets the backend create or update the table of every model.
     pub(super) async fn prepare(&self) -> Result<Vec<Planned>, AppError> {
         let planned = self.plan()?;
-        // Keyed without case: SQL compares table names so, and `Items` and `items` are one table.
-        let mut prepared: BTreeMap<String, (&Schema, &CollectorId)> = BTreeMap::new();
-        for collector in &planned {
-            let schema = collector.schema.as_ref();
-            match prepared.get(&schema.name().to_ascii_lowercase()) {
-                Some((first, _)) if *first == schema => continue,
-                Some((_, first)) => {
-                    return Err(AppError::TableConflict {
-                        table: schema.name().to_owned(),
-                        first: (*first).clone(),
-                        second: collector.id.clone(),
-                    });
-                }
-                None => {}
-            }
-            collector.backend.prepare(schema).await?;
-            prepared.insert(schema.name().to_ascii_lowercase(), (schema, &collector.id));
+        for (backend, schema) in tables(&planned)? {
+            backend.prepare(schema).await?;
         }
         Ok(planned)
+    }
+
+    /// How every model's table would change to take the model as it is now; nothing changes.
+    /// `hamstr migrate`.
+    ///
+    /// # Errors
+    /// What [`check`](Self::check) finds, or the backend's error (a backend without migrations
+    /// says so).
+    pub async fn migration_plan(&self) -> Result<Vec<TablePlan>, AppError> {
+        self.migrations(false).await
+    }
+
+    /// Changes every model's table to take the model as it is now (see [`TablePlan`]), in one
+    /// transaction per store: all of it, or nothing. `hamstr migrate --apply`.
+    ///
+    /// # Errors
+    /// As [`migration_plan`](Self::migration_plan), and what stopped the migration.
+    pub async fn migrate(&self) -> Result<Vec<TablePlan>, AppError> {
+        self.migrations(true).await
+    }
+
+    async fn migrations(&self, is_applied: bool) -> Result<Vec<TablePlan>, AppError> {
+        let planned = self.plan()?;
+        // One call per store, with every table it keeps, so that one transaction holds them.
+        let mut stores: Vec<(&Arc<dyn Backend>, Vec<Schema>)> = Vec::new();
+        for (backend, schema) in tables(&planned)? {
+            match stores
+                .iter_mut()
+                .find(|(known, _)| Arc::ptr_eq(known, backend))
+            {
+                Some((_, schemas)) => schemas.push(schema.clone()),
+                None => stores.push((backend, vec![schema.clone()])),
+            }
+        }
+        let mut plans = Vec::new();
+        for (backend, schemas) in stores {
+            plans.extend(if is_applied {
+                backend.migrate(&schemas).await?
+            } else {
+                backend.plan_migration(&schemas).await?
+            });
+        }
+        Ok(plans)
     }
 
     pub(super) fn plan(&self) -> Result<Vec<Planned>, AppError> {

@@ -18,6 +18,7 @@
 mod continuation;
 mod jsonl;
 mod memory;
+mod migration;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod read;
@@ -37,6 +38,7 @@ pub use crate::state::{CollectorId, RunRecord, State};
 pub use continuation::{Continuation, Position};
 pub use jsonl::JsonLines;
 pub use memory::MemoryBackend;
+pub use migration::{Change, TablePlan, changes, migrated_schema};
 #[cfg(feature = "postgres")]
 pub use postgres::Postgres;
 pub use read::{Direction, Filter, Op, Order, Query, RowPage, check_key};
@@ -158,6 +160,35 @@ pub trait Backend: Send + Sync + fmt::Debug + 'static {
         Err(BackendError::Unsupported {
             backend: std::any::type_name::<Self>(),
             operation: "querying rows (query)",
+        })
+    }
+
+    /// How the tables of `schemas` would change to take those models as they are now, one
+    /// [`TablePlan`] per model (empty where the table fits); nothing changes. `hamstr migrate`.
+    ///
+    /// # Errors
+    /// [`BackendError::Unsupported`] from a backend without migrations (the default), or the
+    /// store's error.
+    async fn plan_migration(&self, schemas: &[Schema]) -> Result<Vec<TablePlan>, BackendError> {
+        let _ = schemas;
+        Err(BackendError::Unsupported {
+            backend: std::any::type_name::<Self>(),
+            operation: "migrations (its files are rewritten by hand)",
+        })
+    }
+
+    /// Makes the changes [`plan_migration`](Self::plan_migration) shows, for every table in one
+    /// transaction, and returns them. A value that does not convert, or two rows that would
+    /// share a new key, stop it with nothing changed. `hamstr migrate --apply`.
+    ///
+    /// # Errors
+    /// As [`plan_migration`](Self::plan_migration), and what stopped the migration, naming the
+    /// table.
+    async fn migrate(&self, schemas: &[Schema]) -> Result<Vec<TablePlan>, BackendError> {
+        let _ = schemas;
+        Err(BackendError::Unsupported {
+            backend: std::any::type_name::<Self>(),
+            operation: "migrations (its files are rewritten by hand)",
         })
     }
 

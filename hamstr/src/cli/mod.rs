@@ -28,7 +28,8 @@ Examples:
   hamstr run hamstr.yml                    collect on every interval until Ctrl-C
   hamstr status hamstr.yml                 each collector's state and its last runs
   hamstr run hamstr.yml --once --full      read everything once (a backfill), keeping the state
-  hamstr reset hamstr.yml payments         forget a collector's state: its next run reads everything";
+  hamstr reset hamstr.yml payments         forget a collector's state: its next run reads everything
+  hamstr migrate hamstr.yml --apply        change tables whose model changed a field's type or its key";
 
 /// Collect records from HTTP APIs into one store, described in a YAML file.
 #[derive(Debug, Parser)]
@@ -93,6 +94,28 @@ collected stays stored), 2 when the file has errors (nothing runs).")]
         #[arg(long, value_name = "STORAGE")]
         storage: Option<String>,
     },
+    /// Show how each model's table must change to take the model as it is now (a field whose
+    /// type changed, another primary key), as the statements that would run; with --apply, run
+    /// them, every table in one transaction.
+    #[command(after_help = "\
+Examples:
+  hamstr migrate hamstr.yml
+  hamstr migrate hamstr.yml --apply
+  hamstr migrate hamstr.yml --storage postgres://app:secret@db:5432/shop --apply
+
+A field a model gained needs no migration: `hamstr run` adds its column. A value that does not
+convert, or two rows that would share a new key, stop --apply with nothing changed.")]
+    Migrate {
+        /// The project file.
+        file: PathBuf,
+        /// Run the statements (in one transaction) instead of printing them.
+        #[arg(long)]
+        apply: bool,
+        /// Migrate this storage instead of the file's `storage`: sqlite://PATH or
+        /// postgres://USER:PASSWORD@HOST:PORT/DATABASE.
+        #[arg(long, value_name = "STORAGE")]
+        storage: Option<String>,
+    },
     /// Validate a project without sending a request: every error, with its line and column.
     #[command(after_help = "Example:\n  hamstr check hamstr.yml")]
     Check {
@@ -143,6 +166,11 @@ pub async fn main() -> ExitCode {
             collector,
             storage,
         } => reset(&file, &collector, storage.as_deref()).await,
+        Command::Migrate {
+            file,
+            apply,
+            storage,
+        } => migrate(&file, apply, storage.as_deref()).await,
         Command::Check { file } => check(&file),
         Command::Mock { port, fixtures } => mock(port, fixtures.as_deref()).await,
         Command::Init { path, force } => init(&path, force),
@@ -280,6 +308,44 @@ async fn reset(file: &Path, collector: &str, storage: Option<&str>) -> ExitCode 
     }
 }
 
+async fn migrate(file: &Path, apply: bool, storage: Option<&str>) -> ExitCode {
+    let app = match stored_app(file, storage) {
+        Ok(app) => app,
+        Err(code) => return code,
+    };
+    let plans = if apply {
+        app.migrate().await
+    } else {
+        app.migration_plan().await
+    };
+    match plans {
+        Ok(plans) => {
+            report_ok(&output::migration_plans(
+                &plans,
+                apply,
+                &file.display().to_string(),
+            ));
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            report_error(&error);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Reports an error that stopped a run before its first request; a model change only a
+/// migration can make says how to make it.
+fn report_start_error(error: &AppError, file: &Path) {
+    report_error(error);
+    if let AppError::Backend(crate::backend::BackendError::Incompatible { .. }) = error {
+        report_error_text(&format!(
+            "`hamstr migrate {0}` shows how the table would change; `hamstr migrate {0} --apply` changes it",
+            file.display()
+        ));
+    }
+}
+
 async fn run(file: &Path, once: bool, storage: Option<&str>, is_full: bool) -> ExitCode {
     let (project, storage) = match project_and_storage(file, storage) {
         Ok(loaded) => loaded,
@@ -306,7 +372,7 @@ async fn run(file: &Path, once: bool, storage: Option<&str>, is_full: bool) -> E
         return match app.run().await {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => {
-                report_error(&error);
+                report_start_error(&error, file);
                 ExitCode::FAILURE
             }
         };
@@ -322,7 +388,7 @@ async fn run(file: &Path, once: bool, storage: Option<&str>, is_full: bool) -> E
     let report = match app.run_once_until(signal).await {
         Ok(report) => report,
         Err(error) => {
-            report_error(&error);
+            report_start_error(&error, file);
             return ExitCode::from(2);
         }
     };

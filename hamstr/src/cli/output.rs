@@ -1,10 +1,12 @@
-//! What the command line prints: the summary of a pass, the progress bars, the status tables.
+//! What the command line prints: the summary of a pass, the progress bars, the status tables,
+//! migration plans.
 
 use std::{collections::BTreeMap, time::Duration};
 
 use chrono::{DateTime, Utc};
 
 use crate::{
+    backend::TablePlan,
     events::{Event, Events},
     report::Report,
     state::{CollectorId, CollectorStatus, RunOutcome, RunRecord},
@@ -63,6 +65,34 @@ pub(super) fn print_summary(report: &Report, to_stderr: bool) {
 }
 
 /// The state of each collector, then its last runs.
+/// What `hamstr migrate` prints: each table's changes and statements, or that it fits.
+pub(super) fn migration_plans(plans: &[TablePlan], is_applied: bool, file: &str) -> String {
+    let mut text = String::new();
+    let pending = plans.iter().filter(|plan| !plan.is_empty()).count();
+    for plan in plans {
+        if plan.is_empty() {
+            text.push_str(&format!("{}: fits its model\n", plan.table));
+            continue;
+        }
+        let verb = if is_applied { "changed" } else { "to change" };
+        text.push_str(&format!("{}: {verb}\n", plan.table));
+        for change in &plan.changes {
+            text.push_str(&format!("  - {change}\n"));
+        }
+        for statement in &plan.statements {
+            text.push_str(&format!("    {statement};\n"));
+        }
+    }
+    match (pending, is_applied) {
+        (0, _) => text.push_str("nothing to migrate\n"),
+        (count, true) => text.push_str(&format!("migrated {count} table(s) in one transaction\n")),
+        (count, false) => text.push_str(&format!(
+            "{count} table(s) to change; `hamstr migrate {file} --apply` runs these statements in one transaction\n"
+        )),
+    }
+    text
+}
+
 pub(super) fn status_tables(statuses: &[CollectorStatus]) -> String {
     let mut state = table([
         "collector",

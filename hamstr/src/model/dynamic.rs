@@ -198,7 +198,7 @@ pub struct RowError {
 }
 
 /// The cell for `value` (raw JSON, not null) as a `field_type`.
-fn cell(field_type: FieldType, value: &RawValue) -> Result<Cell, String> {
+pub(super) fn cell(field_type: FieldType, value: &RawValue) -> Result<Cell, String> {
     let text = value.get();
     let unexpected = || format!("expected {field_type}, found {}", excerpt(text, 40));
     // A JSON string's content, for types that also accept text.

@@ -375,6 +375,33 @@ impl Cell {
             }
         }
     }
+
+    /// This value as a `field_type`, converted as a record's JSON value would be decoded into
+    /// that type (`"42"` and `42` both become the integer 42, `"2026-01-02"` a date); nulls
+    /// stay null.
+    ///
+    /// # Errors
+    /// What does not fit, when the value has no such form (`"x"` as an integer).
+    ///
+    /// # Examples
+    /// ```
+    /// use hamstr::model::{Cell, FieldType};
+    /// assert_eq!(Cell::String("42".into()).convert(FieldType::Integer), Ok(Cell::Integer(42)));
+    /// assert_eq!(Cell::Integer(7).convert(FieldType::Float), Ok(Cell::Float(7.0)));
+    /// assert!(Cell::String("x".into()).convert(FieldType::Integer).is_err());
+    /// ```
+    pub fn convert(&self, field_type: FieldType) -> Result<Cell, String> {
+        match self {
+            Self::Null => Ok(Self::Null),
+            Self::Json(text) if field_type == FieldType::Json => Ok(Self::Json(text.clone())),
+            cell => {
+                let text = cell.to_json().to_string();
+                let raw = serde_json::value::RawValue::from_string(text)
+                    .map_err(|error| error.to_string())?;
+                dynamic::cell(field_type, &raw)
+            }
+        }
+    }
 }
 
 /// One stored record: its cells in the order of its schema's fields.

@@ -1,9 +1,18 @@
-//! hamstr's own tables, made and upgraded by numbered migrations embedded in the binary.
+//! hamstr's own tables, made and upgraded by numbered migrations embedded in the binary; and
+//! the plans that change a model's table when `prepare` cannot (`hamstr migrate`).
 
-use deadpool_postgres::Object;
+use deadpool_postgres::{GenericClient, Object};
 
-use super::{Failure, quote};
-use crate::backend::BackendError;
+use super::{
+    Failure, Masked, Postgres,
+    cell::column_type,
+    quote,
+    write::{create_table, stored_schema},
+};
+use crate::{
+    backend::{BackendError, Change, TablePlan, migration},
+    model::{FieldType, Schema},
+};
 
 /// One step of hamstr's own tables; `{schema}` stands for the quoted schema.
 struct Migration {
@@ -105,4 +114,175 @@ async fn apply(client: &mut Object, schema: &str, migrations: &[Migration]) -> R
     }
     transaction.commit().await?;
     Ok(())
+}
+
+/// Each model's [`TablePlan`] against the tables as they are now.
+pub(super) async fn plan_tables(
+    client: &impl GenericClient,
+    store: &Postgres,
+    schemas: &[Schema],
+) -> Result<Vec<TablePlan>, Failure> {
+    let mut plans = Vec::new();
+    for schema in schemas {
+        let stored = stored_schema(client, store, schema.name()).await?;
+        let key_constraint: Option<String> = client
+            .query_opt(
+                "SELECT conname::text FROM pg_constraint WHERE conrelid = to_regclass($1) AND contype = 'p'",
+                &[&store.table(schema.name())],
+            )
+            .await?
+            .map(|row| row.get(0));
+        plans.push(table_plan(
+            store,
+            stored.as_ref(),
+            schema,
+            key_constraint.as_deref(),
+        ));
+    }
+    Ok(plans)
+}
+
+/// Plans every model's table again inside one transaction, under each table's lock, and runs
+/// the plans' statements there: all of them, or none.
+pub(super) async fn migrate_tables(
+    client: &mut Object,
+    store: &Postgres,
+    schemas: &[Schema],
+) -> Result<Vec<TablePlan>, Failure> {
+    let transaction = client.transaction().await?;
+    // Text becomes a time in UTC when it names no offset.
+    transaction
+        .batch_execute("SET LOCAL TimeZone = 'UTC'")
+        .await?;
+    for schema in schemas {
+        transaction
+            .execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended('hamstr table ' || $1 || '.' || $2, 0))",
+                &[&store.schema(), &schema.name()],
+            )
+            .await?;
+    }
+    let plans = plan_tables(&transaction, store, schemas).await?;
+    for plan in &plans {
+        for statement in &plan.statements {
+            transaction
+                .batch_execute(statement)
+                .await
+                .map_err(|error| {
+                    Failure::Backend(BackendError::store(
+                        "postgres",
+                        format!(
+                            "migrating table `{}` (nothing was changed) at {}",
+                            plan.table, store.inner.target.shown
+                        ),
+                        Masked(store.inner.target.mask(&crate::text::chain(&error))),
+                    ))
+                })?;
+        }
+    }
+    transaction.commit().await?;
+    Ok(plans)
+}
+
+/// The statements that turn the table made for `stored` into one for `wanted`.
+fn table_plan(
+    store: &Postgres,
+    stored: Option<&Schema>,
+    wanted: &Schema,
+    key_constraint: Option<&str>,
+) -> TablePlan {
+    let changes = migration::changes(stored, wanted);
+    let table = store.table(wanted.name());
+    let mut statements = Vec::new();
+    for change in &changes {
+        match change {
+            Change::CreateTable => statements.push(create_table(store, wanted)),
+            Change::AddColumn { column, field_type } => statements.push(format!(
+                "ALTER TABLE {table} ADD COLUMN {} {}",
+                quote(column),
+                column_type(*field_type)
+            )),
+            Change::ChangeType { column, from, to } => statements.push(format!(
+                "ALTER TABLE {table} ALTER COLUMN {} TYPE {} USING {}",
+                quote(column),
+                column_type(*to),
+                conversion(column, *from, *to)
+            )),
+            Change::ChangeKey { from, to } => {
+                if let Some(constraint) = key_constraint {
+                    statements.push(format!(
+                        "ALTER TABLE {table} DROP CONSTRAINT {}",
+                        quote(constraint)
+                    ));
+                }
+                for column in from.iter().filter(|column| !to.contains(column)) {
+                    statements.push(format!(
+                        "ALTER TABLE {table} ALTER COLUMN {} DROP NOT NULL",
+                        quote(column)
+                    ));
+                }
+                let key: Vec<String> = to.iter().map(|column| quote(column)).collect();
+                statements.push(format!(
+                    "ALTER TABLE {table} ADD PRIMARY KEY ({})",
+                    key.join(", ")
+                ));
+            }
+            Change::KeepColumn { .. } => {}
+        }
+    }
+    if !statements.is_empty() {
+        let columns = store.table("_hamstr_columns");
+        let name = literal(wanted.name());
+        statements.push(format!("DELETE FROM {columns} WHERE table_name = {name}"));
+        let migrated = migration::migrated_schema(stored, wanted);
+        let rows: Vec<String> = migrated
+            .fields()
+            .iter()
+            .enumerate()
+            .map(|(position, field)| {
+                let is_key = migrated.primary_key().any(|key| key.name() == field.name());
+                format!(
+                    "({name}, {}, {}, {is_key}, {position})",
+                    literal(field.name()),
+                    literal(field.field_type().as_str())
+                )
+            })
+            .collect();
+        statements.push(format!("INSERT INTO {columns} VALUES {}", rows.join(", ")));
+    }
+    TablePlan {
+        table: wanted.name().to_owned(),
+        changes,
+        statements,
+    }
+}
+
+/// `'text'`, quotes doubled.
+fn literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// The expression that converts `column`'s values from `from` to `to`. Casts through text fail
+/// on a value that does not convert, naming it, so the migration stops with nothing lost.
+fn conversion(column: &str, from: FieldType, to: FieldType) -> String {
+    let column = quote(column);
+    let target = column_type(to);
+    match (from, to) {
+        (_, FieldType::Json) => format!("to_jsonb({column})"),
+        (FieldType::Json, FieldType::String) => format!("{column} #>> '{{}}'"),
+        (FieldType::Json, _) => format!("({column} #>> '{{}}')::{target}"),
+        (FieldType::Bool, FieldType::Integer) => format!("{column}::integer::bigint"),
+        (FieldType::Integer, FieldType::Bool) => format!(
+            "CASE {column} WHEN 0 THEN false WHEN 1 THEN true ELSE ({column}::text)::boolean END"
+        ),
+        (FieldType::Integer, FieldType::Float) => format!("{column}::double precision"),
+        // RFC 3339, as hamstr writes times everywhere else.
+        (FieldType::DateTime, FieldType::String) => format!(
+            "CASE WHEN date_trunc('second', {column}) = {column} \
+             THEN to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') \
+             ELSE to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') END"
+        ),
+        (_, FieldType::String) => format!("{column}::text"),
+        (_, _) => format!("({column}::text)::{target}"),
+    }
 }

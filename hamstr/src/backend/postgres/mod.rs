@@ -18,7 +18,7 @@ mod write;
 
 use super::{
     Backend, BackendError, Batch, CollectorId, Committed, Query, RowPage, RunRecord, Scheme, State,
-    Storage, check_key,
+    Storage, TablePlan, check_key,
 };
 use crate::model::{Cell, Row, Schema};
 use target::Target;
@@ -378,6 +378,20 @@ impl Backend for Postgres {
         let query = &query.resolve(schema)?;
         self.with_client("querying rows", |mut client| async move {
             read::query(&mut client, self, schema, query).await
+        })
+        .await
+    }
+
+    async fn plan_migration(&self, schemas: &[Schema]) -> Result<Vec<TablePlan>, BackendError> {
+        self.with_client("planning a migration", |client| async move {
+            migrate::plan_tables(&client, self, schemas).await
+        })
+        .await
+    }
+
+    async fn migrate(&self, schemas: &[Schema]) -> Result<Vec<TablePlan>, BackendError> {
+        self.with_client("migrating tables", |mut client| async move {
+            migrate::migrate_tables(&mut client, self, schemas).await
         })
         .await
     }

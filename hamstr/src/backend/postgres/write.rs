@@ -23,6 +23,34 @@ pub(super) const COPY_ROWS: usize = 512;
 /// PostgreSQL cuts longer names short, so two names could become one.
 const MAX_NAME_BYTES: usize = 63;
 
+/// `CREATE TABLE` for `schema`'s model: a typed column per field, only key columns NOT NULL
+/// (as in SQLite: a field the model later drops must not make every insert fail), the key.
+pub(super) fn create_table(store: &Postgres, schema: &Schema) -> String {
+    let mut columns: Vec<String> = schema
+        .fields()
+        .iter()
+        .map(|field| {
+            let is_key = schema.primary_key().any(|key| key.name() == field.name());
+            let not_null = if is_key { " NOT NULL" } else { "" };
+            format!(
+                "{} {}{not_null}",
+                quote(field.name()),
+                column_type(field.field_type())
+            )
+        })
+        .collect();
+    let key: Vec<String> = schema
+        .primary_key()
+        .map(|field| quote(field.name()))
+        .collect();
+    columns.push(format!("PRIMARY KEY ({})", key.join(", ")));
+    format!(
+        "CREATE TABLE IF NOT EXISTS {} ({})",
+        store.table(schema.name()),
+        columns.join(", ")
+    )
+}
+
 /// The schema a table was made for, from hamstr's column records; `None` for no table.
 pub(super) async fn stored_schema(
     client: &impl GenericClient,
@@ -84,32 +112,8 @@ pub(super) async fn prepare(
     let stored = stored_schema(&transaction, store, table).await?;
     let added = match &stored {
         None => {
-            let mut columns: Vec<String> = schema
-                .fields()
-                .iter()
-                .map(|field| {
-                    // Only key columns are NOT NULL, as in SQLite: a field the model later drops
-                    // must not make every insert fail.
-                    let is_key = schema.primary_key().any(|key| key.name() == field.name());
-                    let not_null = if is_key { " NOT NULL" } else { "" };
-                    format!(
-                        "{} {}{not_null}",
-                        quote(field.name()),
-                        column_type(field.field_type())
-                    )
-                })
-                .collect();
-            let key: Vec<String> = schema
-                .primary_key()
-                .map(|field| quote(field.name()))
-                .collect();
-            columns.push(format!("PRIMARY KEY ({})", key.join(", ")));
             transaction
-                .batch_execute(&format!(
-                    "CREATE TABLE IF NOT EXISTS {} ({})",
-                    store.table(table),
-                    columns.join(", ")
-                ))
+                .batch_execute(&create_table(store, schema))
                 .await?;
             schema.fields().iter().collect()
         }

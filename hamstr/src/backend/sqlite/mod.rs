@@ -13,13 +13,14 @@ use rusqlite::{Connection, Transaction, params_from_iter, types::Value as SqlVal
 use tokio::sync::{mpsc, oneshot};
 
 mod history;
+mod migrate;
 mod read;
 
 use history::{load_state, record_run, run_history};
 
 use super::{
     Backend, BackendError, Batch, CollectorId, Committed, Query, RowPage, RunRecord, Scheme, State,
-    Storage, added_fields, check_key,
+    Storage, TablePlan, added_fields, check_key,
 };
 use crate::model::{Cell, FieldType, Row, Schema};
 
@@ -81,8 +82,8 @@ enum Command {
         limit: usize,
         reply: oneshot::Sender<Result<Vec<RunRecord>, BackendError>>,
     },
-    /// A read of model rows; it sends its own answer.
-    Read(Box<dyn FnOnce(&Connection) + Send>),
+    /// Other work (a read of model rows, a migration); it sends its own answer.
+    Work(Box<dyn FnOnce(&mut Connection) + Send>),
 }
 
 /// `sqlite://PATH`: the database file at PATH, created when missing.
@@ -157,8 +158,16 @@ impl Sqlite {
         &self,
         work: impl FnOnce(&Connection) -> Result<T, BackendError> + Send + 'static,
     ) -> Result<T, BackendError> {
+        self.on_thread(move |connection| work(connection)).await
+    }
+
+    /// Runs `work` on the writer thread, between commits, with the connection to itself.
+    async fn on_thread<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Connection) -> Result<T, BackendError> + Send + 'static,
+    ) -> Result<T, BackendError> {
         let (reply, answer) = oneshot::channel();
-        let command = Command::Read(Box::new(move |connection| {
+        let command = Command::Work(Box::new(move |connection| {
             let _ = reply.send(work(connection));
         }));
         self.send(command, answer).await
@@ -232,7 +241,7 @@ fn run_writer(mut connection: Connection, mut commands: mpsc::Receiver<Command>)
                         .map_err(|error| store_error("reading the run history", error)),
                 );
             }
-            Command::Read(work) => work(&connection),
+            Command::Work(work) => work(&mut connection),
         }
     }
 }
@@ -275,6 +284,34 @@ fn stored_schema(connection: &Connection, table: &str) -> rusqlite::Result<Optio
     Ok(builder.primary_key(key).build().ok())
 }
 
+/// `CREATE TABLE` for `schema`'s model under the name `quoted`. Only key columns are NOT NULL:
+/// the model already refuses a record without a required field, and a field the model later
+/// drops must not make every insert fail on a NOT NULL column no row writes anymore.
+fn create_table(schema: &Schema, quoted: &str) -> String {
+    let mut columns: Vec<String> = schema
+        .fields()
+        .iter()
+        .map(|field| {
+            let is_key = schema.primary_key().any(|key| key.name() == field.name());
+            let not_null = if is_key { " NOT NULL" } else { "" };
+            format!(
+                "{} {}{not_null}",
+                quote(field.name()),
+                column_type(field.field_type())
+            )
+        })
+        .collect();
+    let key: Vec<String> = schema
+        .primary_key()
+        .map(|field| quote(field.name()))
+        .collect();
+    columns.push(format!("PRIMARY KEY ({})", key.join(", ")));
+    format!(
+        "CREATE TABLE IF NOT EXISTS {quoted} ({})",
+        columns.join(", ")
+    )
+}
+
 fn prepare(connection: &mut Connection, schema: &Schema) -> Result<(), BackendError> {
     let table = schema.name();
     let failed = |error| store_error(format!("preparing table `{table}`"), error);
@@ -282,36 +319,8 @@ fn prepare(connection: &mut Connection, schema: &Schema) -> Result<(), BackendEr
     let stored = stored_schema(&transaction, table).map_err(failed)?;
     let added = match &stored {
         None => {
-            let mut columns: Vec<String> = schema
-                .fields()
-                .iter()
-                .map(|field| {
-                    // Only key columns are NOT NULL. The model already refuses a record without
-                    // a required field, and a field the model later drops must not make every
-                    // insert fail on a NOT NULL column no row writes anymore.
-                    let is_key = schema.primary_key().any(|key| key.name() == field.name());
-                    let not_null = if is_key { " NOT NULL" } else { "" };
-                    format!(
-                        "{} {}{not_null}",
-                        quote(field.name()),
-                        column_type(field.field_type())
-                    )
-                })
-                .collect();
-            let key: Vec<String> = schema
-                .primary_key()
-                .map(|field| quote(field.name()))
-                .collect();
-            columns.push(format!("PRIMARY KEY ({})", key.join(", ")));
             transaction
-                .execute(
-                    &format!(
-                        "CREATE TABLE IF NOT EXISTS {} ({})",
-                        quote(table),
-                        columns.join(", ")
-                    ),
-                    [],
-                )
+                .execute(&create_table(schema, &quote(table)), [])
                 .map_err(failed)?;
             schema.fields().iter().collect()
         }
@@ -542,6 +551,18 @@ impl Backend for Sqlite {
         let query = query.resolve(schema)?;
         let schema = schema.clone();
         self.read(move |connection| read::query(connection, &schema, &query))
+            .await
+    }
+
+    async fn plan_migration(&self, schemas: &[Schema]) -> Result<Vec<TablePlan>, BackendError> {
+        let schemas = schemas.to_vec();
+        self.read(move |connection| migrate::plan_tables(connection, &schemas))
+            .await
+    }
+
+    async fn migrate(&self, schemas: &[Schema]) -> Result<Vec<TablePlan>, BackendError> {
+        let schemas = schemas.to_vec();
+        self.on_thread(move |connection| migrate::migrate_tables(connection, &schemas))
             .await
     }
 

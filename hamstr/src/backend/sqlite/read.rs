@@ -324,14 +324,14 @@ pub(super) fn distinct(
 /// A stored value that is not of its column's field type (the file was changed by hand).
 #[derive(Debug, thiserror::Error)]
 #[error("column `{column}` holds {value}, which is no {field_type}")]
-struct StoredValueError {
+pub(super) struct StoredValueError {
     column: String,
     value: String,
     field_type: FieldType,
 }
 
 /// A stored value as a cell of `field`, the reverse of [`sql_value`].
-fn read_cell(field: &Field, value: SqlValue) -> Result<Cell, StoredValueError> {
+pub(super) fn read_cell(field: &Field, value: SqlValue) -> Result<Cell, StoredValueError> {
     let cell = match (field.field_type(), &value) {
         (_, SqlValue::Null) => Some(Cell::Null),
         (FieldType::Bool, SqlValue::Integer(number)) => Some(Cell::Bool(*number != 0)),
