@@ -244,3 +244,4 @@ suite::behaviours!(postgres, PostgresDatabase::new().await);
 
 mod hand_written;
 mod jsonl_writer;
+mod postgres_server;

@@ -1,0 +1,151 @@
+//! The PostgreSQL backend against its server going wrong: a connection dropped mid-run, TLS
+//! asked of a server without it, and the password kept out of what it prints.
+
+use std::{
+    net::SocketAddr,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+};
+
+use hamstr::{
+    backend::{Backend, Batch, CollectorId, Postgres, State},
+    model::{Cell, FieldType, Schema},
+    state::Mark,
+};
+use tokio::{
+    net::{TcpListener, TcpStream},
+    sync::watch,
+};
+
+/// A TCP proxy in front of the test server that can drop every connection it carries, and
+/// refuse the next few.
+struct Proxy {
+    address: SocketAddr,
+    cuts: watch::Sender<u64>,
+    refusals: Arc<AtomicUsize>,
+}
+
+impl Proxy {
+    async fn start(upstream: String) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let (cuts, _) = watch::channel(0);
+        let refusals = Arc::new(AtomicUsize::new(0));
+        let (watching, refusing) = (cuts.clone(), Arc::clone(&refusals));
+        tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                let refuse = refusing
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+                        left.checked_sub(1)
+                    })
+                    .is_ok();
+                if refuse {
+                    continue; // dropped: the connection closes at once
+                }
+                let mut cut = watching.subscribe();
+                let upstream = upstream.clone();
+                tokio::spawn(async move {
+                    let Ok(mut server) = TcpStream::connect(&upstream).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                        _ = cut.changed() => {}
+                    }
+                });
+            }
+        });
+        Self {
+            address,
+            cuts,
+            refusals,
+        }
+    }
+
+    /// Drops every open connection, and refuses the next `refusals`.
+    fn cut(&self, refusals: usize) {
+        self.refusals.store(refusals, Ordering::SeqCst);
+        self.cuts.send_modify(|generation| *generation += 1);
+    }
+}
+
+fn items() -> Arc<Schema> {
+    Arc::new(
+        Schema::builder("items")
+            .field("id", FieldType::Integer)
+            .nullable("name", FieldType::String)
+            .primary_key(["id"])
+            .build()
+            .unwrap(),
+    )
+}
+
+fn batch(schema: &Arc<Schema>, ids: std::ops::RangeInclusive<i64>) -> Batch {
+    let mut state = State::default();
+    state.mark = Some(Mark::new("seek", "id", ids.end().to_string()));
+    Batch {
+        collector: CollectorId::new("shop", "items"),
+        schema: Arc::clone(schema),
+        rows: ids
+            .map(|id| vec![Cell::Integer(id), Cell::String(format!("item {id}"))])
+            .collect(),
+        state: Some(state),
+    }
+}
+
+/// The server drops every connection between two commits and refuses the next two: the second
+/// commit is tried again on a new connection and stored, whole, once.
+#[tokio::test]
+async fn a_dropped_connection_is_tried_again_and_nothing_is_lost() {
+    let url = hamstr::testing::scratch_database("dropped").await.unwrap();
+    let (before, after) = url.split_once('@').unwrap();
+    let (upstream, rest) = after.split_once('/').unwrap();
+    let proxy = Proxy::start(upstream.to_owned()).await;
+    let proxied = format!("{before}@{}/{rest}", proxy.address);
+    let store = Postgres::connect(&proxied).unwrap();
+    let schema = items();
+    store.prepare(&schema).await.unwrap();
+    let first = store.commit(batch(&schema, 1..=600)).await.unwrap();
+    assert_eq!(first.inserted, 600);
+
+    proxy.cut(2);
+    let second = store.commit(batch(&schema, 601..=700)).await.unwrap();
+    assert_eq!((second.inserted, second.updated), (100, 0));
+
+    // Read back past the proxy, on a store of its own.
+    let direct = Postgres::connect(&url).unwrap();
+    let state = direct
+        .load_state(&CollectorId::new("shop", "items"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(state.mark, Some(Mark::new("seek", "id", "700")));
+    let page = direct
+        .query(&schema, &hamstr::backend::Query::new().limit(1))
+        .await
+        .unwrap();
+    assert_eq!(page.count, 700);
+}
+
+/// `sslmode=require` against a server without TLS fails, saying so; no URL form, error or
+/// `Debug` output shows the password.
+#[tokio::test]
+async fn tls_is_required_when_asked_and_the_password_never_shows() {
+    let url = hamstr::testing::scratch_database("tls").await.unwrap();
+    let store = Postgres::connect(&url).unwrap();
+    assert!(!format!("{store:?}").contains("hamstr-test"), "{store:?}");
+    let with_tls = url.replace("sslmode=disable", "sslmode=require");
+    let error = Postgres::connect(&with_tls)
+        .unwrap()
+        .load_state(&CollectorId::new("shop", "items"))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.to_lowercase().contains("tls"), "{error}");
+    assert!(!error.contains("hamstr-test"), "{error}");
+    let storage = hamstr::backend::Storage::parse(&url).unwrap();
+    assert!(!storage.to_string().contains("hamstr-test"), "{storage}");
+    assert!(!format!("{storage:?}").contains("hamstr-test"));
+}
