@@ -35,8 +35,9 @@
 //! | flag | default | what it adds |
 //! |---|---|---|
 //! | `derive` | yes | `#[derive(Model)]` and `#[derive(Collector)]` |
-//! | `cli` | yes | the `hamstr` command (`run`, `check`, `mock`, `init`); turns on `yaml` and `testing`. Library users can leave it out |
+//! | `cli` | yes | the `hamstr` command (`run`, `status`, `reset`, `migrate`, `check`, `mock`, `init`); turns on `yaml`, `testing` and `postgres`. Library users can leave it out |
 //! | `sqlite` | yes | [`backend::Sqlite`], the embedded default store (SQLite built in) |
+//! | `postgres` | no (yes with `cli`) | [`backend::Postgres`], the store for teams (`postgres://…`), with TLS through rustls |
 //! | `testing` | no | [`testing::MockApi`], a local mock API with fault injection, and record/replay |
 //! | `yaml` | no | [`config`]: a project from a `hamstr.yml` file, with every error at its line and column |
 
@@ -147,6 +148,9 @@ struct LiveAppDoctests;
 #[cfg(doctest)]
 #[doc = include_str!("../../docs/reading.md")]
 struct ReadingDoctests;
+#[cfg(all(doctest, feature = "postgres"))]
+#[doc = include_str!("../../docs/postgres.md")]
+struct PostgresDoctests;
 
 /// The HTTP client's types that appear in hamstr's API (`Url`, `Request`, `HeaderMap`).
 pub use reqwest;

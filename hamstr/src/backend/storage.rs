@@ -239,17 +239,17 @@ impl fmt::Debug for Storage {
 }
 
 /// `text` with the password of a `scheme://user:password@host` replaced by `***`: storage URLs
-/// of database servers carry one.
+/// of database servers carry one. Text that is not a storage at all (a mistyped scheme) is
+/// redacted too: whatever sits between `:` and `@` in its first segment.
 fn redact(text: &str) -> String {
-    let Some((scheme, rest)) = text.split_once("://") else {
-        return text.to_owned();
-    };
+    let start = text.find("//").map_or(0, |slashes| slashes + 2);
+    let rest = &text[start..];
     let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
     let Some(at) = rest[..authority_end].rfind('@') else {
         return text.to_owned();
     };
-    match rest[..at].split_once(':') {
-        Some((user, _)) => format!("{scheme}://{user}:***{}", &rest[at..]),
+    match rest[..at].find(':') {
+        Some(colon) => format!("{}{}:***{}", &text[..start], &rest[..colon], &rest[at..]),
         None => text.to_owned(),
     }
 }
@@ -293,9 +293,13 @@ mod tests {
             "postgres://app:***@db.local:5432/shop?sslmode=require"
         );
         assert_eq!(redact("sqlite://a@b.db"), "sqlite://a@b.db");
-        let error = Storage::parse("pg://me:s3cret@host/db")
-            .unwrap_err()
-            .to_string();
-        assert!(!error.contains("s3cret"), "{error}");
+        for mistyped in [
+            "pg://me:s3cret@host/db",
+            "postgres?//me:s3cret@host/db",
+            "me:s3cret@host",
+        ] {
+            let error = Storage::parse(mistyped).unwrap_err().to_string();
+            assert!(!error.contains("s3cret"), "{error}");
+        }
     }
 }

@@ -175,7 +175,7 @@ pub(super) async fn migrate_tables(
                             "migrating table `{}` (nothing was changed) at {}",
                             plan.table, store.inner.target.shown
                         ),
-                        Masked(store.inner.target.mask(&crate::text::chain(&error))),
+                        Masked(store.inner.target.mask(&super::describe(&error))),
                     ))
                 })?;
         }

@@ -255,12 +255,35 @@ fn quote(name: &str) -> String {
 /// What went wrong in one try of an operation.
 #[derive(Debug, thiserror::Error)]
 enum Failure {
-    #[error("{}", crate::text::chain(.0))]
+    #[error("{}", describe_pool(.0))]
     Pool(PoolError),
-    #[error("{}", crate::text::chain(.0))]
+    #[error("{}", describe(.0))]
     Sql(tokio_postgres::Error),
     #[error(transparent)]
     Backend(BackendError),
+}
+
+/// The server's own words for an error it sent (`FATAL: password authentication failed …`),
+/// else the driver's, once (its `Display` already holds its cause).
+fn describe(error: &tokio_postgres::Error) -> String {
+    match error.as_db_error() {
+        Some(db) => {
+            let mut text = format!("{}: {}", db.severity(), db.message());
+            if let Some(detail) = db.detail() {
+                text.push_str(&format!(" ({detail})"));
+            }
+            text
+        }
+        None => crate::text::chain(error),
+    }
+}
+
+fn describe_pool(error: &PoolError) -> String {
+    match error {
+        PoolError::Backend(error) => describe(error),
+        PoolError::Timeout(_) => "no connection came free in time".to_owned(),
+        error => error.to_string(),
+    }
 }
 
 impl From<tokio_postgres::Error> for Failure {
