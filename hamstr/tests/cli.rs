@@ -277,7 +277,7 @@ async fn check_reports_every_error_with_its_place() {
 }
 
 /// `hamstr init` writes a starter that runs as is against `hamstr mock`, and so does the
-/// design notes' example, `examples/hamstr.yml`.
+/// design notes' example, `examples/hamstr.yml`: into SQLite, and into PostgreSQL.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_starter_from_init_and_the_example_run_against_hamstr_mock() {
     let dir = tempfile::tempdir().unwrap();
@@ -344,6 +344,36 @@ async fn the_starter_from_init_and_the_example_run_against_hamstr_mock() {
         )
         .unwrap();
     assert_eq!(resources, 120);
+
+    // Both again into PostgreSQL, each into a database of its own.
+    for (file, env, tables) in [
+        (
+            "hamstr.yml",
+            ("HAMSTR_DEMO_URL", url.as_str()),
+            &[("payments", "120"), ("orders", "75")][..],
+        ),
+        (
+            "example.yml",
+            ("MOLLIE_URL", url.as_str()),
+            &[("payments", "120")][..],
+        ),
+    ] {
+        let database = hamstr::testing::scratch_database("examples").await.unwrap();
+        let output = hamstr(
+            dir.path(),
+            &["run", file, "--once", "--storage", &database],
+            &[env],
+        )
+        .await;
+        assert!(output.status.success(), "{file}: {}", text(&output.stderr));
+        for (table, count) in tables {
+            assert_eq!(
+                psql(&database, &format!("SELECT count(*) FROM {table}")),
+                [*count],
+                "{file}: {table}"
+            );
+        }
+    }
     mock.kill().await.unwrap();
 }
 

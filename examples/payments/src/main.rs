@@ -1,7 +1,8 @@
 //! The builder style: two services, a collector each with closures, into SQLite, offline.
 //!
 //! Run it from the repository's root: `cargo run -p payments` (add `-- --watch` to keep going
-//! every 5 seconds until Ctrl-C).
+//! every 5 seconds until Ctrl-C). With `DATABASE_URL` set (`postgres://…`), it stores there
+//! instead of `hamstr.db`.
 
 use std::sync::{
     Arc,
@@ -10,8 +11,9 @@ use std::sync::{
 
 use chrono::{DateTime, Utc};
 use hamstr::{
-    CollectorSpec, Hamstr, Model, Secret, Service,
-    backend::Sqlite,
+    Backend, CollectorSpec, Hamstr, Model, Secret, Service,
+    backend::{Direction, Query, Storage},
+    model::{Schema, row_to_json},
     paginate::{NextLink, PageNumber},
     testing::{MockApi, MockAuth},
 };
@@ -101,12 +103,17 @@ async fn main() -> anyhow::Result<()> {
                 .interval("5s"),
         );
 
+    // `DATABASE_URL` when it is set, else the SQLite file `hamstr.db`.
+    let storage = Storage::parse(
+        &std::env::var("DATABASE_URL").unwrap_or_else(|_| Storage::DEFAULT.to_owned()),
+    )?;
+    let store = storage.open()?;
     let app = Hamstr::new()
-        .backend(Sqlite::open("hamstr.db")?)
+        .shared_backend(Arc::clone(&store))
         .register_service(mollie)
         .register_service(shop);
     if watch {
-        println!("collecting every 5 s into hamstr.db; Ctrl-C stops");
+        println!("collecting every 5 s into {storage}; Ctrl-C stops");
         app.run().await?;
     } else {
         let report = app.run_once().await?;
@@ -117,45 +124,68 @@ async fn main() -> anyhow::Result<()> {
         );
         anyhow::ensure!(report.is_success(), "a collector failed");
     }
-    print_stored("hamstr.db")?;
+    print_stored(store.as_ref(), &storage.to_string()).await?;
     Ok(())
 }
 
-/// What `hamstr.db` holds now, read back with SQL.
-fn print_stored(path: &str) -> anyhow::Result<()> {
-    let db = rusqlite::Connection::open(path)?;
-    let payments: (i64, f64) = db.query_row(
-        "SELECT COUNT(*), COALESCE(SUM(CAST(json_extract(amount, '$.value') AS REAL)), 0) FROM payments",
-        [],
-        |row| Ok((row.get(0)?, row.get(1)?)),
-    )?;
-    let orders: (i64, i64) = db.query_row(
-        "SELECT COUNT(*), COALESCE(SUM(total_cents), 0) FROM orders",
-        [],
-        |row| Ok((row.get(0)?, row.get(1)?)),
-    )?;
+/// Every stored row of `schema`'s model, as JSON objects, a page at a time.
+async fn all_rows(
+    store: &dyn Backend,
+    schema: &Schema,
+) -> anyhow::Result<Vec<serde_json::Map<String, serde_json::Value>>> {
+    let mut rows = Vec::new();
+    let mut query = Query::new().limit(500);
+    loop {
+        let page = store.query(schema, &query).await?;
+        rows.extend(
+            page.rows
+                .iter()
+                .map(|row| row_to_json(schema, row).into_iter().collect()),
+        );
+        match page.next {
+            Some(next) => query = query.after(next),
+            None => return Ok(rows),
+        }
+    }
+}
+
+/// What the store holds now, read back through the backend's reads (the same on every store).
+async fn print_stored(store: &dyn Backend, shown: &str) -> anyhow::Result<()> {
+    let payment_schema = Payment::schema();
+    let payments = all_rows(store, &payment_schema).await?;
+    let euros: f64 = payments
+        .iter()
+        .filter_map(|payment| payment["amount"]["value"].as_str()?.parse::<f64>().ok())
+        .sum();
+    let orders = all_rows(store, &Order::schema()).await?;
+    let cents: i64 = orders
+        .iter()
+        .filter_map(|order| order["total_cents"].as_i64())
+        .sum();
     println!(
-        "hamstr.db: {} payments (EUR {:.2}), {} shop orders (EUR {:.2})",
-        payments.0,
-        payments.1,
-        orders.0,
-        orders.1 as f64 / 100.0
+        "{shown}: {} payments (EUR {euros:.2}), {} shop orders (EUR {:.2})",
+        payments.len(),
+        orders.len(),
+        cents as f64 / 100.0
     );
-    let mut latest = db.prepare(
-        "SELECT id, created_at, json_extract(amount, '$.value'), status FROM payments ORDER BY created_at DESC LIMIT 3",
-    )?;
-    let rows = latest.query_map([], |row| {
-        Ok(format!(
-            "  {}  {}  EUR {:>6}  {}",
-            row.get::<_, String>(0)?,
-            row.get::<_, String>(1)?,
-            row.get::<_, String>(2)?,
-            row.get::<_, String>(3)?
-        ))
-    })?;
+    let latest = store
+        .query(
+            &payment_schema,
+            &Query::new()
+                .order_by("created_at", Direction::Descending)
+                .limit(3),
+        )
+        .await?;
     println!("latest payments:");
-    for row in rows {
-        println!("{}", row?);
+    for row in &latest.rows {
+        let payment = row_to_json(&payment_schema, row);
+        println!(
+            "  {}  {}  EUR {:>6}  {}",
+            payment["id"].as_str().unwrap_or_default(),
+            payment["created_at"].as_str().unwrap_or_default(),
+            payment["amount"]["value"].as_str().unwrap_or_default(),
+            payment["status"].as_str().unwrap_or_default()
+        );
     }
     Ok(())
 }

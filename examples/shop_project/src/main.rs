@@ -8,7 +8,7 @@ mod settings;
 
 use hamstr::{
     Hamstr,
-    backend::Sqlite,
+    backend::Storage,
     testing::{MockApi, MockAuth},
 };
 
@@ -31,19 +31,18 @@ async fn main() -> anyhow::Result<()> {
     let till = MockApi::start_demo().await;
     let settings = Settings::from_env(&provider.url(), &till.url())?;
 
-    let app = services::register(
-        Hamstr::new().backend(Sqlite::open(&settings.database)?),
-        &settings,
-    );
+    // Printed with any password as `***`.
+    let storage = Storage::parse(&settings.database)?;
+    let app = services::register(Hamstr::new().shared_backend(storage.open()?), &settings);
     app.check()?;
     if settings.should_watch {
-        println!("collecting into {}; Ctrl-C stops", settings.database);
+        println!("collecting into {storage}; Ctrl-C stops");
         app.run().await?;
         return Ok(());
     }
     let report = app.run_once().await?;
     print!("{report}");
-    println!("stored in {}", settings.database);
+    println!("stored in {storage}");
     anyhow::ensure!(report.is_success(), "a collector failed");
     Ok(())
 }

@@ -5,7 +5,8 @@ use hamstr::Secret;
 /// The project's settings.
 #[derive(Debug)]
 pub(crate) struct Settings {
-    /// The SQLite file (`HAMSTR_DB`, default `hamstr.db`).
+    /// Where to store, as a storage URL: `DATABASE_URL` (`postgres://…`) when set, else the
+    /// SQLite file `HAMSTR_DB` (default `hamstr.db`).
     pub(crate) database: String,
     /// The payment provider's API, and its key.
     pub(crate) mollie: Endpoint,
@@ -42,7 +43,10 @@ impl Settings {
             api_key: None,
         };
         Ok(Self {
-            database: std::env::var("HAMSTR_DB").unwrap_or_else(|_| "hamstr.db".to_owned()),
+            database: std::env::var("DATABASE_URL").unwrap_or_else(|_| {
+                let file = std::env::var("HAMSTR_DB").unwrap_or_else(|_| "hamstr.db".to_owned());
+                format!("sqlite://{file}")
+            }),
             mollie,
             shop,
             should_watch: std::env::args().any(|arg| arg == "--watch"),
