@@ -2,9 +2,12 @@
 //! with a hand-written loop (the floor), and a scheduler scale run.
 //!
 //! ```sh
-//! cargo bench -p hamstr --bench throughput --features testing            # 200,000 records
-//! cargo bench -p hamstr --bench throughput --features testing -- --records 20000
+//! cargo bench -p hamstr --bench throughput --features testing,cli            # 200,000 records
+//! cargo bench -p hamstr --bench throughput --features testing,cli -- --records 20000
 //! ```
+//!
+//! With `HAMSTR_TEST_POSTGRES_URL` set (`eval "$(scripts/test-postgres start)"`), the PostgreSQL
+//! rows run too, each scenario into a database of its own on that server.
 //!
 //! The parent process serves pre-rendered pages on 127.0.0.1 from a thread of its own and runs
 //! each scenario in a child process (this binary again, `--scenario NAME`), so that each one's
@@ -274,7 +277,7 @@ fn main() {
 
 fn parent(records: usize) {
     let base = start_server(records);
-    let scenarios = [
+    let mut scenarios = vec![
         ("floor: count only", "floor-count", None),
         ("hamstr: memory", "hamstr-memory", Some("floor-count")),
         ("floor: JSON Lines", "floor-jsonl", None),
@@ -302,6 +305,22 @@ fn parent(records: usize) {
             Some("floor-file"),
         ),
     ];
+    let has_postgres = std::env::var_os(hamstr::testing::POSTGRES_URL_VARIABLE).is_some();
+    if has_postgres {
+        scenarios.extend([
+            ("floor: PostgreSQL", "floor-postgres", None),
+            (
+                "hamstr: PostgreSQL",
+                "hamstr-postgres",
+                Some("floor-postgres"),
+            ),
+            (
+                "hamstr CLI (YAML): PostgreSQL",
+                "cli-postgres",
+                Some("floor-postgres"),
+            ),
+        ]);
+    }
     write_csv(records);
     let mut results: Vec<(&str, &str, Measured)> = Vec::new();
     let mut table = String::new();
@@ -333,6 +352,13 @@ fn parent(records: usize) {
         results.push((label, scenario, measured));
     }
     let _ = std::fs::remove_file(csv_path());
+    if !has_postgres {
+        let _ = writeln!(
+            table,
+            "(PostgreSQL rows left out: set {} to a server, e.g. `eval \"$(scripts/test-postgres start)\"`)",
+            hamstr::testing::POSTGRES_URL_VARIABLE
+        );
+    }
     let slow_records = SLOW_PAGES * PAGE_SIZE;
     let one = child("slow-1", &base, slow_records);
     let many = child("slow-8", &base, slow_records);
@@ -556,24 +582,28 @@ async fn run_scenario(scenario: &str, base: &str, records: usize) -> usize {
             count_rows(&path)
         }
         "cli-sqlite" => {
-            let project = dir.path().join("hamstr.yml");
-            std::fs::write(&project, yaml(base)).expect("written");
-            let status = tokio::process::Command::new(env!("CARGO_BIN_EXE_hamstr"))
-                .args([
-                    "run",
-                    "hamstr.yml",
-                    "--once",
-                    "--storage",
-                    "sqlite://cli.db",
-                ])
-                .current_dir(dir.path())
-                .env("RUST_LOG", "hamstr=warn")
-                .stdout(std::process::Stdio::null())
-                .status()
-                .await
-                .expect("the hamstr binary runs");
-            assert!(status.success());
+            run_cli(base, dir.path(), "sqlite://cli.db").await;
             count_rows(&dir.path().join("cli.db"))
+        }
+        "floor-postgres" => {
+            let url = scratch_database().await;
+            floor_postgres(base, &url).await;
+            count_postgres_rows(&url).await
+        }
+        "hamstr-postgres" => {
+            let url = scratch_database().await;
+            collect(
+                base,
+                false,
+                hamstr::backend::Postgres::connect(&url).expect("a URL"),
+            )
+            .await;
+            count_postgres_rows(&url).await
+        }
+        "cli-postgres" => {
+            let url = scratch_database().await;
+            run_cli(base, dir.path(), &url).await;
+            count_postgres_rows(&url).await
         }
         "slow-1" | "slow-8" => {
             let in_flight = if scenario == "slow-8" { 8 } else { 1 };
@@ -604,26 +634,33 @@ fn yaml(base: &str) -> String {
     )
 }
 
-/// The floor: reqwest, serde_json into the same struct, `handle` per page; no framework.
+/// A page of the listing, as the floors read it.
+#[derive(Deserialize)]
+struct Page {
+    data: Vec<Order>,
+    next: Option<String>,
+}
+
+/// The floors' request: reqwest, serde_json into the same struct.
+async fn fetch(client: &hamstr::reqwest::Client, url: &str) -> Page {
+    let body = client
+        .get(url)
+        .send()
+        .await
+        .expect("sent")
+        .bytes()
+        .await
+        .expect("a body");
+    serde_json::from_slice(&body).expect("a page")
+}
+
+/// The floor: [`fetch`] each page, `handle` it; no framework.
 async fn floor(base: &str, mut handle: impl FnMut(Vec<Order>)) -> usize {
-    #[derive(Deserialize)]
-    struct Page {
-        data: Vec<Order>,
-        next: Option<String>,
-    }
     let client = hamstr::reqwest::Client::new();
     let mut next = Some(format!("{base}/next/orders"));
     let mut count = 0;
     while let Some(url) = next {
-        let body = client
-            .get(&url)
-            .send()
-            .await
-            .expect("sent")
-            .bytes()
-            .await
-            .expect("a body");
-        let page: Page = serde_json::from_slice(&body).expect("a page");
+        let page = fetch(&client, &url).await;
         count += page.data.len();
         next = page.next;
         handle(page.data);
@@ -678,6 +715,123 @@ async fn floor_sqlite(base: &str, path: &std::path::Path) -> usize {
     })
     .await;
     count_rows(path)
+}
+
+/// The `hamstr` command on the YAML project, in `dir`, into `storage`.
+async fn run_cli(base: &str, dir: &std::path::Path, storage: &str) {
+    std::fs::write(dir.join("hamstr.yml"), yaml(base)).expect("written");
+    let status = tokio::process::Command::new(env!("CARGO_BIN_EXE_hamstr"))
+        .args(["run", "hamstr.yml", "--once", "--storage", storage])
+        .current_dir(dir)
+        .env("RUST_LOG", "hamstr=warn")
+        .stdout(std::process::Stdio::null())
+        .status()
+        .await
+        .expect("the hamstr binary runs");
+    assert!(status.success());
+}
+
+async fn scratch_database() -> String {
+    hamstr::testing::scratch_database("bench")
+        .await
+        .expect("a database on the benchmark's server")
+}
+
+async fn postgres_client(url: &str) -> tokio_postgres::Client {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .expect("connected");
+    tokio::spawn(connection);
+    client
+}
+
+async fn count_postgres_rows(url: &str) -> usize {
+    let client = postgres_client(url).await;
+    let count: i64 = client
+        .query_one("SELECT count(*) FROM orders", &[])
+        .await
+        .expect("a count")
+        .get(0);
+    count as usize
+}
+
+/// The floor into PostgreSQL: the same driver, one transaction per page, binary `COPY` into a
+/// temporary table and one merge.
+async fn floor_postgres(base: &str, url: &str) {
+    use tokio_postgres::{binary_copy::BinaryCopyInWriter, types::Json, types::Type};
+    let mut database = postgres_client(url).await;
+    database
+        .batch_execute(
+            "CREATE TABLE orders (id bigint PRIMARY KEY, created_at timestamptz, status text,
+               customer_email text, description text, amount jsonb, tags jsonb, method text,
+               is_test boolean, score double precision, note text, shop_id bigint)",
+        )
+        .await
+        .expect("a table");
+    let types = [
+        Type::INT8,
+        Type::TIMESTAMPTZ,
+        Type::TEXT,
+        Type::TEXT,
+        Type::TEXT,
+        Type::JSONB,
+        Type::JSONB,
+        Type::TEXT,
+        Type::BOOL,
+        Type::FLOAT8,
+        Type::TEXT,
+        Type::INT8,
+    ];
+    let client = hamstr::reqwest::Client::new();
+    let mut next = Some(format!("{base}/next/orders"));
+    while let Some(url) = next {
+        let page = fetch(&client, &url).await;
+        next = page.next;
+        let transaction = database.transaction().await.expect("a transaction");
+        transaction
+            .batch_execute("CREATE TEMPORARY TABLE incoming (LIKE orders) ON COMMIT DROP")
+            .await
+            .expect("a temporary table");
+        let sink = transaction
+            .copy_in("COPY incoming FROM STDIN (FORMAT binary)")
+            .await
+            .expect("a copy");
+        let writer = BinaryCopyInWriter::new(sink, &types);
+        futures_util::pin_mut!(writer);
+        for order in &page.data {
+            writer
+                .as_mut()
+                .write(&[
+                    &order.id,
+                    &order.created_at,
+                    &order.status,
+                    &order.customer_email,
+                    &order.description,
+                    &Json(&order.amount),
+                    &Json(&order.tags),
+                    &order.method,
+                    &order.is_test,
+                    &order.score,
+                    &order.note,
+                    &order.shop_id,
+                ])
+                .await
+                .expect("a row");
+        }
+        writer.finish().await.expect("copied");
+        transaction
+            .batch_execute(
+                "INSERT INTO orders SELECT * FROM incoming ON CONFLICT (id) DO UPDATE SET
+                   created_at = excluded.created_at, status = excluded.status,
+                   customer_email = excluded.customer_email, description = excluded.description,
+                   amount = excluded.amount, tags = excluded.tags, method = excluded.method,
+                   is_test = excluded.is_test, score = excluded.score, note = excluded.note,
+                   shop_id = excluded.shop_id",
+            )
+            .await
+            .expect("merged");
+        transaction.commit().await.expect("committed");
+    }
 }
 
 /// hamstr: a typed Model, the default collect step, `run_once`.

@@ -10,7 +10,7 @@ use super::{
     write::{create_table, stored_schema},
 };
 use crate::{
-    backend::{BackendError, Change, TablePlan, migration},
+    backend::{BackendError, Change, TablePlan, migration, quote_text},
     model::{FieldType, Schema},
 };
 
@@ -232,7 +232,7 @@ fn table_plan(
     }
     if !statements.is_empty() {
         let columns = store.table("_hamstr_columns");
-        let name = literal(wanted.name());
+        let name = quote_text(wanted.name());
         statements.push(format!("DELETE FROM {columns} WHERE table_name = {name}"));
         let migrated = migration::migrated_schema(stored, wanted);
         let rows: Vec<String> = migrated
@@ -243,8 +243,8 @@ fn table_plan(
                 let is_key = migrated.primary_key().any(|key| key.name() == field.name());
                 format!(
                     "({name}, {}, {}, {is_key}, {position})",
-                    literal(field.name()),
-                    literal(field.field_type().as_str())
+                    quote_text(field.name()),
+                    quote_text(field.field_type().as_str())
                 )
             })
             .collect();
@@ -255,11 +255,6 @@ fn table_plan(
         changes,
         statements,
     }
-}
-
-/// `'text'`, quotes doubled.
-fn literal(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
 }
 
 /// The expression that converts `column`'s values from `from` to `to`. Casts through text fail

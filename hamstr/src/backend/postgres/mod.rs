@@ -18,7 +18,7 @@ mod write;
 
 use super::{
     Backend, BackendError, Batch, CollectorId, Committed, Query, RowPage, RunRecord, Scheme, State,
-    Storage, TablePlan, check_key,
+    Storage, TablePlan, check_key, quote_name as quote,
 };
 use crate::model::{Cell, Row, Schema};
 use target::Target;
@@ -247,11 +247,6 @@ fn tls_connector(
     Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
 }
 
-/// `"name"`, with quotes doubled: model, field and schema names come from users.
-fn quote(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
 /// What went wrong in one try of an operation.
 #[derive(Debug, thiserror::Error)]
 enum Failure {
@@ -353,15 +348,12 @@ impl Backend for Postgres {
 
     async fn commit(&self, batch: Batch) -> Result<Committed, BackendError> {
         batch.check_rows()?;
-        let rounds = write::Rounds::of(&batch);
+        let rounds = &write::Rounds::of(&batch);
         let batch = &batch;
-        let rounds = &rounds;
-        let committed = self
-            .with_client("storing a batch", |mut client| async move {
-                write::commit(&mut client, self, batch, rounds).await
-            })
-            .await?;
-        Ok(committed)
+        self.with_client("storing a batch", |mut client| async move {
+            write::commit(&mut client, self, batch, rounds).await
+        })
+        .await
     }
 
     async fn load_state(&self, collector: &CollectorId) -> Result<Option<State>, BackendError> {

@@ -10,7 +10,7 @@ use super::{
     COLUMNS_TABLE, create_table, quote, read::read_cell, sql_value, store_error, stored_schema,
 };
 use crate::{
-    backend::{BackendError, Change, TablePlan, migration},
+    backend::{BackendError, Change, TablePlan, migration, quote_text},
     model::{Field, FieldType, Schema},
 };
 
@@ -80,7 +80,7 @@ fn table_plan(stored: Option<&Schema>, wanted: &Schema) -> TablePlan {
         }
     }
     if !plan.statements.is_empty() {
-        let name = literal(wanted.name());
+        let name = quote_text(wanted.name());
         plan.statements.push(format!(
             "DELETE FROM {COLUMNS_TABLE} WHERE table_name = {name}"
         ));
@@ -92,8 +92,8 @@ fn table_plan(stored: Option<&Schema>, wanted: &Schema) -> TablePlan {
                 let is_key = migrated.primary_key().any(|key| key.name() == field.name());
                 format!(
                     "({name}, {}, {}, {}, {position})",
-                    literal(field.name()),
-                    literal(field.field_type().as_str()),
+                    quote_text(field.name()),
+                    quote_text(field.field_type().as_str()),
                     i32::from(is_key)
                 )
             })
@@ -104,11 +104,6 @@ fn table_plan(stored: Option<&Schema>, wanted: &Schema) -> TablePlan {
         ));
     }
     plan
-}
-
-/// `'text'`, quotes doubled.
-fn literal(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
 }
 
 /// Plans again and runs every plan in one transaction: all of them, or none.

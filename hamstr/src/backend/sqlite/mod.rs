@@ -20,7 +20,7 @@ use history::{load_state, record_run, run_history};
 
 use super::{
     Backend, BackendError, Batch, CollectorId, Committed, Query, RowPage, RunRecord, Scheme, State,
-    Storage, TablePlan, added_fields, check_key,
+    Storage, TablePlan, added_fields, check_key, quote_name as quote,
 };
 use crate::model::{Cell, FieldType, Row, Schema};
 
@@ -244,11 +244,6 @@ fn run_writer(mut connection: Connection, mut commands: mpsc::Receiver<Command>)
             Command::Work(work) => work(&mut connection),
         }
     }
-}
-
-/// `"name"`, with quotes doubled: model and field names come from users.
-fn quote(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 fn column_type(field_type: FieldType) -> &'static str {
