@@ -413,6 +413,16 @@ fn every_storage_form() {
         ("sqlite://hamstr.db", "sqlite", "hamstr.db"),
         ("sqlite:///var/lib/shop.db", "sqlite", "/var/lib/shop.db"),
         ("jsonl://out", "jsonl", "out"),
+        (
+            "postgres://app:pw@db.local:5432/shop?schema=raw",
+            "postgres",
+            "app:pw@db.local:5432/shop?schema=raw",
+        ),
+        (
+            "postgresql://app@db.local/shop",
+            "postgresql",
+            "app@db.local/shop",
+        ),
         ("stdout", "stdout", ""),
         ("memory", "memory", ""),
     ] {
@@ -421,13 +431,21 @@ fn every_storage_form() {
         let project = parse(&format!("storage: {text}\n{}", with_service(""))).unwrap();
         assert_eq!(project.storage, expected, "{text}");
     }
-    for text in ["sqlite://", "jsonl://", "postgres://db", "Memory", ""] {
+    for text in ["sqlite://", "jsonl://", "mysql://db", "Memory", ""] {
         let error = Storage::parse(text).unwrap_err().to_string();
         assert!(
-            error.contains("sqlite://PATH, jsonl://DIR, stdout or memory"),
+            error.contains(
+                "sqlite://PATH, postgres://USER:PASSWORD@HOST:PORT/DATABASE, postgresql://USER:PASSWORD@HOST:PORT/DATABASE, jsonl://DIR, stdout or memory"
+            ),
             "{error}"
         );
     }
+    // A server's URL is read at once: a typo is an error where it is written.
+    let error = Storage::parse("postgres://app:s3cret@db.local:54x32/shop")
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("not a PostgreSQL URL"), "{error}");
+    assert!(!error.contains("s3cret"), "{error}");
 }
 
 /// `load` reads a file from disk; a missing file or one over 1 MiB is one error at 1:1.

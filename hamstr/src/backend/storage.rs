@@ -145,6 +145,14 @@ impl Storage {
                 }
                 _ => continue,
             };
+            // A server's URL is checked now, so that a typo is reported where it was written.
+            #[cfg(feature = "postgres")]
+            if super::postgres::SCHEMES
+                .iter()
+                .any(|known| known.name == scheme.name)
+            {
+                super::postgres::check_location(location)?;
+            }
             return Ok(Storage {
                 scheme: scheme.name.to_owned(),
                 location: location.to_owned(),

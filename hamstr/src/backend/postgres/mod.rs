@@ -100,6 +100,12 @@ pub(in crate::backend) const SCHEMES: [Scheme; 2] = [
     },
 ];
 
+/// Whether `location` (what follows `postgres://`) is a PostgreSQL URL; the error says what is
+/// wrong, without its password.
+pub(in crate::backend) fn check_location(location: &str) -> Result<(), super::StorageError> {
+    Target::parse(location).map(drop)
+}
+
 impl Postgres {
     /// A store at `url` (`postgres://…` or what follows `postgres://`). Nothing is sent yet:
     /// the first operation connects and brings hamstr's tables up to date.

@@ -62,8 +62,9 @@ impl Target {
         };
         let mut config = tokio_postgres::Config::from_str(&url).map_err(|error| {
             StorageError::new(format!(
-                "postgres://{} is not a PostgreSQL URL: {error}",
-                shown_location(location)
+                "postgres://{} is not a PostgreSQL URL: {}",
+                shown_location(location),
+                crate::text::chain(&error)
             ))
         })?;
         if config.get_hosts().is_empty() {
