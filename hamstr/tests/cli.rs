@@ -10,6 +10,9 @@ use hamstr::testing::{Collection, Fault, LinkStyle, MockApi, MockAuth, Paging};
 use serde_json::{Value, json};
 use tokio::process::Command;
 
+#[path = "cli/cluster.rs"]
+mod cluster;
+
 fn items(count: usize) -> Vec<Value> {
     (1..=count)
         .map(|id| json!({"id": id, "name": format!("item {id}"), "price": {"value": format!("{id}.50")}}))
@@ -930,6 +933,12 @@ async fn processes_starting_at_once_migrate_once() {
     for run in &runs {
         assert!(run.status.success(), "{}", text(&run.stderr));
     }
-    assert_eq!(psql(&url, "SELECT version FROM _hamstr_migrations"), ["1"]);
+    assert_eq!(
+        psql(
+            &url,
+            "SELECT version FROM _hamstr_migrations ORDER BY version"
+        ),
+        ["1", "2"]
+    );
     assert_eq!(psql(&url, "SELECT count(*) FROM items"), ["1"]);
 }

@@ -12,12 +12,12 @@ use futures_util::future;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    backend::{Backend, Batch},
+    backend::{Backend, Batch, ClusterStatus},
     collector::{Collector, CollectorSettings, DynamicCollector, ErasedCollector, erase},
     events::{EventBus, Events},
     model::DynamicModel,
     report::{Observer, Report},
-    runtime,
+    runtime::{self, Worker},
     service::{RateLimit, Service},
     state::{CollectorId, CollectorStatus, State},
 };
@@ -73,6 +73,8 @@ pub struct Hamstr {
     is_backfill: bool,
     spread: Duration,
     events: EventBus,
+    /// Who this process is when its store is shared (PostgreSQL).
+    cluster: Arc<Worker>,
 }
 
 impl Hamstr {
@@ -87,7 +89,29 @@ impl Hamstr {
             is_backfill: false,
             spread: Duration::ZERO,
             events: EventBus::new(),
+            cluster: Arc::new(Worker {
+                name: crate::backend::default_worker_name(),
+                lease: Self::DEFAULT_LEASE,
+            }),
         }
+    }
+
+    /// How long a worker's claim on a collector holds unless renewed, by default.
+    pub const DEFAULT_LEASE: Duration = Duration::from_secs(30);
+
+    /// This process's name among the workers that share a store (PostgreSQL): it is in the
+    /// leases and `hamstr status`. Host and process id by default; it must be unique among them.
+    pub fn worker_name(mut self, name: impl Into<String>) -> Self {
+        Arc::make_mut(&mut self.cluster).name = name.into();
+        self
+    }
+
+    /// How long a claim on a collector holds unless renewed (default 30 s), when the store is
+    /// shared: a worker that dies loses its collectors after this, and another takes them over
+    /// within two lease periods. The worker renews its claims every third of it.
+    pub fn lease_period(mut self, lease: Duration) -> Self {
+        Arc::make_mut(&mut self.cluster).lease = lease.max(Duration::from_millis(300));
+        self
     }
 
     /// The app's events, from now on: subscribe before [`run`](Self::run),
@@ -180,6 +204,16 @@ impl Hamstr {
             ));
         }
         Ok(statuses)
+    }
+
+    /// The workers sharing the app's store and who holds which collector; `None` when the
+    /// store is not shared (SQLite, JSON Lines, memory). `hamstr status`.
+    ///
+    /// # Errors
+    /// What [`check`](Self::check) finds, or the backend's error.
+    pub async fn cluster_status(&self) -> Result<Option<ClusterStatus>, AppError> {
+        let backend = self.backend.clone().ok_or(AppError::NoBackend)?;
+        Ok(backend.cluster_status().await?)
     }
 
     /// Forgets what `collector` (`collector` or `service/collector`) remembers: its walk in
@@ -326,6 +360,7 @@ impl fmt::Debug for Hamstr {
             .field("is_observed", &self.observer.is_some())
             .field("grace", &self.grace)
             .field("is_backfill", &self.is_backfill)
+            .field("worker", &self.cluster.name)
             .finish()
     }
 }

@@ -229,6 +229,7 @@ impl Hamstr {
                 listing,
                 is_backfill: self.is_backfill,
                 first_delay: Duration::ZERO,
+                cluster: backend.is_shared().then(|| Arc::clone(&self.cluster)),
                 backend: Arc::clone(&backend),
                 observer: self.observer.clone(),
                 events: self.events.clone(),

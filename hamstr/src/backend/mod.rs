@@ -17,6 +17,7 @@
 
 mod continuation;
 mod jsonl;
+mod lease;
 mod memory;
 mod migration;
 #[cfg(feature = "postgres")]
@@ -37,6 +38,7 @@ pub use crate::state::{CollectorId, RunRecord, State};
 
 pub use continuation::{Continuation, Position};
 pub use jsonl::JsonLines;
+pub use lease::{Claim, Claimed, ClusterStatus, LeaseStatus, WorkerStatus, default_worker_name};
 pub use memory::MemoryBackend;
 pub use migration::{Change, TablePlan, changes, migrated_schema};
 #[cfg(feature = "postgres")]
@@ -163,6 +165,41 @@ pub trait Backend: Send + Sync + fmt::Debug + 'static {
         })
     }
 
+    /// Whether several processes may share this store, so that each run of a collector is
+    /// claimed first ([`claim_run`](Self::claim_run)). False (the default) for a store one
+    /// process owns.
+    fn is_shared(&self) -> bool {
+        false
+    }
+
+    /// Claims a run of `claim.collector` for `claim.worker`: granted when it is due and no live
+    /// worker holds it (or when the holder's lease ran out: a takeover). While granted, commits
+    /// of the collector's rows are refused once the lease is lost ([`BackendError::LeaseLost`]).
+    /// The default grants every claim.
+    async fn claim_run(&self, claim: &Claim<'_>) -> Result<Claimed, BackendError> {
+        let _ = claim;
+        Ok(Claimed::Granted {
+            taken_over_from: None,
+        })
+    }
+
+    /// Ends the run that [`claim_run`](Self::claim_run) granted: the lease is given up and the
+    /// collector is due again in `next_due_in` (`None`: only when a run is asked for).
+    async fn release_run(
+        &self,
+        collector: &CollectorId,
+        next_due_in: Option<std::time::Duration>,
+    ) -> Result<(), BackendError> {
+        let _ = (collector, next_due_in);
+        Ok(())
+    }
+
+    /// The workers sharing the store and the collectors' leases; `None` for a store one process
+    /// owns (the default).
+    async fn cluster_status(&self) -> Result<Option<ClusterStatus>, BackendError> {
+        Ok(None)
+    }
+
     /// How the tables of `schemas` would change to take those models as they are now, one
     /// [`TablePlan`] per model (empty where the table fits); nothing changes. `hamstr migrate`.
     ///
@@ -246,6 +283,16 @@ pub enum BackendError {
         table: String,
         /// What does not fit, naming the field.
         reason: String,
+    },
+    /// A commit of a collector whose lease this worker no longer holds: it ran out while the
+    /// worker was paused or cut off, and another worker may have taken the collector over.
+    /// Nothing of the batch was stored.
+    #[error(
+        "{collector}: this worker's lease ran out (another worker may run it now); the batch was not stored"
+    )]
+    LeaseLost {
+        /// The collector.
+        collector: CollectorId,
     },
     /// The backend cannot do this; the other operations may still work.
     #[error("{backend} does not support {operation}")]

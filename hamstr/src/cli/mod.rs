@@ -16,7 +16,7 @@ use crate::{
     testing::{MockApi, demo},
     text::ErrorChain,
 };
-use output::{Progress, print_summary, status_tables};
+use output::{Progress, cluster_tables, print_summary, status_tables};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -65,6 +65,14 @@ collected stays stored), 2 when the file has errors (nothing runs).")]
         /// is kept and moved on. With intervals, only each collector's first run.
         #[arg(long)]
         full: bool,
+        /// This process's name among workers sharing a PostgreSQL store (instead of the file's
+        /// `cluster.worker`; default: host and process id).
+        #[arg(long, value_name = "NAME")]
+        worker: Option<String>,
+        /// How long a worker's claim on a collector holds unless renewed (instead of the file's
+        /// `cluster.lease`; default 30s).
+        #[arg(long, value_name = "DURATION", value_parser = parse_lease)]
+        lease: Option<std::time::Duration>,
     },
     /// Show each collector's stored state and its last runs (the load history).
     #[command(
@@ -155,7 +163,18 @@ pub async fn main() -> ExitCode {
             once,
             storage,
             full,
-        } => run(&file, once, storage.as_deref(), full).await,
+            worker,
+            lease,
+        } => {
+            let options = RunOptions {
+                once,
+                storage,
+                is_full: full,
+                worker,
+                lease,
+            };
+            run(&file, options).await
+        }
         Command::Status {
             file,
             storage,
@@ -273,9 +292,19 @@ async fn status(file: &Path, storage: Option<&str>, runs: usize) -> ExitCode {
         Ok(app) => app,
         Err(code) => return code,
     };
+    let cluster = match app.cluster_status().await {
+        Ok(cluster) => cluster.filter(|cluster| !cluster.workers.is_empty()),
+        Err(error) => {
+            report_error(&error);
+            return ExitCode::FAILURE;
+        }
+    };
     match app.status(runs).await {
         Ok(statuses) => {
             report_ok(&status_tables(&statuses));
+            if let Some(cluster) = cluster {
+                report_ok(&format!("\n{}", cluster_tables(&cluster)));
+            }
             ExitCode::SUCCESS
         }
         Err(error) => {
@@ -346,8 +375,32 @@ fn report_start_error(error: &AppError, file: &Path) {
     }
 }
 
-async fn run(file: &Path, once: bool, storage: Option<&str>, is_full: bool) -> ExitCode {
-    let (project, storage) = match project_and_storage(file, storage) {
+/// `hamstr run`'s options.
+struct RunOptions {
+    once: bool,
+    storage: Option<String>,
+    is_full: bool,
+    worker: Option<String>,
+    lease: Option<std::time::Duration>,
+}
+
+fn parse_lease(text: &str) -> Result<std::time::Duration, String> {
+    let lease = humantime::parse_duration(text).map_err(|error| error.to_string())?;
+    if lease < std::time::Duration::from_secs(1) {
+        return Err("a lease is at least 1s".to_owned());
+    }
+    Ok(lease)
+}
+
+async fn run(file: &Path, options: RunOptions) -> ExitCode {
+    let RunOptions {
+        once,
+        storage,
+        is_full,
+        worker,
+        lease,
+    } = options;
+    let (project, storage) = match project_and_storage(file, storage.as_deref()) {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };
@@ -368,6 +421,14 @@ async fn run(file: &Path, once: bool, storage: Option<&str>, is_full: bool) -> E
         return ExitCode::from(2);
     }
     let app = if is_full { app.backfill() } else { app };
+    let app = match worker {
+        Some(worker) => app.worker_name(worker),
+        None => app,
+    };
+    let app = match lease {
+        Some(lease) => app.lease_period(lease),
+        None => app,
+    };
     if !once {
         return match app.run().await {
             Ok(()) => ExitCode::SUCCESS,

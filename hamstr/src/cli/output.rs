@@ -6,7 +6,7 @@ use std::{collections::BTreeMap, time::Duration};
 use chrono::{DateTime, Utc};
 
 use crate::{
-    backend::TablePlan,
+    backend::{ClusterStatus, TablePlan},
     events::{Event, Events},
     report::Report,
     state::{CollectorId, CollectorStatus, RunOutcome, RunRecord},
@@ -145,6 +145,41 @@ pub(super) fn status_tables(statuses: &[CollectorStatus]) -> String {
         return format!("{state}\nno runs yet");
     }
     format!("{state}\n{runs}")
+}
+
+/// The workers sharing the store and who holds which collector, for `hamstr status`.
+pub(super) fn cluster_tables(cluster: &ClusterStatus) -> String {
+    let mut workers = table(["worker", "started", "last heartbeat"]);
+    for worker in &cluster.workers {
+        workers.add_row([
+            worker.name.clone(),
+            time(&worker.started_at),
+            time(&worker.heartbeat_at),
+        ]);
+    }
+    let mut leases = table([
+        "collector",
+        "held by",
+        "lease until",
+        "next due",
+        "claims",
+        "taken over from",
+    ]);
+    for lease in &cluster.leases {
+        let dash = || "-".to_owned();
+        leases.add_row([
+            lease.collector.to_string(),
+            lease.holder.clone().unwrap_or_else(dash),
+            lease.expires_at.as_ref().map_or_else(dash, time),
+            lease
+                .next_due
+                .as_ref()
+                .map_or_else(|| "when asked".to_owned(), time),
+            lease.claims.to_string(),
+            lease.taken_over_from.clone().unwrap_or_else(dash),
+        ]);
+    }
+    format!("{workers}\n{leases}")
 }
 
 fn history_row(run: &RunRecord) -> [String; 11] {

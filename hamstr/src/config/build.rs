@@ -25,6 +25,12 @@ impl Project {
     /// field, two fields with one column).
     pub fn into_app(self, storage: &Storage) -> Result<Hamstr, AppError> {
         let mut app = Hamstr::new().shared_backend(storage.open()?);
+        if let Some(worker) = self.cluster.worker {
+            app = app.worker_name(worker);
+        }
+        if let Some(lease) = self.cluster.lease {
+            app = app.lease_period(lease);
+        }
         let mut services = Vec::new();
         for service in self.services {
             let service = build_service(service)?;

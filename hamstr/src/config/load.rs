@@ -9,7 +9,8 @@ use marked_yaml::{
 };
 
 use super::{
-    CollectorConfig, PaginatorConfig, Problem, Project, ServiceConfig, Storage, auth, fields,
+    ClusterConfig, CollectorConfig, PaginatorConfig, Problem, Project, ServiceConfig, Storage,
+    auth, fields,
     files::{self, FILE_ONLY_KEYS},
     incremental, limits, paginator,
     resilience::{self, LIMITS_KEYS, RETRY_KEYS},
@@ -18,7 +19,9 @@ use super::{
 };
 use crate::{service::ServiceSettings, state::Incremental};
 
-pub(super) const PROJECT_KEYS: [&str; 4] = ["name", "storage", "services", "files"];
+pub(super) const PROJECT_KEYS: [&str; 5] = ["name", "storage", "cluster", "services", "files"];
+/// The keys of `cluster:`.
+pub(super) const CLUSTER_KEYS: [&str; 2] = ["worker", "lease"];
 pub(super) const SERVICE_KEYS: [&str; 18] = [
     "base_url",
     "auth",
@@ -107,6 +110,10 @@ fn read_project(checker: &mut Checker<'_>, root: &MarkedMappingNode) -> Option<P
         Some(node) => storage(checker, node),
         None => Some(Storage::default()),
     };
+    let cluster = match get(root, "cluster") {
+        Some(node) if !is_null(node) => cluster(checker, node),
+        _ => Some(ClusterConfig::default()),
+    };
     let section = |name: &str| root.iter().find(|(key, _)| key.as_str() == name);
     let (services_entry, files_entry) = (section("services"), section("files"));
     let mut names = Names::new();
@@ -137,6 +144,7 @@ fn read_project(checker: &mut Checker<'_>, root: &MarkedMappingNode) -> Option<P
     Some(Project {
         name,
         storage: storage?,
+        cluster: cluster?,
         services: services?,
         files: files?,
     })
@@ -182,6 +190,33 @@ fn report_nothing_to_collect(
         };
         checker.report(place, format!("{what} is empty"), help.to_owned());
     }
+}
+
+/// `cluster: {worker: NAME, lease: 30s}`: this process among workers sharing a store.
+fn cluster(checker: &mut Checker<'_>, node: &Node) -> Option<ClusterConfig> {
+    let mapping = checker.mapping(node, "`cluster`")?;
+    checker.check_keys(mapping, "`cluster`", &CLUSTER_KEYS, &[]);
+    let worker = match get(mapping, "worker") {
+        Some(node) if !is_null(node) => Some(checker.name(node, "`cluster.worker`")?),
+        _ => None,
+    };
+    let lease = match get(mapping, "lease") {
+        Some(node) if !is_null(node) => {
+            let lease = checker.duration(node, "`cluster.lease`")?;
+            if lease < std::time::Duration::from_secs(1) {
+                let place = checker.place_of(node);
+                checker.report(
+                    place,
+                    "`cluster.lease` must be at least 1s".to_owned(),
+                    "a lease shorter than a run's commits would be lost while the worker lives; 30s is the default".to_owned(),
+                );
+                return None;
+            }
+            Some(lease)
+        }
+        _ => None,
+    };
+    Some(ClusterConfig { worker, lease })
 }
 
 fn storage(checker: &mut Checker<'_>, node: &Node) -> Option<Storage> {

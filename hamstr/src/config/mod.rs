@@ -70,10 +70,23 @@ pub struct Project {
     pub name: Option<String>,
     /// Where records and collector state are kept (`storage:`); `sqlite://hamstr.db` by default.
     pub storage: Storage,
+    /// This process among workers sharing the store (`cluster:`).
+    pub cluster: ClusterConfig,
     /// The services, in file order; there may be none when there are files.
     pub services: Vec<ServiceConfig>,
     /// The files (`files:`), in file order; there may be none when there are services.
     pub files: Vec<FileConfig>,
+}
+
+/// `cluster: {worker: NAME, lease: 30s}`: settings that matter when several workers share the
+/// store (PostgreSQL). Absent settings keep their defaults: host and process id, 30 s.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ClusterConfig {
+    /// This process's name among the workers (`worker:`).
+    pub worker: Option<String>,
+    /// How long a claim on a collector holds unless renewed (`lease:`).
+    pub lease: Option<std::time::Duration>,
 }
 
 /// One service (one API) of a project: `services: {NAME: {...}}`.

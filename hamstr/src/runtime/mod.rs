@@ -9,5 +9,5 @@ mod run;
 mod scheduler;
 
 pub(crate) use control::Refused;
-pub(crate) use run::{Planned, run_collector};
+pub(crate) use run::{Planned, Worker, run_collector};
 pub(crate) use scheduler::schedule;

@@ -47,11 +47,23 @@ pub(crate) struct Planned {
     /// How long after the start the scheduler runs it first (its place in a spread).
     pub(crate) first_delay: Duration,
     pub(crate) backend: Arc<dyn Backend>,
+    /// This worker's name and lease period, when the store is shared by several workers and
+    /// each scheduled run is claimed first.
+    pub(crate) cluster: Option<Arc<Worker>>,
     pub(crate) observer: Option<Arc<dyn Observer>>,
     /// Where its runs' events go.
     pub(crate) events: EventBus,
     /// What its scheduler and the app's handle share.
     pub(crate) live: Arc<Live>,
+}
+
+/// Who this process is among the workers that share a store.
+#[derive(Debug, Clone)]
+pub(crate) struct Worker {
+    /// Its name, unique among the workers.
+    pub(crate) name: String,
+    /// How long a claim holds unless renewed.
+    pub(crate) lease: Duration,
 }
 
 /// A run that ended: its report, and its line in the load history. Whoever ran it sends

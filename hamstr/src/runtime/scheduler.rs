@@ -5,8 +5,14 @@ use std::{sync::Arc, time::Duration};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::{Planned, run_collector};
-use crate::{collector::CollectError, http::HttpError, report::RunReport};
+use super::{Planned, Worker, run_collector};
+use crate::{
+    backend::{Claim, Claimed},
+    collector::CollectError,
+    http::HttpError,
+    report::RunReport,
+    text::ErrorChain,
+};
 
 /// Runs `planned` now and then once per interval (once only without an interval) until `stop`,
 /// and whenever a run is asked for through its [`Live`](super::control::Live) state.
@@ -48,6 +54,19 @@ pub(crate) async fn schedule(
         };
         // A run asked for while another was starting is that same run.
         let _ = is_asked || live.take_asked_run();
+        if let Some(worker) = &planned.cluster {
+            match claim(&planned, worker, is_asked).await {
+                Ok(()) => {}
+                Err(retry_in) => {
+                    // Not this worker's run now: look again when it may be.
+                    if !is_asked {
+                        next = Some(Instant::now() + retry_in);
+                        live.set_next_run(next);
+                    }
+                    continue;
+                }
+            }
+        }
         number += 1;
         live.set_running(true);
         let ran = run_collector(&planned, number, &stop, grace).await;
@@ -56,6 +75,9 @@ pub(crate) async fn schedule(
         failures = if is_success { 0 } else { failures + 1 };
         live.set_failures(failures);
         next = next_run(&planned, next, is_asked, failures, max_backoff);
+        if planned.cluster.is_some() {
+            release(&planned, next).await;
+        }
         live.set_next_run(next);
         live.set_running(false);
         ran.announce(&planned);
@@ -69,6 +91,70 @@ pub(crate) async fn schedule(
         }
     }
     live.end();
+}
+
+/// The longest a worker waits before it asks for a collector again: it notices a takeover to
+/// make, or a run asked for on another worker, within this.
+const MAX_CLAIM_WAIT: Duration = Duration::from_secs(3600);
+
+/// Claims the run from the shared store. `Err` holds when to ask again: another worker runs the
+/// collector, or has run it within its interval, or the store could not be asked.
+async fn claim(planned: &Planned, worker: &Worker, is_asked: bool) -> Result<(), Duration> {
+    let claim = Claim {
+        collector: &planned.id,
+        worker: &worker.name,
+        lease: worker.lease,
+        is_asked,
+    };
+    // A little jitter, so that workers due at the same instant do not all ask at once.
+    let jitter = Duration::from_millis(fastrand::u64(0..100));
+    match planned.backend.claim_run(&claim).await {
+        Ok(Claimed::Granted { taken_over_from }) => {
+            if let Some(from) = taken_over_from {
+                tracing::warn!(
+                    service = %planned.id.service,
+                    collector = %planned.id.collector,
+                    from = %from,
+                    "taking over a collector whose worker's lease ran out"
+                );
+            }
+            Ok(())
+        }
+        Ok(Claimed::Busy { retry_in, holder }) => {
+            if is_asked {
+                tracing::info!(
+                    service = %planned.id.service,
+                    collector = %planned.id.collector,
+                    holder = holder.as_deref().unwrap_or("another worker"),
+                    "a run was asked for, but another worker runs the collector now"
+                );
+            }
+            Err(retry_in.min(MAX_CLAIM_WAIT) + jitter)
+        }
+        Err(error) => {
+            tracing::warn!(
+                service = %planned.id.service,
+                collector = %planned.id.collector,
+                error = %ErrorChain(&error),
+                "could not claim a run from the shared store; asking again"
+            );
+            Err((worker.lease / 3).min(Duration::from_secs(5)) + jitter)
+        }
+    }
+}
+
+/// Gives the claim back, with when the collector is due next (`next`, on this worker's clock).
+async fn release(planned: &Planned, next: Option<Instant>) {
+    let next_due_in = next.map(|next| next.saturating_duration_since(Instant::now()));
+    if let Err(error) = planned.backend.release_run(&planned.id, next_due_in).await {
+        // The lease runs out by itself; until then the collector waits.
+        tracing::warn!(
+            service = %planned.id.service,
+            collector = %planned.id.collector,
+            error = %ErrorChain(&error),
+            "could not release a run in the shared store"
+        );
+    }
 }
 
 /// When the collector runs next after a run: on its schedule, or later after failed runs;

@@ -22,7 +22,8 @@ struct Migration {
 }
 
 /// Every migration, in order. Append only: a released migration never changes.
-const MIGRATIONS: &[Migration] = &[Migration {
+const MIGRATIONS: &[Migration] = &[
+    Migration {
     version: 1,
     description: "collector state, column types and the load history",
     sql: "
@@ -42,7 +43,19 @@ const MIGRATIONS: &[Migration] = &[Migration {
             skipped bigint NOT NULL, is_full boolean NOT NULL, resumed_at_page bigint,
             error text);
         CREATE INDEX _hamstr_runs_by_collector ON {schema}._hamstr_runs (service, collector, id);",
-}];
+    },
+    Migration {
+        version: 2,
+        description: "leases and workers, for several workers sharing the database",
+        sql: "
+        CREATE TABLE {schema}._hamstr_leases (
+            service text NOT NULL, collector text NOT NULL, owner text, token bigint NOT NULL,
+            expires_at timestamptz, next_due timestamptz NOT NULL, started_at timestamptz,
+            taken_over_from text, PRIMARY KEY (service, collector));
+        CREATE TABLE {schema}._hamstr_workers (
+            name text PRIMARY KEY, started_at timestamptz NOT NULL, heartbeat_at timestamptz NOT NULL);",
+    },
+];
 
 /// Brings hamstr's tables in `schema` up to the newest migration, in one transaction under an
 /// advisory lock: a second process starting at the same time waits, then finds nothing to do.

@@ -11,14 +11,15 @@ use tokio_postgres::error::SqlState;
 
 mod cell;
 mod history;
+mod lease;
 mod migrate;
 mod read;
 mod target;
 mod write;
 
 use super::{
-    Backend, BackendError, Batch, CollectorId, Committed, Query, RowPage, RunRecord, Scheme, State,
-    Storage, TablePlan, check_key, quote_name as quote,
+    Backend, BackendError, Batch, Claim, Claimed, ClusterStatus, CollectorId, Committed, Query,
+    RowPage, RunRecord, Scheme, State, Storage, TablePlan, check_key, quote_name as quote,
 };
 use crate::model::{Cell, Row, Schema};
 use target::Target;
@@ -72,6 +73,8 @@ struct Inner {
     target: Target,
     /// Set once the first connection was made and the migrations ran.
     ready: OnceCell<()>,
+    /// The leases this process holds, when it is a worker of a cluster.
+    held: std::sync::Mutex<lease::Held>,
 }
 
 impl fmt::Debug for Postgres {
@@ -144,6 +147,7 @@ impl Postgres {
                 pool,
                 target,
                 ready: OnceCell::new(),
+                held: std::sync::Mutex::default(),
             }),
         })
     }
@@ -345,6 +349,36 @@ struct Masked(String);
 
 #[async_trait]
 impl Backend for Postgres {
+    fn is_shared(&self) -> bool {
+        true
+    }
+
+    async fn claim_run(&self, claim: &Claim<'_>) -> Result<Claimed, BackendError> {
+        self.with_client("claiming a run", |client| async move {
+            lease::claim(&client, self, claim).await
+        })
+        .await
+    }
+
+    async fn release_run(
+        &self,
+        collector: &CollectorId,
+        next_due_in: Option<Duration>,
+    ) -> Result<(), BackendError> {
+        self.with_client("releasing a run", |client| async move {
+            lease::release(&client, self, collector, next_due_in).await
+        })
+        .await
+    }
+
+    async fn cluster_status(&self) -> Result<Option<ClusterStatus>, BackendError> {
+        self.with_client("reading the cluster's state", |client| async move {
+            lease::status(&client, self).await
+        })
+        .await
+        .map(Some)
+    }
+
     async fn prepare(&self, schema: &Schema) -> Result<(), BackendError> {
         self.with_client("preparing a table", |mut client| async move {
             write::prepare(&mut client, self, schema).await

@@ -202,6 +202,9 @@ pub(super) async fn commit(
 ) -> Result<Committed, Failure> {
     let schema = &batch.schema;
     let transaction = client.transaction().await?;
+    if let Some(fence) = store.fence(&batch.collector) {
+        super::lease::check_fence(&transaction, store, &batch.collector, &fence).await?;
+    }
     let mut committed = Committed::default();
     for (round, indexes) in rounds.0.iter().enumerate() {
         let rows: Vec<&[Cell]> = indexes

@@ -1,0 +1,289 @@
+//! Leases: how workers sharing one database run each collector at most once per interval,
+//! never two runs at once, and take over the collectors of a worker that died.
+//!
+//! A collector's row in `_hamstr_leases` says who runs it (`owner`), until when (`expires_at`),
+//! and when it is due next. A claim is one statement that takes the row only when it is free
+//! and due, or when its holder's lease ran out; each claim bumps `token`, and a commit checks,
+//! in its own transaction, that its worker still holds the token unexpired (fencing). One task
+//! per worker renews all its leases every third of the lease period.
+
+use std::{collections::HashMap, sync::PoisonError, time::Duration};
+
+use chrono::{DateTime, Utc};
+use deadpool_postgres::{GenericClient, Object, Pool};
+use tokio::task::AbortHandle;
+
+use super::{Failure, Postgres};
+use crate::backend::{
+    BackendError, Claim, Claimed, ClusterStatus, CollectorId, LeaseStatus, WorkerStatus,
+};
+
+/// What this process holds in the database.
+#[derive(Debug, Default)]
+pub(super) struct Held {
+    /// The worker's name and lease period, set by its first claim.
+    worker: Option<(String, Duration)>,
+    /// The token of each collector whose run this worker holds.
+    tokens: HashMap<CollectorId, i64>,
+    /// The task that renews the worker's leases.
+    renewal: Option<AbortHandle>,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        if let Some(renewal) = self.renewal.take() {
+            renewal.abort();
+        }
+    }
+}
+
+impl Postgres {
+    fn held(&self) -> std::sync::MutexGuard<'_, Held> {
+        self.inner
+            .held
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The worker and token a commit of `collector` must still hold, if this worker claimed it.
+    pub(super) fn fence(&self, collector: &CollectorId) -> Option<(String, i64)> {
+        let held = self.held();
+        let (worker, _) = held.worker.as_ref()?;
+        Some((worker.clone(), *held.tokens.get(collector)?))
+    }
+
+    /// Starts the renewal task the first time this worker claims.
+    fn start_renewal(&self, worker: &str, lease: Duration) {
+        let mut held = self.held();
+        if held.worker.is_some() {
+            return;
+        }
+        held.worker = Some((worker.to_owned(), lease));
+        let (pool, leases, workers) = (
+            self.inner.pool.clone(),
+            self.table("_hamstr_leases"),
+            self.table("_hamstr_workers"),
+        );
+        let worker = worker.to_owned();
+        let task = tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(lease / 3);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                if let Err(error) = renew(&pool, &leases, &workers, &worker, lease).await {
+                    tracing::warn!(%worker, error = %error, "renewing this worker's leases failed");
+                }
+            }
+        });
+        held.renewal = Some(task.abort_handle());
+    }
+}
+
+/// Renews every unexpired lease of `worker` (an expired one may have been taken over: it is
+/// never revived), and its heartbeat.
+async fn renew(
+    pool: &Pool,
+    leases: &str,
+    workers: &str,
+    worker: &str,
+    lease: Duration,
+) -> Result<(), Failure> {
+    let client = pool.get().await.map_err(Failure::Pool)?;
+    client
+        .execute(
+            &format!(
+                "UPDATE {leases} SET expires_at = now() + make_interval(secs => $2)
+                 WHERE owner = $1 AND expires_at > now()"
+            ),
+            &[&worker, &lease.as_secs_f64()],
+        )
+        .await?;
+    client
+        .execute(
+            &format!("UPDATE {workers} SET heartbeat_at = now() WHERE name = $1"),
+            &[&worker],
+        )
+        .await?;
+    Ok(())
+}
+
+pub(super) async fn claim(
+    client: &Object,
+    store: &Postgres,
+    claim: &Claim<'_>,
+) -> Result<Claimed, Failure> {
+    let leases = store.table("_hamstr_leases");
+    let lease = claim.lease.as_secs_f64();
+    let statement = client
+        .prepare_cached(&format!(
+            "INSERT INTO {leases} AS lease (service, collector, owner, token, expires_at, next_due, started_at)
+             VALUES ($1, $2, $3, 1, now() + make_interval(secs => $4), now(), now())
+             ON CONFLICT (service, collector) DO UPDATE SET
+                 owner = EXCLUDED.owner, token = lease.token + 1, expires_at = EXCLUDED.expires_at,
+                 started_at = now(),
+                 taken_over_from = CASE WHEN lease.owner IS NOT NULL THEN lease.owner END
+             WHERE (lease.owner IS NULL AND (lease.next_due <= now() OR $5))
+                OR (lease.owner IS NOT NULL AND lease.expires_at < now())
+             RETURNING token, taken_over_from"
+        ))
+        .await?;
+    let collector = claim.collector;
+    let granted = client
+        .query_opt(
+            &statement,
+            &[
+                &collector.service,
+                &collector.collector,
+                &claim.worker,
+                &lease,
+                &claim.is_asked,
+            ],
+        )
+        .await?;
+    if let Some(row) = granted {
+        let token: i64 = row.try_get(0)?;
+        let taken_over_from: Option<String> = row.try_get(1)?;
+        client
+            .execute(
+                &format!(
+                    "INSERT INTO {} (name, started_at, heartbeat_at) VALUES ($1, now(), now())
+                     ON CONFLICT (name) DO UPDATE SET heartbeat_at = now()",
+                    store.table("_hamstr_workers")
+                ),
+                &[&claim.worker],
+            )
+            .await?;
+        store.start_renewal(claim.worker, claim.lease);
+        store.held().tokens.insert(collector.clone(), token);
+        return Ok(Claimed::Granted { taken_over_from });
+    }
+    let busy = client
+        .query_opt(
+            &format!(
+                "SELECT owner, EXTRACT(EPOCH FROM (CASE WHEN owner IS NOT NULL THEN expires_at ELSE next_due END) - now())::float8
+                 FROM {leases} WHERE service = $1 AND collector = $2"
+            ),
+            &[&collector.service, &collector.collector],
+        )
+        .await?;
+    let (holder, seconds) = match busy {
+        Some(row) => (row.try_get(0)?, row.try_get::<_, Option<f64>>(1)?),
+        None => (None, None),
+    };
+    Ok(Claimed::Busy {
+        retry_in: Duration::try_from_secs_f64(seconds.unwrap_or(0.0).max(0.0))
+            .unwrap_or(Duration::MAX),
+        holder,
+    })
+}
+
+pub(super) async fn release(
+    client: &Object,
+    store: &Postgres,
+    collector: &CollectorId,
+    next_due_in: Option<Duration>,
+) -> Result<(), Failure> {
+    let Some((worker, token)) = store.fence(collector) else {
+        return Ok(());
+    };
+    // No next run on the schedule: due only when asked for.
+    let next_due = next_due_in.map_or(f64::INFINITY, |wait| wait.as_secs_f64());
+    client
+        .execute(
+            &format!(
+                "UPDATE {} SET owner = NULL, expires_at = NULL,
+                     next_due = CASE WHEN $5 = 'Infinity'::float8 THEN 'infinity'::timestamptz
+                                     ELSE now() + make_interval(secs => $5) END
+                 WHERE service = $1 AND collector = $2 AND owner = $3 AND token = $4",
+                store.table("_hamstr_leases")
+            ),
+            &[
+                &collector.service,
+                &collector.collector,
+                &worker,
+                &token,
+                &next_due,
+            ],
+        )
+        .await?;
+    store.held().tokens.remove(collector);
+    Ok(())
+}
+
+/// Inside a commit's transaction: whether `worker` still holds `collector` with `token`,
+/// unexpired. The row stays locked until the commit, so no claim takes it in between.
+pub(super) async fn check_fence(
+    client: &impl GenericClient,
+    store: &Postgres,
+    collector: &CollectorId,
+    (worker, token): &(String, i64),
+) -> Result<(), Failure> {
+    let statement = client
+        .prepare_cached(&format!(
+            "SELECT 1 FROM {} WHERE service = $1 AND collector = $2 AND owner = $3 AND token = $4
+             AND expires_at > now() FOR UPDATE",
+            store.table("_hamstr_leases")
+        ))
+        .await?;
+    let held = client
+        .query_opt(
+            &statement,
+            &[&collector.service, &collector.collector, worker, token],
+        )
+        .await?;
+    match held {
+        Some(_) => Ok(()),
+        None => Err(Failure::Backend(BackendError::LeaseLost {
+            collector: collector.clone(),
+        })),
+    }
+}
+
+pub(super) async fn status(client: &Object, store: &Postgres) -> Result<ClusterStatus, Failure> {
+    let workers = client
+        .query(
+            &format!(
+                "SELECT name, started_at, heartbeat_at FROM {} ORDER BY heartbeat_at DESC",
+                store.table("_hamstr_workers")
+            ),
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(WorkerStatus {
+                name: row.try_get(0)?,
+                started_at: row.try_get(1)?,
+                heartbeat_at: row.try_get(2)?,
+            })
+        })
+        .collect::<Result<Vec<_>, Failure>>()?;
+    let leases = client
+        .query(
+            &format!(
+                "SELECT service, collector, owner, expires_at, next_due, token, taken_over_from
+                 FROM {} ORDER BY service, collector",
+                store.table("_hamstr_leases")
+            ),
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|row| {
+            // `infinity` (due only when asked) reads as no time.
+            let next_due: Option<DateTime<Utc>> = row.try_get(4).ok().flatten();
+            Ok(LeaseStatus {
+                collector: CollectorId::new(
+                    row.try_get::<_, String>(0)?,
+                    row.try_get::<_, String>(1)?,
+                ),
+                holder: row.try_get(2)?,
+                expires_at: row.try_get(3)?,
+                next_due,
+                claims: row.try_get(5)?,
+                taken_over_from: row.try_get(6)?,
+            })
+        })
+        .collect::<Result<Vec<_>, Failure>>()?;
+    Ok(ClusterStatus { workers, leases })
+}

@@ -1,0 +1,233 @@
+//! Several `hamstr run` workers on one PostgreSQL database: each collector at most once per
+//! interval, spread among them; a dead worker's collectors taken over, their walks resumed; a
+//! frozen worker's late commit refused.
+
+use std::{path::Path, process::Stdio, time::Duration};
+
+use hamstr::testing::{Collection, Fault, MockApi, Paging};
+use serde_json::json;
+use tokio::process::{Child, Command};
+
+use super::{hamstr, psql, stored_ids, text};
+
+/// A worker: `hamstr run hamstr.yml` in `dir`, its log in `dir/NAME.log`.
+fn worker(dir: &Path, name: &str, lease: &str) -> Child {
+    let log = std::fs::File::create(dir.join(format!("{name}.log"))).unwrap();
+    Command::new(env!("CARGO_BIN_EXE_hamstr"))
+        .args(["run", "hamstr.yml", "--worker", name, "--lease", lease])
+        .current_dir(dir)
+        .env("RUST_LOG", "hamstr=info")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap()
+}
+
+/// Sends `signal` (`TERM`, `STOP`, `CONT`) to `child`.
+async fn signal(child: &Child, signal: &str) {
+    let pid = child.id().expect("running").to_string();
+    let status = Command::new("kill")
+        .args([&format!("-{signal}"), &pid])
+        .status()
+        .await
+        .unwrap();
+    assert!(status.success());
+}
+
+/// Stops `child` gracefully and waits for it.
+async fn stop(mut child: Child) {
+    signal(&child, "TERM").await;
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .expect("a worker stops within 30 s of SIGTERM")
+        .unwrap();
+    assert!(status.success(), "{status}");
+}
+
+/// Waits until `condition` holds, looking every 100 ms, for at most `limit`.
+async fn eventually(limit: Duration, mut condition: impl FnMut() -> bool) {
+    let started = std::time::Instant::now();
+    while !condition() {
+        assert!(started.elapsed() < limit, "not within {limit:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn log(dir: &Path, name: &str) -> String {
+    std::fs::read_to_string(dir.join(format!("{name}.log"))).unwrap_or_default()
+}
+
+/// Three workers, thirty collectors on a 2-second interval, 20 seconds: every collector ran
+/// 9 to 11 times in all, never two runs at once, the work spread over all three.
+#[tokio::test(flavor = "multi_thread")]
+async fn three_workers_run_each_collector_once_per_interval() {
+    let api = MockApi::start().await;
+    let url = hamstr::testing::scratch_database("spread").await.unwrap();
+    let mut yaml = format!(
+        "storage: {url}\nservices:\n  s:\n    base_url: {}\n    records: data\n    collectors:\n",
+        api.url()
+    );
+    for number in 0..30 {
+        api.route(
+            &format!("/c{number}"),
+            Collection::new(vec![json!({"id": number})]).records_at("data"),
+        );
+        yaml.push_str(&format!(
+            "      /c{number}: {{name: c{number}, interval: 2s, model: {{id: integer}}}}\n"
+        ));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("hamstr.yml"), yaml).unwrap();
+    let workers: Vec<Child> = ["a", "b", "c"]
+        .iter()
+        .map(|name| worker(dir.path(), name, "5s"))
+        .collect();
+    // What is measured is the cluster over this time.
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    for child in workers {
+        stop(child).await;
+    }
+    for number in 0..30 {
+        let requests = api.requests(&format!("/c{number}"));
+        assert!(
+            (9..=11).contains(&requests.len()),
+            "c{number} ran {} times",
+            requests.len()
+        );
+        // Runs are claimed on the schedule's ticks, 2 s apart; a run's request comes a little
+        // after its claim (a worker's first run connects first, slower on a loaded machine), so
+        // gaps between requests can be shorter than the interval by that much. Two runs at once
+        // would be the jitter apart: under 100 ms.
+        for pair in requests.windows(2) {
+            let gap = pair[1].received_at - pair[0].received_at;
+            assert!(
+                gap >= Duration::from_millis(500),
+                "c{number} ran twice within {gap:?}"
+            );
+        }
+        assert_eq!(
+            psql(&url, &format!("SELECT id FROM c{number}")),
+            [number.to_string()]
+        );
+    }
+    for name in ["a", "b", "c"] {
+        let runs = log(dir.path(), name).matches("run finished").count();
+        assert!(runs >= 10, "worker {name} ran only {runs} runs");
+    }
+    let status = hamstr(dir.path(), &["status", "hamstr.yml"], &[]).await;
+    let shown = text(&status.stdout);
+    assert!(status.status.success(), "{}", text(&status.stderr));
+    for name in ["a", "b", "c"] {
+        assert!(shown.contains(name), "{shown}");
+    }
+    assert!(shown.contains("last heartbeat"), "{shown}");
+}
+
+/// A project with one collector walking 10 slow pages of 5 items, on a 1-hour interval.
+fn slow_walk(api: &MockApi, url: &str) -> String {
+    let items: Vec<serde_json::Value> = (1..=50).map(|id| json!({"id": id})).collect();
+    api.route(
+        "/items",
+        Collection::new(items)
+            .paging(Paging::page_number())
+            .page_size(5)
+            .records_at("data"),
+    );
+    api.inject("/items", Fault::Delay(Duration::from_millis(300)), 100);
+    format!(
+        "storage: {url}\nservices:\n  s:\n    base_url: {}\n    records: data\n    paginator: {{type: page_number, size_param: per_page, size: 5}}\n    collectors:\n      /items: {{name: items, interval: 1h, model: {{id: integer}}}}\n",
+        api.url()
+    )
+}
+
+/// The pages asked for, in order.
+fn pages_asked(api: &MockApi) -> Vec<String> {
+    api.requests("/items")
+        .iter()
+        .map(|request| request.param("page").unwrap_or("1").to_owned())
+        .collect()
+}
+
+/// `kill -9` of the worker mid-walk: the other takes the collector over within two lease
+/// periods and goes on from the last stored page; every item is stored once.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_killed_workers_walk_is_taken_over_and_resumed() {
+    let api = MockApi::start().await;
+    let url = hamstr::testing::scratch_database("takeover").await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("hamstr.yml"), slow_walk(&api, &url)).unwrap();
+    let mut first = worker(dir.path(), "first", "2s");
+    api.wait_for_requests(1).await;
+    let second = worker(dir.path(), "second", "2s");
+    api.wait_for_requests(4).await;
+    first.start_kill().unwrap(); // SIGKILL
+    first.wait().await.unwrap();
+    let killed_at = std::time::Instant::now();
+    let before = api.request_count();
+    api.wait_for_requests(before + 1).await;
+    let taken_over_in = killed_at.elapsed();
+    assert!(
+        taken_over_in < Duration::from_secs(4),
+        "taken over after {taken_over_in:?}"
+    );
+    // The walk ends at page 11 (empty); wait for it, then stop.
+    eventually(Duration::from_secs(20), || {
+        log(dir.path(), "second").contains("run finished")
+    })
+    .await;
+    stop(second).await;
+    assert_eq!(
+        stored_ids(dir.path(), &url, "items"),
+        (1..=50).collect::<Vec<_>>()
+    );
+    let pages = pages_asked(&api);
+    assert_eq!(
+        pages.iter().filter(|page| *page == "1").count(),
+        1,
+        "resumed, not restarted: {pages:?}"
+    );
+    assert!(
+        log(dir.path(), "second").contains("taking over"),
+        "{}",
+        log(dir.path(), "second")
+    );
+    let leases = psql(&url, "SELECT taken_over_from FROM _hamstr_leases");
+    assert_eq!(leases, ["first"]);
+}
+
+/// A worker frozen (SIGSTOP) past its lease, then continued: the other worker has taken the
+/// collector over; the frozen one's late commit is refused, and every item is stored once.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_frozen_workers_late_commit_is_refused() {
+    let api = MockApi::start().await;
+    let url = hamstr::testing::scratch_database("frozen").await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("hamstr.yml"), slow_walk(&api, &url)).unwrap();
+    let first = worker(dir.path(), "first", "2s");
+    api.wait_for_requests(1).await;
+    let second = worker(dir.path(), "second", "2s");
+    api.wait_for_requests(3).await;
+    signal(&first, "STOP").await;
+    // The second worker takes over and finishes the walk while the first is frozen.
+    eventually(Duration::from_secs(20), || {
+        log(dir.path(), "second").contains("run finished")
+    })
+    .await;
+    signal(&first, "CONT").await;
+    // The first worker's run in progress stops at its next commit, refused.
+    eventually(Duration::from_secs(10), || {
+        log(dir.path(), "first").contains("lease ran out")
+    })
+    .await;
+    stop(first).await;
+    stop(second).await;
+    assert_eq!(
+        stored_ids(dir.path(), &url, "items"),
+        (1..=50).collect::<Vec<_>>()
+    );
+    // The state is the second worker's: a run now goes on from it, asking for nothing again.
+    let outcomes = psql(&url, "SELECT outcome FROM _hamstr_runs ORDER BY id");
+    assert!(outcomes.contains(&"succeeded".to_owned()), "{outcomes:?}");
+    assert!(outcomes.contains(&"failed".to_owned()), "{outcomes:?}");
+}
