@@ -88,7 +88,15 @@ impl Hamstr {
     pub(super) async fn start_with(self, is_waiting: bool) -> Result<AppHandle, AppError> {
         let planned: Vec<Arc<Planned>> = self.prepare().await?.into_iter().map(Arc::new).collect();
         let stop = CancellationToken::new();
-        let forwarders = forward_requests(&self.services(), &self.events, &stop);
+        let mut forwarders = forward_requests(&self.services(), &self.events, &stop);
+        // Workers sharing a store share their services' pauses too.
+        if let Some(backend) = planned
+            .iter()
+            .find(|planned| planned.cluster.is_some())
+            .map(|planned| &planned.backend)
+        {
+            super::shared::share_pauses(&self.services(), backend, &stop, &mut forwarders);
+        }
         let mut schedulers = JoinSet::new();
         for planned in &planned {
             schedulers.spawn(runtime::schedule(

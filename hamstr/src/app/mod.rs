@@ -5,6 +5,7 @@ mod error;
 mod handle;
 mod plan;
 mod services;
+mod shared;
 
 use std::{fmt, future::Future, sync::Arc, time::Duration};
 

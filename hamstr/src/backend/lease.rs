@@ -5,9 +5,10 @@
 //!
 //! [`Backend::is_shared`]: super::Backend::is_shared
 
-use std::time::Duration;
+use std::{pin::Pin, time::Duration};
 
 use chrono::{DateTime, Utc};
+use futures_util::Stream;
 
 use super::CollectorId;
 
@@ -83,6 +84,31 @@ pub struct ClusterStatus {
     /// Every collector that has been claimed.
     pub leases: Vec<LeaseStatus>,
 }
+
+/// A service's requests paused by one worker, for every worker sharing the store: the API's
+/// `Retry-After`, or its quota used up until the reset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SharedPause {
+    /// The service (its name).
+    pub service: String,
+    /// When its requests may go out again.
+    pub resumes_at: DateTime<Utc>,
+}
+
+impl SharedPause {
+    /// A pause of `service` until `resumes_at`.
+    pub fn new(service: impl Into<String>, resumes_at: DateTime<Utc>) -> Self {
+        Self {
+            service: service.into(),
+            resumes_at,
+        }
+    }
+}
+
+/// The pauses other workers share, as they come: first those in force, then each new one. It
+/// ends when the store's connection does; watch again to go on.
+pub type SharedPauses = Pin<Box<dyn Stream<Item = SharedPause> + Send>>;
 
 /// The default worker name: this host's name and this process's id.
 pub fn default_worker_name() -> String {

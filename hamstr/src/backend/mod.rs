@@ -38,7 +38,10 @@ pub use crate::state::{CollectorId, RunRecord, State};
 
 pub use continuation::{Continuation, Position};
 pub use jsonl::JsonLines;
-pub use lease::{Claim, Claimed, ClusterStatus, LeaseStatus, WorkerStatus, default_worker_name};
+pub use lease::{
+    Claim, Claimed, ClusterStatus, LeaseStatus, SharedPause, SharedPauses, WorkerStatus,
+    default_worker_name,
+};
 pub use memory::MemoryBackend;
 pub use migration::{Change, TablePlan, changes, migrated_schema};
 #[cfg(feature = "postgres")]
@@ -192,6 +195,20 @@ pub trait Backend: Send + Sync + fmt::Debug + 'static {
     ) -> Result<(), BackendError> {
         let _ = (collector, next_due_in);
         Ok(())
+    }
+
+    /// Tells the other workers sharing the store that `pause.service`'s requests wait until
+    /// `pause.resumes_at` (one quota, one `Retry-After`, for all). Nothing for a store one
+    /// process owns (the default).
+    async fn share_pause(&self, pause: &SharedPause) -> Result<(), BackendError> {
+        let _ = pause;
+        Ok(())
+    }
+
+    /// The pauses other workers share ([`share_pause`](Self::share_pause)); `None` for a store
+    /// one process owns (the default).
+    async fn watch_pauses(&self) -> Result<Option<SharedPauses>, BackendError> {
+        Ok(None)
     }
 
     /// The workers sharing the store and the collectors' leases; `None` for a store one process

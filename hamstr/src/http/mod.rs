@@ -211,6 +211,16 @@ impl HttpClient {
         RedactedUrl::new(url, &self.inner.settings.sensitive_params)
     }
 
+    /// Pauses every request until `resumes_at` (a pause another worker sharing the quota found),
+    /// unless a longer one is in force; capped at `max_wait` as the API's own pauses are.
+    pub(crate) fn pause_until(&self, resumes_at: chrono::DateTime<chrono::Utc>) {
+        if let Ok(wait) = (resumes_at - chrono::Utc::now()).to_std() {
+            self.inner
+                .quota
+                .pause(wait, Instant::now(), &self.inner.settings.service);
+        }
+    }
+
     /// The rate limit as the API last reported it.
     pub(crate) fn rate_limit(&self) -> RateLimit {
         self.inner.quota.snapshot(Instant::now())

@@ -263,6 +263,14 @@ impl Service {
         }
     }
 
+    /// Pauses the service's requests until `resumes_at`: what another worker sharing its quota
+    /// was told (a `Retry-After`, an exhausted quota). Nothing for an invalid configuration.
+    pub(crate) fn pause_until(&self, resumes_at: chrono::DateTime<chrono::Utc>) {
+        if let Ok(client) = self.client() {
+            client.pause_until(resumes_at);
+        }
+    }
+
     /// What this service's requests go through from now on (retries, pauses), for a running
     /// app's events; `None` when its configuration is invalid.
     pub(crate) fn request_events(&self) -> Option<tokio::sync::broadcast::Receiver<RequestEvent>> {

@@ -231,3 +231,88 @@ async fn a_frozen_workers_late_commit_is_refused() {
     assert!(outcomes.contains(&"succeeded".to_owned()), "{outcomes:?}");
     assert!(outcomes.contains(&"failed".to_owned()), "{outcomes:?}");
 }
+
+/// A `Retry-After` one worker gets pauses the service on every worker: three workers, each
+/// walking a collector of its own on one service, send nothing while the pause holds (beyond the
+/// requests already on their way), and every item is stored.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_retry_after_seen_by_one_worker_pauses_the_service_on_all() {
+    let api = MockApi::start().await;
+    let url = hamstr::testing::scratch_database("pause").await.unwrap();
+    let mut dirs = Vec::new();
+    for route in ["a", "b", "c"] {
+        let items: Vec<serde_json::Value> = (1..=40).map(|id| json!({"id": id})).collect();
+        let path = format!("/{route}");
+        api.route(
+            &path,
+            Collection::new(items)
+                .paging(Paging::page_number())
+                .page_size(2)
+                .records_at("data"),
+        );
+        if route == "a" {
+            api.inject(&path, Fault::Delay(Duration::from_millis(100)), 4);
+            let told = Fault::RetryAfter {
+                status: 429,
+                value: "3".to_owned(),
+            };
+            api.inject(&path, told, 1);
+        }
+        api.inject(&path, Fault::Delay(Duration::from_millis(100)), 100);
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("hamstr.yml"),
+            format!(
+                "storage: {url}\nservices:\n  s:\n    base_url: {}\n    records: data\n    paginator: {{type: page_number, size_param: per_page, size: 2}}\n    collectors:\n      /{route}: {{name: {route}, interval: 1h, model: {{id: integer}}}}\n",
+                api.url()
+            ),
+        )
+        .unwrap();
+        dirs.push(dir);
+    }
+    let workers: Vec<Child> = dirs
+        .iter()
+        .zip(["a", "b", "c"])
+        .map(|(dir, name)| worker(dir.path(), name, "5s"))
+        .collect();
+    // Requests come after the tables are made.
+    api.wait_for_requests(3).await;
+    eventually(Duration::from_secs(40), || {
+        psql(&url, "SELECT count(*) FROM _hamstr_runs") == ["3"]
+    })
+    .await;
+    for child in workers {
+        stop(child).await;
+    }
+    for route in ["a", "b", "c"] {
+        assert_eq!(
+            psql(&url, &format!("SELECT count(*) FROM {route}")),
+            ["40"],
+            "{route}"
+        );
+    }
+    let told_at = api.requests("/a")[4].received_at;
+    let during: Vec<String> = api
+        .all_requests()
+        .iter()
+        .filter(|request| {
+            let since = request.received_at.saturating_duration_since(told_at);
+            request.received_at > told_at
+                && since > Duration::from_millis(400)
+                && since < Duration::from_millis(2600)
+        })
+        .map(|request| format!("{}?{}", request.path, request.url_query()))
+        .collect();
+    assert!(
+        during.is_empty(),
+        "sent while the service was paused: {during:?}"
+    );
+    // The others did go on before and after the pause: it was shared, not a coincidence.
+    for route in ["/b", "/c"] {
+        assert!(
+            api.requests(route)
+                .iter()
+                .any(|request| request.received_at < told_at)
+        );
+    }
+}

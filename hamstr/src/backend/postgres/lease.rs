@@ -15,7 +15,8 @@ use tokio::task::AbortHandle;
 
 use super::{Failure, Postgres};
 use crate::backend::{
-    BackendError, Claim, Claimed, ClusterStatus, CollectorId, LeaseStatus, WorkerStatus,
+    BackendError, Claim, Claimed, ClusterStatus, CollectorId, LeaseStatus, SharedPause,
+    SharedPauses, WorkerStatus,
 };
 
 /// What this process holds in the database.
@@ -286,4 +287,107 @@ pub(super) async fn status(client: &Object, store: &Postgres) -> Result<ClusterS
         })
         .collect::<Result<Vec<_>, Failure>>()?;
     Ok(ClusterStatus { workers, leases })
+}
+
+/// The channel pauses are announced on: one per schema, so that projects in other schemas do
+/// not hear them.
+fn pause_channel(store: &Postgres) -> String {
+    format!("hamstr_pauses:{}", store.schema())
+}
+
+pub(super) async fn share_pause(
+    client: &Object,
+    store: &Postgres,
+    pause: &SharedPause,
+) -> Result<(), Failure> {
+    // Only a pause that ends later than the one stored (by more than the clocks' rounding) is
+    // announced: workers that take it in and pause announce it again, and that must end.
+    let announced = client
+        .query_opt(
+            &format!(
+                "INSERT INTO {} AS pause (service, resumes_at) VALUES ($1, $2)
+                 ON CONFLICT (service) DO UPDATE SET resumes_at = EXCLUDED.resumes_at
+                 WHERE pause.resumes_at < EXCLUDED.resumes_at - interval '1 second'
+                 RETURNING 1",
+                store.table("_hamstr_pauses")
+            ),
+            &[&pause.service, &pause.resumes_at],
+        )
+        .await?;
+    if announced.is_some() {
+        let payload = format!("{}\n{}", pause.resumes_at.timestamp_millis(), pause.service);
+        client
+            .execute(
+                "SELECT pg_notify($1, $2)",
+                &[&pause_channel(store), &payload],
+            )
+            .await?;
+    }
+    Ok(())
+}
+
+/// A `pg_notify` payload: milliseconds since the epoch, a newline, the service.
+fn parse_pause(payload: &str) -> Option<SharedPause> {
+    let (millis, service) = payload.split_once('\n')?;
+    let resumes_at = DateTime::from_timestamp_millis(millis.parse().ok()?)?;
+    Some(SharedPause::new(service, resumes_at))
+}
+
+/// Ends the task when the stream it feeds is dropped.
+struct AbortOnDrop(AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+pub(super) async fn watch_pauses(store: &Postgres) -> Result<SharedPauses, Failure> {
+    use futures_util::StreamExt;
+    let tls = super::tls_connector(&store.inner.target)?;
+    let (client, mut connection) = store.inner.target.config.connect(tls).await?;
+    let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+    let notified = sender.clone();
+    // The connection is driven here, where its notifications are read.
+    let driver = tokio::spawn(async move {
+        let mut messages =
+            futures_util::stream::poll_fn(move |context| connection.poll_message(context));
+        while let Some(Ok(message)) = messages.next().await {
+            if let tokio_postgres::AsyncMessage::Notification(notification) = message
+                && let Some(pause) = parse_pause(notification.payload())
+                && notified.send(pause).is_err()
+            {
+                return;
+            }
+        }
+    });
+    let guard = AbortOnDrop(driver.abort_handle());
+    client
+        .batch_execute(&format!("LISTEN {}", super::quote(&pause_channel(store))))
+        .await?;
+    // Those in force now, after listening, so that none falls between the two.
+    let current = client
+        .query(
+            &format!(
+                "SELECT service, resumes_at FROM {} WHERE resumes_at > now()",
+                store.table("_hamstr_pauses")
+            ),
+            &[],
+        )
+        .await?;
+    for row in current {
+        let _ = sender.send(SharedPause::new(
+            row.try_get::<_, String>(0)?,
+            row.try_get::<_, DateTime<Utc>>(1)?,
+        ));
+    }
+    drop(sender);
+    let stream = futures_util::stream::unfold(
+        (receiver, client, guard),
+        |(mut receiver, client, guard)| async move {
+            let pause = receiver.recv().await?;
+            Some((pause, (receiver, client, guard)))
+        },
+    );
+    Ok(Box::pin(stream))
 }

@@ -46,14 +46,16 @@ const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 2,
-        description: "leases and workers, for several workers sharing the database",
+        description: "leases, workers and shared pauses, for several workers sharing the database",
         sql: "
         CREATE TABLE {schema}._hamstr_leases (
             service text NOT NULL, collector text NOT NULL, owner text, token bigint NOT NULL,
             expires_at timestamptz, next_due timestamptz NOT NULL, started_at timestamptz,
             taken_over_from text, PRIMARY KEY (service, collector));
         CREATE TABLE {schema}._hamstr_workers (
-            name text PRIMARY KEY, started_at timestamptz NOT NULL, heartbeat_at timestamptz NOT NULL);",
+            name text PRIMARY KEY, started_at timestamptz NOT NULL, heartbeat_at timestamptz NOT NULL);
+        CREATE TABLE {schema}._hamstr_pauses (
+            service text PRIMARY KEY, resumes_at timestamptz NOT NULL);",
     },
 ];
 

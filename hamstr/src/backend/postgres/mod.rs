@@ -19,7 +19,8 @@ mod write;
 
 use super::{
     Backend, BackendError, Batch, Claim, Claimed, ClusterStatus, CollectorId, Committed, Query,
-    RowPage, RunRecord, Scheme, State, Storage, TablePlan, check_key, quote_name as quote,
+    RowPage, RunRecord, Scheme, SharedPause, SharedPauses, State, Storage, TablePlan, check_key,
+    quote_name as quote,
 };
 use crate::model::{Cell, Row, Schema};
 use target::Target;
@@ -369,6 +370,21 @@ impl Backend for Postgres {
             lease::release(&client, self, collector, next_due_in).await
         })
         .await
+    }
+
+    async fn share_pause(&self, pause: &SharedPause) -> Result<(), BackendError> {
+        self.with_client("sharing a pause", |client| async move {
+            lease::share_pause(&client, self, pause).await
+        })
+        .await
+    }
+
+    async fn watch_pauses(&self) -> Result<Option<SharedPauses>, BackendError> {
+        self.ready().await?;
+        lease::watch_pauses(self)
+            .await
+            .map(Some)
+            .map_err(|failure| self.failed("watching shared pauses", failure))
     }
 
     async fn cluster_status(&self) -> Result<Option<ClusterStatus>, BackendError> {
