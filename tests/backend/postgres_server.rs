@@ -1,75 +1,14 @@
 //! The PostgreSQL backend against its server going wrong: a connection dropped mid-run, TLS
 //! asked of a server without it, and the password kept out of what it prints.
 
-use std::{
-    net::SocketAddr,
-    sync::{
-        Arc,
-        atomic::{AtomicUsize, Ordering},
-    },
-};
+use std::sync::Arc;
 
+use hamstr::testing::TcpProxy;
 use hamstr::{
     backend::{Backend, Batch, CollectorId, Postgres, State},
     model::{Cell, FieldType, Schema},
     state::Mark,
 };
-use tokio::{
-    net::{TcpListener, TcpStream},
-    sync::watch,
-};
-
-/// A TCP proxy in front of the test server that can drop every connection it carries, and
-/// refuse the next few.
-struct Proxy {
-    address: SocketAddr,
-    cuts: watch::Sender<u64>,
-    refusals: Arc<AtomicUsize>,
-}
-
-impl Proxy {
-    async fn start(upstream: String) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap();
-        let (cuts, _) = watch::channel(0);
-        let refusals = Arc::new(AtomicUsize::new(0));
-        let (watching, refusing) = (cuts.clone(), Arc::clone(&refusals));
-        tokio::spawn(async move {
-            while let Ok((mut client, _)) = listener.accept().await {
-                let refuse = refusing
-                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
-                        left.checked_sub(1)
-                    })
-                    .is_ok();
-                if refuse {
-                    continue; // dropped: the connection closes at once
-                }
-                let mut cut = watching.subscribe();
-                let upstream = upstream.clone();
-                tokio::spawn(async move {
-                    let Ok(mut server) = TcpStream::connect(&upstream).await else {
-                        return;
-                    };
-                    tokio::select! {
-                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
-                        _ = cut.changed() => {}
-                    }
-                });
-            }
-        });
-        Self {
-            address,
-            cuts,
-            refusals,
-        }
-    }
-
-    /// Drops every open connection, and refuses the next `refusals`.
-    fn cut(&self, refusals: usize) {
-        self.refusals.store(refusals, Ordering::SeqCst);
-        self.cuts.send_modify(|generation| *generation += 1);
-    }
-}
 
 fn items() -> Arc<Schema> {
     Arc::new(
@@ -102,8 +41,8 @@ async fn a_dropped_connection_is_tried_again_and_nothing_is_lost() {
     let url = hamstr::testing::scratch_database("dropped").await.unwrap();
     let (before, after) = url.split_once('@').unwrap();
     let (upstream, rest) = after.split_once('/').unwrap();
-    let proxy = Proxy::start(upstream.to_owned()).await;
-    let proxied = format!("{before}@{}/{rest}", proxy.address);
+    let proxy = TcpProxy::start(upstream).await.unwrap();
+    let proxied = format!("{before}@{}/{rest}", proxy.address());
     let store = Postgres::connect(&proxied).unwrap();
     let schema = items();
     store.prepare(&schema).await.unwrap();

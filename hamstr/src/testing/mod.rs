@@ -78,6 +78,7 @@ mod fixtures;
 mod paging;
 #[cfg(feature = "postgres")]
 mod postgres;
+mod proxy;
 mod query;
 mod quota;
 mod route;
@@ -101,6 +102,7 @@ pub use self::fixtures::FixtureError;
 pub use self::paging::{LinkStyle, Paging};
 #[cfg(feature = "postgres")]
 pub use self::postgres::{POSTGRES_URL_VARIABLE, scratch_database};
+pub use self::proxy::TcpProxy;
 pub use self::quota::MockRateLimit;
 use self::quota::Quota;
 pub use self::route::{MockAuth, MockResponse, Route};

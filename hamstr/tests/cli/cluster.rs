@@ -316,3 +316,64 @@ async fn a_retry_after_seen_by_one_worker_pauses_the_service_on_all() {
         );
     }
 }
+
+/// The database goes away mid-run (every connection dropped, the next ones refused, as in a
+/// restart): the workers connect again and go on; every item is stored once.
+#[tokio::test(flavor = "multi_thread")]
+async fn workers_go_on_after_the_database_drops_their_connections() {
+    let api = MockApi::start().await;
+    let url = hamstr::testing::scratch_database("restart").await.unwrap();
+    let (credentials, rest) = url.split_once('@').unwrap();
+    let (upstream, database) = rest.split_once('/').unwrap();
+    let proxy = hamstr::testing::TcpProxy::start(upstream).await.unwrap();
+    let proxied = format!("{credentials}@{}/{database}", proxy.address());
+    let mut yaml = format!(
+        "storage: {proxied}\nservices:\n  s:\n    base_url: {}\n    records: data\n    paginator: {{type: page_number, size_param: per_page, size: 5}}\n    collectors:\n",
+        api.url()
+    );
+    for route in ["a", "b", "c", "d"] {
+        let items: Vec<serde_json::Value> = (1..=50).map(|id| json!({"id": id})).collect();
+        api.route(
+            &format!("/{route}"),
+            Collection::new(items)
+                .paging(Paging::page_number())
+                .page_size(5)
+                .records_at("data"),
+        );
+        api.inject(
+            &format!("/{route}"),
+            Fault::Delay(Duration::from_millis(100)),
+            100,
+        );
+        yaml.push_str(&format!(
+            "      /{route}: {{name: {route}, interval: 1h, model: {{id: integer}}}}\n"
+        ));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("hamstr.yml"), yaml).unwrap();
+    let workers: Vec<Child> = ["one", "two"]
+        .iter()
+        .map(|name| worker(dir.path(), name, "5s"))
+        .collect();
+    api.wait_for_requests(12).await;
+    proxy.cut(3);
+    eventually(Duration::from_secs(40), || {
+        psql(
+            &url,
+            "SELECT count(*) FROM _hamstr_runs WHERE outcome = 'succeeded'",
+        ) == ["4"]
+    })
+    .await;
+    for child in workers {
+        stop(child).await;
+    }
+    let logs = log(dir.path(), "one") + &log(dir.path(), "two");
+    assert!(logs.contains("trying again"), "the cut was not felt:\n{logs}");
+    for route in ["a", "b", "c", "d"] {
+        assert_eq!(
+            stored_ids(dir.path(), &url, route),
+            (1..=50).collect::<Vec<_>>(),
+            "{route}"
+        );
+    }
+}
