@@ -148,6 +148,7 @@ impl Hamstr {
         // What a collector of a file that names no service runs under: it sends no request.
         let files = Service::new("http://localhost/").name(FILES);
         let mut planned: Vec<Planned> = Vec::new();
+        let mut run_places: BTreeMap<String, Arc<tokio::sync::Semaphore>> = BTreeMap::new();
         for (owner, collector) in attached.chain(added) {
             let settings = collector.settings();
             let schema = collector.schema();
@@ -230,6 +231,17 @@ impl Hamstr {
                 is_backfill: self.is_backfill,
                 first_delay: Duration::ZERO,
                 cluster: backend.is_shared().then(|| Arc::clone(&self.cluster)),
+                run_places: backend
+                    .is_shared()
+                    .then(|| service.settings().limits.max_concurrent)
+                    .flatten()
+                    .map(|places| {
+                        Arc::clone(
+                            run_places
+                                .entry(service.service_name())
+                                .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(places))),
+                        )
+                    }),
                 backend: Arc::clone(&backend),
                 observer: self.observer.clone(),
                 events: self.events.clone(),

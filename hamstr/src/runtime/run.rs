@@ -50,6 +50,10 @@ pub(crate) struct Planned {
     /// This worker's name and lease period, when the store is shared by several workers and
     /// each scheduled run is claimed first.
     pub(crate) cluster: Option<Arc<Worker>>,
+    /// In a cluster, the runs of its service this worker may have going at once (its
+    /// `max_concurrent` requests): a run waits for a place before it claims, so that a busy
+    /// worker does not hold collectors it cannot serve while another worker has room.
+    pub(crate) run_places: Option<Arc<tokio::sync::Semaphore>>,
     pub(crate) observer: Option<Arc<dyn Observer>>,
     /// Where its runs' events go.
     pub(crate) events: EventBus,

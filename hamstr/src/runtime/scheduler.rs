@@ -54,6 +54,15 @@ pub(crate) async fn schedule(
         };
         // A run asked for while another was starting is that same run.
         let _ = is_asked || live.take_asked_run();
+        // In a cluster, a place among the service's runs first, then the claim (see `run_places`).
+        let place = match &planned.run_places {
+            Some(places) => tokio::select! {
+                biased;
+                () = stop.cancelled() => break,
+                place = Arc::clone(places).acquire_owned() => place.ok(),
+            },
+            None => None,
+        };
         if let Some(worker) = &planned.cluster {
             match claim(&planned, worker, is_asked).await {
                 Ok(()) => {}
@@ -69,6 +78,7 @@ pub(crate) async fn schedule(
         }
         number += 1;
         live.set_running(true);
+        let started = Instant::now();
         let ran = run_collector(&planned, number, &stop, grace).await;
         let is_success = ran.report.is_success();
         let is_rejected = is_credentials_rejected(&ran.report);
@@ -76,8 +86,15 @@ pub(crate) async fn schedule(
         live.set_failures(failures);
         next = next_run(&planned, next, is_asked, failures, max_backoff);
         if planned.cluster.is_some() {
+            // In a cluster the next run is an interval after this one started, not on the next
+            // tick: a run that started late (its worker was busy) is not followed at once by
+            // another on the same worker, and the collector goes to whichever worker asks.
+            if let (Some(due), Some(period)) = (&mut next, planned.interval) {
+                *due = (*due).max(started + period);
+            }
             release(&planned, next).await;
         }
+        drop(place);
         live.set_next_run(next);
         live.set_running(false);
         ran.announce(&planned);
@@ -129,7 +146,11 @@ async fn claim(planned: &Planned, worker: &Worker, is_asked: bool) -> Result<(),
                     "a run was asked for, but another worker runs the collector now"
                 );
             }
-            Err(retry_in.min(MAX_CLAIM_WAIT) + jitter)
+            // A collector another worker holds is given back with its next due time, about an
+            // interval from now: ask again then, not only when the holder's lease would run
+            // out, so that a worker with room competes for it.
+            let interval = planned.interval.unwrap_or(MAX_CLAIM_WAIT);
+            Err(retry_in.min(interval).min(MAX_CLAIM_WAIT) + jitter)
         }
         Err(error) => {
             tracing::warn!(

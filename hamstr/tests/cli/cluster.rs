@@ -368,7 +368,10 @@ async fn workers_go_on_after_the_database_drops_their_connections() {
         stop(child).await;
     }
     let logs = log(dir.path(), "one") + &log(dir.path(), "two");
-    assert!(logs.contains("trying again"), "the cut was not felt:\n{logs}");
+    assert!(
+        logs.contains("trying again"),
+        "the cut was not felt:\n{logs}"
+    );
     for route in ["a", "b", "c", "d"] {
         assert_eq!(
             stored_ids(dir.path(), &url, route),

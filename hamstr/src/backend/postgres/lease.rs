@@ -114,67 +114,73 @@ pub(super) async fn claim(
     claim: &Claim<'_>,
 ) -> Result<Claimed, Failure> {
     let leases = store.table("_hamstr_leases");
-    let lease = claim.lease.as_secs_f64();
+    // One statement: the claim, or (when not granted) who holds the row and when to ask again.
+    // The second part reads the row as the statement began; a row another worker inserted
+    // meanwhile reads as nothing, and is asked for again at once.
     let statement = client
         .prepare_cached(&format!(
-            "INSERT INTO {leases} AS lease (service, collector, owner, token, expires_at, next_due, started_at)
-             VALUES ($1, $2, $3, 1, now() + make_interval(secs => $4), now(), now())
-             ON CONFLICT (service, collector) DO UPDATE SET
-                 owner = EXCLUDED.owner, token = lease.token + 1, expires_at = EXCLUDED.expires_at,
-                 started_at = now(),
-                 taken_over_from = CASE WHEN lease.owner IS NOT NULL THEN lease.owner END
-             WHERE (lease.owner IS NULL AND (lease.next_due <= now() OR $5))
-                OR (lease.owner IS NOT NULL AND lease.expires_at < now())
-             RETURNING token, taken_over_from"
+            "WITH claimed AS (
+                 INSERT INTO {leases} AS lease (service, collector, owner, token, expires_at, next_due, started_at)
+                 VALUES ($1, $2, $3, 1, now() + make_interval(secs => $4), now(), now())
+                 ON CONFLICT (service, collector) DO UPDATE SET
+                     owner = EXCLUDED.owner, token = lease.token + 1, expires_at = EXCLUDED.expires_at,
+                     started_at = now(),
+                     taken_over_from = CASE WHEN lease.owner IS NOT NULL THEN lease.owner END
+                 WHERE (lease.owner IS NULL AND (lease.next_due <= now() OR $5))
+                    OR (lease.owner IS NOT NULL AND lease.expires_at < now())
+                 RETURNING token, taken_over_from)
+             SELECT token, taken_over_from, NULL::text, NULL::float8 FROM claimed
+             UNION ALL
+             SELECT NULL, NULL, owner,
+                    CASE WHEN owner IS NOT NULL THEN EXTRACT(EPOCH FROM expires_at - now())::float8
+                         WHEN isfinite(next_due) THEN EXTRACT(EPOCH FROM next_due - now())::float8
+                         ELSE 'Infinity'::float8 END
+             FROM {leases}
+             WHERE service = $1 AND collector = $2 AND NOT EXISTS (SELECT 1 FROM claimed)"
         ))
         .await?;
     let collector = claim.collector;
-    let granted = client
+    let row = client
         .query_opt(
             &statement,
             &[
                 &collector.service,
                 &collector.collector,
                 &claim.worker,
-                &lease,
+                &claim.lease.as_secs_f64(),
                 &claim.is_asked,
             ],
         )
         .await?;
-    if let Some(row) = granted {
-        let token: i64 = row.try_get(0)?;
+    let Some(row) = row else {
+        return Ok(Claimed::Busy {
+            retry_in: Duration::ZERO,
+            holder: None,
+        });
+    };
+    if let Some(token) = row.try_get::<_, Option<i64>>(0)? {
         let taken_over_from: Option<String> = row.try_get(1)?;
-        client
-            .execute(
-                &format!(
-                    "INSERT INTO {} (name, started_at, heartbeat_at) VALUES ($1, now(), now())
-                     ON CONFLICT (name) DO UPDATE SET heartbeat_at = now()",
-                    store.table("_hamstr_workers")
-                ),
-                &[&claim.worker],
-            )
-            .await?;
+        if store.held().worker.is_none() {
+            client
+                .execute(
+                    &format!(
+                        "INSERT INTO {} (name, started_at, heartbeat_at) VALUES ($1, now(), now())
+                         ON CONFLICT (name) DO UPDATE SET heartbeat_at = now()",
+                        store.table("_hamstr_workers")
+                    ),
+                    &[&claim.worker],
+                )
+                .await?;
+        }
         store.start_renewal(claim.worker, claim.lease);
         store.held().tokens.insert(collector.clone(), token);
         return Ok(Claimed::Granted { taken_over_from });
     }
-    let busy = client
-        .query_opt(
-            &format!(
-                "SELECT owner, EXTRACT(EPOCH FROM (CASE WHEN owner IS NOT NULL THEN expires_at ELSE next_due END) - now())::float8
-                 FROM {leases} WHERE service = $1 AND collector = $2"
-            ),
-            &[&collector.service, &collector.collector],
-        )
-        .await?;
-    let (holder, seconds) = match busy {
-        Some(row) => (row.try_get(0)?, row.try_get::<_, Option<f64>>(1)?),
-        None => (None, None),
-    };
+    let seconds: Option<f64> = row.try_get(3)?;
     Ok(Claimed::Busy {
         retry_in: Duration::try_from_secs_f64(seconds.unwrap_or(0.0).max(0.0))
             .unwrap_or(Duration::MAX),
-        holder,
+        holder: row.try_get(2)?,
     })
 }
 
