@@ -89,13 +89,14 @@ impl Hamstr {
         let planned: Vec<Arc<Planned>> = self.prepare().await?.into_iter().map(Arc::new).collect();
         let stop = CancellationToken::new();
         let mut forwarders = forward_requests(&self.services(), &self.events, &stop);
-        // Workers sharing a store share their services' pauses too.
-        if let Some(backend) = planned
+        // Workers sharing a store share their services' pauses and request rates too.
+        if let Some((backend, worker)) = planned
             .iter()
-            .find(|planned| planned.cluster.is_some())
-            .map(|planned| &planned.backend)
+            .find_map(|planned| Some((&planned.backend, planned.cluster.as_ref()?)))
         {
-            super::shared::share_pauses(&self.services(), backend, &stop, &mut forwarders);
+            let services = self.services();
+            super::shared::share_pauses(&services, backend, &stop, &mut forwarders);
+            super::shared::share_budgets(&services, backend, worker.lease, &stop, &mut forwarders);
         }
         let mut schedulers = JoinSet::new();
         for planned in &planned {

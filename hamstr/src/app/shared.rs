@@ -1,6 +1,7 @@
 //! What workers sharing a store share beyond leases: a pause of a service's requests (the API's
 //! `Retry-After`, a quota used up) found by one worker holds for all, so that workers on one API
-//! token stop together instead of each spending the quota until it finds out itself.
+//! token stop together instead of each spending the quota until it finds out itself; and the
+//! services' request rates, which the live workers split among themselves.
 
 use std::{sync::Arc, time::Duration};
 
@@ -17,6 +18,40 @@ use crate::{
 
 /// How long the watch waits before listening again after the store's connection ended.
 const REWATCH_AFTER: Duration = Duration::from_secs(2);
+
+/// Spawns, into `tasks`, a task that counts the live workers every third of `lease` and keeps
+/// each service's request rates at that share (a worker is live when it renewed its leases
+/// within two lease periods); it ends with `stop`.
+pub(super) fn share_budgets(
+    services: &[Service],
+    backend: &Arc<dyn Backend>,
+    lease: Duration,
+    stop: &CancellationToken,
+    tasks: &mut JoinSet<()>,
+) {
+    let (services, backend, stop) = (services.to_vec(), Arc::clone(backend), stop.clone());
+    tasks.spawn(async move {
+        let mut ticks = tokio::time::interval(lease / 3);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => return,
+                _ = ticks.tick() => {}
+            }
+            match backend.live_workers(lease * 2).await {
+                Ok(workers) => {
+                    let shares = u32::try_from(workers.max(1)).unwrap_or(u32::MAX);
+                    for service in &services {
+                        service.share_budget(shares);
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(error = %ErrorChain(&error), "could not count the live workers");
+                }
+            }
+        }
+    });
+}
 
 /// Spawns, into `tasks`, one task per service that shares its pauses through `backend`, and one
 /// that applies the pauses other workers share to these services; all end with `stop`.

@@ -211,6 +211,13 @@ pub trait Backend: Send + Sync + fmt::Debug + 'static {
         Ok(None)
     }
 
+    /// How many workers renewed their leases within `within` (this one included once it has
+    /// claimed a run); 1 for a store one process owns (the default).
+    async fn live_workers(&self, within: std::time::Duration) -> Result<usize, BackendError> {
+        let _ = within;
+        Ok(1)
+    }
+
     /// The workers sharing the store and the collectors' leases; `None` for a store one process
     /// owns (the default).
     async fn cluster_status(&self) -> Result<Option<ClusterStatus>, BackendError> {

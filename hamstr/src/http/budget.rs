@@ -1,7 +1,11 @@
 //! A service's client-side budget, shared by all its collectors: requests per second and per
 //! minute (GCRA, from `governor`), and how many may be in flight at once.
 
-use std::{num::NonZeroU32, sync::Arc, time::Duration};
+use std::{
+    num::NonZeroU32,
+    sync::{Arc, PoisonError, RwLock},
+    time::Duration,
+};
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter, clock::Clock};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -16,30 +20,61 @@ pub(crate) struct Limits {
 
 #[derive(Debug)]
 pub(crate) struct Budget {
-    /// One limiter per rate; a request waits for all of them.
-    rates: Vec<DefaultDirectRateLimiter>,
+    limits: Limits,
+    /// One limiter per rate; a request waits for all of them. Replaced whole when the rates
+    /// are shared among another number of workers.
+    rates: RwLock<Rates>,
     concurrent: Option<Arc<Semaphore>>,
+}
+
+#[derive(Debug)]
+struct Rates {
+    /// How many workers share the rates (1: this process alone).
+    shares: u32,
+    limiters: Arc<Vec<DefaultDirectRateLimiter>>,
+}
+
+/// The limiters of `limits`' rates, each `shares` times slower.
+fn limiters(limits: Limits, shares: u32) -> Arc<Vec<DefaultDirectRateLimiter>> {
+    let limiters = [
+        (limits.per_second, Duration::from_secs(1)),
+        (limits.per_minute, Duration::from_secs(60)),
+    ]
+    .into_iter()
+    .filter_map(|(count, window)| {
+        // Evenly spaced, no burst: "10 per second" never sends 10 at once and 10 more at
+        // the turn of the second.
+        let period = (window / count?.get()).saturating_mul(shares.max(1));
+        Quota::with_period(period.max(Duration::from_nanos(1))).map(RateLimiter::direct)
+    })
+    .collect();
+    Arc::new(limiters)
 }
 
 impl Budget {
     pub(crate) fn new(limits: Limits) -> Self {
-        let rates = [
-            (limits.per_second, Duration::from_secs(1)),
-            (limits.per_minute, Duration::from_secs(60)),
-        ]
-        .into_iter()
-        .filter_map(|(count, window)| {
-            // Evenly spaced, no burst: "10 per second" never sends 10 at once and 10 more at
-            // the turn of the second.
-            let period = window / count?.get();
-            Quota::with_period(period.max(Duration::from_nanos(1))).map(RateLimiter::direct)
-        })
-        .collect();
         Self {
-            rates,
+            limits,
+            rates: RwLock::new(Rates {
+                shares: 1,
+                limiters: limiters(limits, 1),
+            }),
             concurrent: limits
                 .max_concurrent
                 .map(|count| Arc::new(Semaphore::new(count.max(1)))),
+        }
+    }
+
+    /// Shares the rates with `shares - 1` other workers: each keeps `1 / shares` of them, so
+    /// that together they keep the service's budget.
+    pub(crate) fn share(&self, shares: u32) {
+        let mut rates = self.rates.write().unwrap_or_else(PoisonError::into_inner);
+        let shares = shares.max(1);
+        if rates.shares != shares {
+            *rates = Rates {
+                shares,
+                limiters: limiters(self.limits, shares),
+            };
         }
     }
 
@@ -52,7 +87,14 @@ impl Budget {
 
     /// Waits until every rate lets one more request go, and counts it.
     pub(crate) async fn pace(&self) {
-        for rate in &self.rates {
+        let limiters = Arc::clone(
+            &self
+                .rates
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .limiters,
+        );
+        for rate in limiters.iter() {
             // On tokio's timer rather than governor's own, so the wait is cancelled with the
             // request and follows tokio's clock.
             while let Err(not_until) = rate.check() {

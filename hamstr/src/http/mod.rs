@@ -221,6 +221,12 @@ impl HttpClient {
         }
     }
 
+    /// Keeps `1 / shares` of the service's requests-per-second and per-minute budget: the rest
+    /// is the other workers' that share it.
+    pub(crate) fn share_budget(&self, shares: u32) {
+        self.inner.budget.share(shares);
+    }
+
     /// The rate limit as the API last reported it.
     pub(crate) fn rate_limit(&self) -> RateLimit {
         self.inner.quota.snapshot(Instant::now())

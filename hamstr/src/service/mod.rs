@@ -271,6 +271,14 @@ impl Service {
         }
     }
 
+    /// Keeps `1 / shares` of the service's request rates (`requests_per_second`,
+    /// `requests_per_minute`), for `shares` workers sharing them.
+    pub(crate) fn share_budget(&self, shares: u32) {
+        if let Ok(client) = self.client() {
+            client.share_budget(shares);
+        }
+    }
+
     /// What this service's requests go through from now on (retries, pauses), for a running
     /// app's events; `None` when its configuration is invalid.
     pub(crate) fn request_events(&self) -> Option<tokio::sync::broadcast::Receiver<RequestEvent>> {

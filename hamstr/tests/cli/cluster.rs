@@ -380,3 +380,65 @@ async fn workers_go_on_after_the_database_drops_their_connections() {
         );
     }
 }
+
+/// A service's `requests_per_second` holds for the cluster: three workers, each walking a
+/// collector of its own on one service limited to 5 requests a second, send about 5 a second
+/// together, not 15; every item is stored.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_services_request_rate_holds_for_the_cluster() {
+    let api = MockApi::start().await;
+    let url = hamstr::testing::scratch_database("budget").await.unwrap();
+    let mut dirs = Vec::new();
+    for route in ["a", "b", "c"] {
+        let items: Vec<serde_json::Value> = (1..=30).map(|id| json!({"id": id})).collect();
+        api.route(
+            &format!("/{route}"),
+            Collection::new(items)
+                .paging(Paging::page_number())
+                .page_size(1)
+                .records_at("data"),
+        );
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("hamstr.yml"),
+            format!(
+                "storage: {url}\nservices:\n  s:\n    base_url: {}\n    records: data\n    limits: {{requests_per_second: 5}}\n    paginator: {{type: page_number, size_param: per_page, size: 1}}\n    collectors:\n      /{route}: {{name: {route}, interval: 1h, model: {{id: integer}}}}\n",
+                api.url()
+            ),
+        )
+        .unwrap();
+        dirs.push(dir);
+    }
+    let workers: Vec<Child> = dirs
+        .iter()
+        .zip(["a", "b", "c"])
+        .map(|(dir, name)| worker(dir.path(), name, "1s"))
+        .collect();
+    api.wait_for_requests(3).await;
+    eventually(Duration::from_secs(40), || {
+        psql(&url, "SELECT count(*) FROM _hamstr_runs") == ["3"]
+    })
+    .await;
+    for child in workers {
+        stop(child).await;
+    }
+    for route in ["a", "b", "c"] {
+        assert_eq!(
+            psql(&url, &format!("SELECT count(*) FROM {route}")),
+            ["30"],
+            "{route}"
+        );
+    }
+    // Once the workers have counted each other (within a second): about 5 a second in all.
+    let requests = api.all_requests();
+    let first = requests[0].received_at;
+    let window = |request: &&hamstr::testing::ReceivedRequest| {
+        let since = request.received_at.saturating_duration_since(first);
+        since >= Duration::from_secs(2) && since < Duration::from_secs(5)
+    };
+    let sent = requests.iter().filter(window).count();
+    assert!(
+        (10..=20).contains(&sent),
+        "{sent} requests in 3 seconds, for 5 a second across the cluster"
+    );
+}

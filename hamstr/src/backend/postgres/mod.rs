@@ -387,6 +387,22 @@ impl Backend for Postgres {
             .map_err(|failure| self.failed("watching shared pauses", failure))
     }
 
+    async fn live_workers(&self, within: Duration) -> Result<usize, BackendError> {
+        self.with_client("counting live workers", |client| async move {
+            let row = client
+                .query_one(
+                    &format!(
+                        "SELECT count(*) FROM {} WHERE heartbeat_at > now() - make_interval(secs => $1)",
+                        self.table("_hamstr_workers")
+                    ),
+                    &[&within.as_secs_f64()],
+                )
+                .await?;
+            Ok(usize::try_from(row.try_get::<_, i64>(0)?).unwrap_or(0))
+        })
+        .await
+    }
+
     async fn cluster_status(&self) -> Result<Option<ClusterStatus>, BackendError> {
         self.with_client("reading the cluster's state", |client| async move {
             lease::status(&client, self).await
