@@ -296,3 +296,59 @@ fn conversion(column: &str, from: FieldType, to: FieldType) -> String {
         (_, _) => format!("({column}::text)::{target}"),
     }
 }
+
+#[cfg(all(test, feature = "testing"))]
+mod tests {
+    use super::*;
+    use crate::backend::{Backend, CollectorId};
+
+    /// A database made by an older hamstr (only the first migration) is brought up to date on
+    /// the first operation of a newer one; one made by a newer hamstr is refused, saying so.
+    #[tokio::test]
+    async fn an_older_schema_is_upgraded_and_a_newer_one_refused() {
+        let url = crate::testing::scratch_database("upgrade").await.unwrap();
+        let older = Postgres::connect(&url).unwrap();
+        let mut client = older.inner.pool.get().await.unwrap();
+        apply(&mut client, "public", &MIGRATIONS[..1])
+            .await
+            .unwrap();
+        let versions = |client: Object| async move {
+            client
+                .query(
+                    "SELECT version FROM _hamstr_migrations ORDER BY version",
+                    &[],
+                )
+                .await
+                .unwrap()
+                .iter()
+                .map(|row| row.get::<_, i32>(0))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(versions(client).await, [1]);
+
+        let newer = Postgres::connect(&url).unwrap();
+        let collector = CollectorId::new("shop", "orders");
+        assert_eq!(newer.load_state(&collector).await.unwrap(), None);
+        let client = newer.inner.pool.get().await.unwrap();
+        client
+            .execute(
+                "INSERT INTO _hamstr_migrations (version, description, hamstr_version) VALUES (99, 'from the future', '9.9.9')",
+                &[],
+            )
+            .await
+            .unwrap();
+        let client = newer.inner.pool.get().await.unwrap();
+        assert_eq!(versions(client).await, [1, 2, 99]);
+
+        let error = Postgres::connect(&url)
+            .unwrap()
+            .load_state(&collector)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("made by a newer hamstr (migration 99"),
+            "{error}"
+        );
+    }
+}
