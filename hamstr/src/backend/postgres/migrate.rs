@@ -297,48 +297,56 @@ fn conversion(column: &str, from: FieldType, to: FieldType) -> String {
     }
 }
 
-#[cfg(all(test, feature = "testing"))]
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::backend::{Backend, CollectorId};
+
+    /// The versions recorded in `table`.
+    async fn versions(client: &Object, table: &str) -> Vec<i32> {
+        client
+            .query(
+                &format!("SELECT version FROM {table} ORDER BY version"),
+                &[],
+            )
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| row.get::<_, i32>(0))
+            .collect()
+    }
 
     /// A database made by an older hamstr (only the first migration) is brought up to date on
     /// the first operation of a newer one; one made by a newer hamstr is refused, saying so.
     #[tokio::test]
     async fn an_older_schema_is_upgraded_and_a_newer_one_refused() {
-        let url = crate::testing::scratch_database("upgrade").await.unwrap();
+        // A schema of its own on the tests' server (see `scripts/test`).
+        let server = std::env::var("HAMSTR_TEST_POSTGRES_URL").expect(
+            "HAMSTR_TEST_POSTGRES_URL names the tests' PostgreSQL server: run `scripts/test`",
+        );
+        let schema = format!("hamstr_upgrade_{}", std::process::id());
+        let separator = if server.contains('?') { '&' } else { '?' };
+        let url = format!("{server}{separator}schema={schema}");
         let older = Postgres::connect(&url).unwrap();
+        let table = older.table("_hamstr_migrations");
         let mut client = older.inner.pool.get().await.unwrap();
-        apply(&mut client, "public", &MIGRATIONS[..1])
-            .await
-            .unwrap();
-        let versions = |client: Object| async move {
-            client
-                .query(
-                    "SELECT version FROM _hamstr_migrations ORDER BY version",
-                    &[],
-                )
-                .await
-                .unwrap()
-                .iter()
-                .map(|row| row.get::<_, i32>(0))
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(versions(client).await, [1]);
+        apply(&mut client, &schema, &MIGRATIONS[..1]).await.unwrap();
+        assert_eq!(versions(&client, &table).await, [1]);
 
         let newer = Postgres::connect(&url).unwrap();
         let collector = CollectorId::new("shop", "orders");
         assert_eq!(newer.load_state(&collector).await.unwrap(), None);
         let client = newer.inner.pool.get().await.unwrap();
+        assert_eq!(versions(&client, &table).await, [1, 2]);
         client
             .execute(
-                "INSERT INTO _hamstr_migrations (version, description, hamstr_version) VALUES (99, 'from the future', '9.9.9')",
+                &format!(
+                    "INSERT INTO {table} (version, description, hamstr_version) VALUES (99, 'from the future', '9.9.9')"
+                ),
                 &[],
             )
             .await
             .unwrap();
-        let client = newer.inner.pool.get().await.unwrap();
-        assert_eq!(versions(client).await, [1, 2, 99]);
 
         let error = Postgres::connect(&url)
             .unwrap()
