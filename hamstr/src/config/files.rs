@@ -9,8 +9,10 @@ use marked_yaml::{
 };
 
 use super::{
-    FileConfig, FileUrl, fields, incremental,
-    load::{self, Names, PROJECT_KEYS, SERVICE_KEYS},
+    FileConfig, FileUrl,
+    collectors::Names,
+    fields, incremental,
+    load::{PROJECT_KEYS, SERVICE_KEYS},
     suggest,
     value::{Checker, Place, get, is_null, quote},
 };
@@ -124,7 +126,7 @@ fn file(
             "write its name as its key: `files: {orders: {path: ...}}`".to_owned(),
         );
     } else {
-        load::claim_name(checker, names, name, &quote(name), owner, true);
+        super::collectors::claim_name(checker, names, name, &quote(name), owner, true);
     }
     if is_null(node) {
         checker.report(

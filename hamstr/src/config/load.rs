@@ -1,23 +1,21 @@
 //! Parses the text into a marked-yaml node tree (every node knows its line and column) and walks
 //! it into a [`Project`], reporting every problem on the way.
 
-use std::collections::HashMap;
-
 use marked_yaml::{
     Node,
     types::{MarkedMappingNode, MarkedScalarNode},
 };
 
 use super::{
-    ClusterConfig, CollectorConfig, PaginatorConfig, Problem, Project, ServiceConfig, Storage,
-    auth, fields,
+    ClusterConfig, PaginatorConfig, Problem, Project, ServiceConfig, Storage, auth,
+    collectors::Names,
     files::{self, FILE_ONLY_KEYS},
-    incremental, limits, paginator,
+    limits, paginator,
     resilience::{self, LIMITS_KEYS, RETRY_KEYS},
     syntax,
     value::{Checker, Place, get, is_null, quote},
 };
-use crate::{service::ServiceSettings, state::Incremental};
+use crate::service::ServiceSettings;
 
 pub(super) const PROJECT_KEYS: [&str; 5] = ["name", "storage", "cluster", "services", "files"];
 /// The keys of `cluster:`.
@@ -52,18 +50,7 @@ pub(super) const COLLECTOR_KEYS: [&str; 7] = [
     "incremental",
 ];
 /// Where a key of a file goes when written in a service or a collector.
-const IN_A_FILE: &str = "in a file, under `files:` at the top of the file";
-
-/// The names collectors and files have taken, each with where: every one stores into a table of
-/// its own, so a name is used once in a project.
-pub(super) type Names = HashMap<String, Taken>;
-
-/// Where a name was taken.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Taken {
-    line: usize,
-    is_file: bool,
-}
+pub(super) const IN_A_FILE: &str = "in a file, under `files:` at the top of the file";
 
 /// The project in `source`, or every problem in it.
 pub(super) fn project(
@@ -317,7 +304,7 @@ fn service(
     let records = get(mapping, "records").and_then(|node| checker.name(node, "`records`"));
     let settings = settings(checker, mapping, name);
     let collectors = match get(mapping, "collectors") {
-        Some(node) => collectors(checker, node, names),
+        Some(node) => super::collectors::collectors(checker, node, names),
         None => Some(Vec::new()),
     };
     Some(ServiceConfig {
@@ -467,161 +454,4 @@ fn headers(checker: &mut Checker<'_>, node: &Node) -> Vec<(String, String)> {
         }
     }
     headers
-}
-
-fn collectors(
-    checker: &mut Checker<'_>,
-    node: &Node,
-    names: &mut Names,
-) -> Option<Vec<CollectorConfig>> {
-    let mapping = checker.mapping(node, "`collectors`")?;
-    let mut collectors = Vec::with_capacity(mapping.len());
-    let mut is_complete = true;
-    for (endpoint, value) in mapping.iter() {
-        match collector(checker, endpoint, value, names) {
-            Some(collector) => collectors.push(collector),
-            None => is_complete = false,
-        }
-    }
-    is_complete.then_some(collectors)
-}
-
-fn collector(
-    checker: &mut Checker<'_>,
-    endpoint_key: &MarkedScalarNode,
-    node: &Node,
-    names: &mut Names,
-) -> Option<CollectorConfig> {
-    let endpoint = endpoint_key.as_str();
-    let owner = checker.place_of_scalar(endpoint_key);
-    let section = format!("collector {}", quote(endpoint));
-    let empty = MarkedMappingNode::new_empty(*node.span());
-    let mapping = if is_null(node) {
-        &empty
-    } else {
-        checker.mapping(node, &section)?
-    };
-    checker.check_keys(
-        mapping,
-        &section,
-        &COLLECTOR_KEYS,
-        &[
-            (
-                &[
-                    "base_url",
-                    "auth",
-                    "api_key",
-                    "headers",
-                    "paginator",
-                    "timeout",
-                    "retry",
-                    "limits",
-                    "conditional_requests",
-                    "pages_in_flight",
-                    "empty_pages",
-                ],
-                "in the service, next to `collectors:`",
-            ),
-            (&FILE_ONLY_KEYS, IN_A_FILE),
-        ],
-    );
-    // The name, what a message may show of it, and its place.
-    let name = match get(mapping, "name") {
-        Some(node) => checker
-            .name_text(node, "`name`")
-            .map(|name| (name.value.clone(), name.shown(), checker.place_of(node))),
-        None => match default_name(endpoint) {
-            Some(name) => Some((name.to_owned(), quote(name), owner)),
-            None => {
-                checker.report(
-                    owner,
-                    format!("cannot name {section} after its endpoint"),
-                    "give it a `name:`".to_owned(),
-                );
-                None
-            }
-        },
-    };
-    if let Some((name, shown, place)) = &name {
-        claim_name(checker, names, name, shown, *place, false);
-    }
-    let interval = get(mapping, "interval").and_then(|node| checker.duration(node, "`interval`"));
-    let records = get(mapping, "records").and_then(|node| checker.name(node, "`records`"));
-    let params = get(mapping, "params")
-        .map(|node| checker.pairs(node, "`params`"))
-        .unwrap_or_default();
-    let incremental = match get(mapping, "incremental") {
-        Some(node) => incremental::incremental(checker, node)
-            .and_then(|strategy| incremental::check_fits(checker, node, strategy, false)),
-        None => Some(Incremental::FullRefresh),
-    };
-    let (fields, primary_key) = fields::model_in(checker, mapping, owner, &section)?;
-    Some(CollectorConfig {
-        endpoint: endpoint.to_owned(),
-        name: name?.0,
-        interval,
-        records,
-        params,
-        fields,
-        primary_key,
-        incremental: incremental?,
-    })
-}
-
-/// Takes `name` (shown as `shown`, at `place`) for a collector or, with `is_file`, a file;
-/// reports it when another already has it.
-pub(super) fn claim_name(
-    checker: &mut Checker<'_>,
-    names: &mut Names,
-    name: &str,
-    shown: &str,
-    place: Place,
-    is_file: bool,
-) {
-    let Some(other) = names.get(name).copied() else {
-        names.insert(
-            name.to_owned(),
-            Taken {
-                line: place.line,
-                is_file,
-            },
-        );
-        return;
-    };
-    let rename = if is_file || other.is_file {
-        "rename one: a file by its key under `files:`, a collector with `name:`"
-    } else {
-        "give one another `name:`"
-    };
-    checker.report(
-        place,
-        format!("two collectors are named {shown}"),
-        format!(
-            "the other is on line {}; each stores into a table of its own, so {rename}",
-            other.line
-        ),
-    );
-}
-
-/// The last segment of an endpoint's path: `payments` for `/v2/payments/?x=1`.
-fn default_name(endpoint: &str) -> Option<&str> {
-    let path = endpoint.split(['?', '#']).next().unwrap_or_default();
-    path.trim_end_matches('/')
-        .rsplit('/')
-        .next()
-        .filter(|segment| !segment.trim().is_empty())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_collector_is_named_after_its_last_path_segment() {
-        assert_eq!(default_name("/payments"), Some("payments"));
-        assert_eq!(default_name("v2/customers/?limit=5"), Some("customers"));
-        assert_eq!(default_name("orders"), Some("orders"));
-        assert_eq!(default_name("/"), None);
-        assert_eq!(default_name(""), None);
-    }
 }

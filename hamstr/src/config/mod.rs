@@ -34,6 +34,7 @@
 
 mod auth;
 mod build;
+mod collectors;
 mod env;
 mod fields;
 mod files;
