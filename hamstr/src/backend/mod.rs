@@ -24,6 +24,8 @@ mod migration;
 mod postgres;
 mod read;
 mod scan;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod sql;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 mod storage;
@@ -433,16 +435,4 @@ pub fn added_fields<'a>(
 
 fn same_storage(stored: FieldType, wanted: FieldType) -> bool {
     stored == wanted
-}
-
-/// `"name"`, quotes doubled: an identifier in SQL (table, column, schema names come from users).
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
-pub(in crate::backend) fn quote_name(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
-/// `'text'`, quotes doubled: a string literal in SQL, for statements shown to people.
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
-pub(in crate::backend) fn quote_text(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
 }

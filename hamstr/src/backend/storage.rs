@@ -268,6 +268,7 @@ fn redact(text: &str) -> String {
 pub struct StorageError(String);
 
 impl StorageError {
+    #[cfg(feature = "postgres")]
     pub(crate) fn new(message: impl Into<String>) -> Self {
         Self(message.into())
     }

@@ -10,7 +10,7 @@ use super::{
     write::{create_table, stored_schema},
 };
 use crate::{
-    backend::{BackendError, Change, TablePlan, migration, quote_text},
+    backend::{BackendError, Change, TablePlan, migration, sql::quote_text},
     model::{FieldType, Schema},
 };
 

@@ -20,7 +20,7 @@ mod write;
 use super::{
     Backend, BackendError, Batch, Claim, Claimed, ClusterStatus, CollectorId, Committed, Query,
     RowPage, RunRecord, Scheme, SharedPause, SharedPauses, State, Storage, TablePlan, check_key,
-    quote_name as quote,
+    sql::quote_name as quote,
 };
 use crate::model::{Cell, Row, Schema};
 use target::Target;

@@ -7,8 +7,9 @@ use tokio_postgres::types::ToSql;
 use super::{Failure, Postgres, cell::CellRef, cell::read_cell, quote, write::stored_schema};
 use crate::{
     backend::{
-        Continuation, Direction, Op, Position, RowPage, added_fields,
+        Continuation, Direction, Op, RowPage, added_fields,
         read::{Resolved, find_field},
+        sql,
     },
     model::{Cell, FieldType, Row, Schema},
 };
@@ -213,13 +214,15 @@ pub(super) async fn query(
         .map(|&index| source.sort_key(schema, index))
         .collect();
     if let Some(position) = &query.after {
-        conditions.push(after(
-            &source,
-            schema,
+        let order = query
+            .order_index
+            .map(|index| source.sort_key(schema, index));
+        conditions.push(sql::keyset_after(
             query,
             position,
             &keys,
-            &mut parameters,
+            order,
+            &mut |cell| parameters.bind(cell),
         ));
     }
     let mut order: Vec<String> = keys
@@ -256,47 +259,6 @@ pub(super) async fn query(
         count: usize::try_from(count).unwrap_or(0),
         next,
     })
-}
-
-/// The condition for rows strictly after `position` in the query's order; written out, not as
-/// one row comparison, because null is the lowest value here and must compare.
-fn after(
-    source: &Source,
-    schema: &Schema,
-    query: &Resolved,
-    position: &Position,
-    keys: &[String],
-    parameters: &mut Parameters,
-) -> String {
-    let is_descending = query.direction == Direction::Descending;
-    let beyond = if is_descending { "<" } else { ">" };
-    // Key cells are never null, so a row comparison is right for them.
-    let key_values: Vec<String> = position
-        .key
-        .iter()
-        .map(|cell| parameters.bind(cell))
-        .collect();
-    let key_after = format!("({}) {beyond} ({})", keys.join(", "), key_values.join(", "));
-    let (Some(index), Some(value)) = (query.order_index, &position.value) else {
-        return key_after;
-    };
-    let column = source.sort_key(schema, index);
-    match (value, is_descending) {
-        (Cell::Null, false) => {
-            format!("({column} IS NULL AND {key_after}) OR {column} IS NOT NULL")
-        }
-        (Cell::Null, true) => format!("{column} IS NULL AND {key_after}"),
-        (value, false) => {
-            let value = parameters.bind(value);
-            format!("{column} > {value} OR ({column} = {value} AND {key_after})")
-        }
-        (value, true) => {
-            let value = parameters.bind(value);
-            format!(
-                "{column} < {value} OR {column} IS NULL OR ({column} = {value} AND {key_after})"
-            )
-        }
-    }
 }
 
 pub(super) async fn distinct(

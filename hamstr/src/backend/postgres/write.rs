@@ -12,7 +12,7 @@ use super::{
     quote,
 };
 use crate::{
-    backend::{BackendError, Batch, Committed, added_fields},
+    backend::{BackendError, Batch, Committed, added_fields, sql},
     model::{Cell, FieldType, Schema},
 };
 
@@ -23,32 +23,9 @@ pub(super) const COPY_ROWS: usize = 512;
 /// PostgreSQL cuts longer names short, so two names could become one.
 const MAX_NAME_BYTES: usize = 63;
 
-/// `CREATE TABLE` for `schema`'s model: a typed column per field, only key columns NOT NULL
-/// (as in SQLite: a field the model later drops must not make every insert fail), the key.
+/// `CREATE TABLE` for `schema`'s model in its schema, in PostgreSQL's column types.
 pub(super) fn create_table(store: &Postgres, schema: &Schema) -> String {
-    let mut columns: Vec<String> = schema
-        .fields()
-        .iter()
-        .map(|field| {
-            let is_key = schema.primary_key().any(|key| key.name() == field.name());
-            let not_null = if is_key { " NOT NULL" } else { "" };
-            format!(
-                "{} {}{not_null}",
-                quote(field.name()),
-                column_type(field.field_type())
-            )
-        })
-        .collect();
-    let key: Vec<String> = schema
-        .primary_key()
-        .map(|field| quote(field.name()))
-        .collect();
-    columns.push(format!("PRIMARY KEY ({})", key.join(", ")));
-    format!(
-        "CREATE TABLE IF NOT EXISTS {} ({})",
-        store.table(schema.name()),
-        columns.join(", ")
-    )
+    sql::create_table(schema, &store.table(schema.name()), column_type)
 }
 
 /// The schema a table was made for, from hamstr's column records; `None` for no table.

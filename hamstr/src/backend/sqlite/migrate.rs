@@ -10,7 +10,7 @@ use super::{
     COLUMNS_TABLE, create_table, quote, read::read_cell, sql_value, store_error, stored_schema,
 };
 use crate::{
-    backend::{BackendError, Change, TablePlan, migration, quote_text},
+    backend::{BackendError, Change, TablePlan, migration, sql::quote_text},
     model::{Field, FieldType, Schema},
 };
 

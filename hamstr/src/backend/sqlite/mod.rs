@@ -20,7 +20,8 @@ use history::{load_state, record_run, run_history};
 
 use super::{
     Backend, BackendError, Batch, CollectorId, Committed, Query, RowPage, RunRecord, Scheme, State,
-    Storage, TablePlan, added_fields, check_key, quote_name as quote,
+    Storage, TablePlan, added_fields, check_key,
+    sql::{self, quote_name as quote},
 };
 use crate::model::{Cell, FieldType, Row, Schema};
 
@@ -279,32 +280,9 @@ fn stored_schema(connection: &Connection, table: &str) -> rusqlite::Result<Optio
     Ok(builder.primary_key(key).build().ok())
 }
 
-/// `CREATE TABLE` for `schema`'s model under the name `quoted`. Only key columns are NOT NULL:
-/// the model already refuses a record without a required field, and a field the model later
-/// drops must not make every insert fail on a NOT NULL column no row writes anymore.
+/// `CREATE TABLE` for `schema`'s model under the name `quoted`, in SQLite's column types.
 fn create_table(schema: &Schema, quoted: &str) -> String {
-    let mut columns: Vec<String> = schema
-        .fields()
-        .iter()
-        .map(|field| {
-            let is_key = schema.primary_key().any(|key| key.name() == field.name());
-            let not_null = if is_key { " NOT NULL" } else { "" };
-            format!(
-                "{} {}{not_null}",
-                quote(field.name()),
-                column_type(field.field_type())
-            )
-        })
-        .collect();
-    let key: Vec<String> = schema
-        .primary_key()
-        .map(|field| quote(field.name()))
-        .collect();
-    columns.push(format!("PRIMARY KEY ({})", key.join(", ")));
-    format!(
-        "CREATE TABLE IF NOT EXISTS {quoted} ({})",
-        columns.join(", ")
-    )
+    sql::create_table(schema, quoted, column_type)
 }
 
 fn prepare(connection: &mut Connection, schema: &Schema) -> Result<(), BackendError> {

@@ -8,8 +8,9 @@ use rusqlite::{Connection, params_from_iter, types::Value as SqlValue};
 use super::{quote, sql_value, store_error, stored_schema};
 use crate::{
     backend::{
-        BackendError, Continuation, Direction, Op, Position, RowPage, added_fields,
+        BackendError, Continuation, Direction, Op, RowPage, added_fields,
         read::{Resolved, find_field},
+        sql,
     },
     model::{Cell, Field, FieldType, Row, Schema},
 };
@@ -200,13 +201,15 @@ pub(super) fn query(
         .map(|&index| source.sort_key(schema, index))
         .collect();
     if let Some(position) = &query.after {
-        conditions.push(after(
-            &source,
-            schema,
+        let order = query
+            .order_index
+            .map(|index| source.sort_key(schema, index));
+        conditions.push(sql::keyset_after(
             query,
             position,
             &keys,
-            &mut parameters,
+            order,
+            &mut |cell| bind(&mut parameters, sort_value(cell)),
         ));
     }
     let mut order: Vec<String> = keys
@@ -243,51 +246,6 @@ pub(super) fn query(
         count: usize::try_from(count).unwrap_or(0),
         next,
     })
-}
-
-/// The condition for rows strictly after `position` in the query's order.
-///
-/// Written out rather than as one row-value comparison: `(a, b) > (NULL, 1)` is NULL in SQL,
-/// while here null is the lowest value (first ascending, last descending) and must compare.
-fn after(
-    source: &Source,
-    schema: &Schema,
-    query: &Resolved,
-    position: &Position,
-    keys: &[String],
-    parameters: &mut Vec<SqlValue>,
-) -> String {
-    let is_descending = query.direction == Direction::Descending;
-    let beyond = if is_descending { "<" } else { ">" };
-    // Key cells are never null, so a row-value comparison is right for them.
-    let key_values: Vec<String> = position
-        .key
-        .iter()
-        .map(|cell| bind(parameters, sort_value(cell)))
-        .collect();
-    let key_after = format!("({}) {beyond} ({})", keys.join(", "), key_values.join(", "));
-    let (Some(index), Some(value)) = (query.order_index, &position.value) else {
-        return key_after;
-    };
-    let column = source.sort_key(schema, index);
-    match (value, is_descending) {
-        // Ascending from null: the other nulls after this key, then every value.
-        (Cell::Null, false) => {
-            format!("({column} IS NULL AND {key_after}) OR {column} IS NOT NULL")
-        }
-        // Descending from null: nulls come last, so only the other nulls after this key.
-        (Cell::Null, true) => format!("{column} IS NULL AND {key_after}"),
-        (value, false) => {
-            let value = bind(parameters, sort_value(value));
-            format!("{column} > {value} OR ({column} = {value} AND {key_after})")
-        }
-        (value, true) => {
-            let value = bind(parameters, sort_value(value));
-            format!(
-                "{column} < {value} OR {column} IS NULL OR ({column} = {value} AND {key_after})"
-            )
-        }
-    }
 }
 
 pub(super) fn distinct(
