@@ -88,3 +88,24 @@ async fn tls_is_required_when_asked_and_the_password_never_shows() {
     assert!(!storage.to_string().contains("hamstr-test"), "{storage}");
     assert!(!format!("{storage:?}").contains("hamstr-test"));
 }
+
+/// An integer too wide for 64 bits (a `u64` above `i64::MAX`, which the model makes a float)
+/// does not fit a `bigint`: the batch is refused, naming the value and the column's type, and
+/// nothing of it is stored.
+#[tokio::test]
+async fn an_integer_beyond_64_bits_is_refused_by_name() {
+    let url = hamstr::testing::scratch_database("wide").await.unwrap();
+    let store = Postgres::connect(&url).unwrap();
+    let schema = items();
+    store.prepare(&schema).await.unwrap();
+    let mut batch = batch(&schema, 1..=2);
+    batch.rows[1][0] = Cell::Float(u64::MAX as f64);
+    let error = store.commit(batch).await.unwrap_err().to_string();
+    assert!(error.contains("does not fit a int8 column"), "{error}");
+    assert!(error.contains("1.8446744073709552e+19"), "{error}");
+    let page = store
+        .query(&schema, &hamstr::backend::Query::new())
+        .await
+        .unwrap();
+    assert_eq!(page.count, 0);
+}
