@@ -48,9 +48,11 @@ const RETRY_WAITS: [Duration; 8] = [
 ///   `jsonb`); the model's primary key; upsert by key. An upsert that would not change a row
 ///   leaves it as it is (`IS DISTINCT FROM`) and is counted as unchanged.
 /// - One transaction per batch: its rows and the collector's state commit together, so nothing
-///   is lost and nothing stored twice when a process is killed. Batches of
-///   [`COPY_ROWS`](write::COPY_ROWS) rows or more go through binary `COPY` into a temporary table
-///   and one merge; smaller ones are one statement over arrays.
+///   is lost and nothing stored twice when a process is killed. Batches of 512 rows or more go
+///   through binary `COPY` into a temporary table and one merge; smaller ones are one statement
+///   over arrays.
+/// - Several workers may share the database: each run is claimed first, its commits are fenced
+///   by the claim, and a dead worker's collectors are taken over (`docs/cluster.md`).
 /// - hamstr's own tables (`_hamstr_state`, `_hamstr_runs`, `_hamstr_columns`, in the same
 ///   schema) are made and upgraded by numbered migrations, recorded in `_hamstr_migrations`,
 ///   under an advisory lock so that processes starting together migrate once.
