@@ -47,6 +47,29 @@ pub(in crate::backend) fn create_table(
     )
 }
 
+/// The statements that record `schema` as its table's columns in hamstr's column table
+/// (`columns`, quoted): the table's rows there replaced by one per field, in order.
+pub(in crate::backend) fn record_columns(columns: &str, schema: &Schema) -> [String; 2] {
+    let name = quote_text(schema.name());
+    let rows: Vec<String> = schema
+        .fields()
+        .iter()
+        .enumerate()
+        .map(|(position, field)| {
+            let is_key = schema.primary_key().any(|key| key.name() == field.name());
+            format!(
+                "({name}, {}, {}, {is_key}, {position})",
+                quote_text(field.name()),
+                quote_text(field.field_type().as_str())
+            )
+        })
+        .collect();
+    [
+        format!("DELETE FROM {columns} WHERE table_name = {name}"),
+        format!("INSERT INTO {columns} VALUES {}", rows.join(", ")),
+    ]
+}
+
 /// The condition for rows strictly after `position` in the query's order: `keys` are the
 /// primary key's sort expressions, `order` the order field's (when there is one), `bind` adds a
 /// value and returns its placeholder.

@@ -232,6 +232,50 @@ async fn a_frozen_workers_late_commit_is_refused() {
     assert!(outcomes.contains(&"failed".to_owned()), "{outcomes:?}");
 }
 
+/// Routes `/a`, `/b` and `/c` of `items` records each, in pages of `page_size`, and three workers
+/// (`a`, `b`, `c`, with `lease`) each running the collector of one of them, all on one service `s`
+/// (with `limits`, YAML lines, or none). `prepare` is given each route's path before the
+/// workers start.
+fn one_collector_each(
+    api: &MockApi,
+    url: &str,
+    items: u64,
+    page_size: usize,
+    limits: &str,
+    lease: &str,
+    prepare: impl Fn(&str),
+) -> (Vec<tempfile::TempDir>, Vec<Child>) {
+    let mut dirs = Vec::new();
+    for route in ["a", "b", "c"] {
+        let records: Vec<serde_json::Value> = (1..=items).map(|id| json!({"id": id})).collect();
+        let path = format!("/{route}");
+        api.route(
+            &path,
+            Collection::new(records)
+                .paging(Paging::page_number())
+                .page_size(page_size)
+                .records_at("data"),
+        );
+        prepare(&path);
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("hamstr.yml"),
+            format!(
+                "storage: {url}\nservices:\n  s:\n    base_url: {}\n    records: data\n{limits}    paginator: {{type: page_number, size_param: per_page, size: {page_size}}}\n    collectors:\n      /{route}: {{name: {route}, interval: 1h, model: {{id: integer}}}}\n",
+                api.url()
+            ),
+        )
+        .unwrap();
+        dirs.push(dir);
+    }
+    let workers = dirs
+        .iter()
+        .zip(["a", "b", "c"])
+        .map(|(dir, name)| worker(dir.path(), name, lease))
+        .collect();
+    (dirs, workers)
+}
+
 /// A `Retry-After` one worker gets pauses the service on every worker: three workers, each
 /// walking a collector of its own on one service, send nothing while the pause holds (beyond the
 /// requests already on their way), and every item is stored.
@@ -239,42 +283,17 @@ async fn a_frozen_workers_late_commit_is_refused() {
 async fn a_retry_after_seen_by_one_worker_pauses_the_service_on_all() {
     let api = MockApi::start().await;
     let url = hamstr::testing::scratch_database("pause").await.unwrap();
-    let mut dirs = Vec::new();
-    for route in ["a", "b", "c"] {
-        let items: Vec<serde_json::Value> = (1..=40).map(|id| json!({"id": id})).collect();
-        let path = format!("/{route}");
-        api.route(
-            &path,
-            Collection::new(items)
-                .paging(Paging::page_number())
-                .page_size(2)
-                .records_at("data"),
-        );
-        if route == "a" {
-            api.inject(&path, Fault::Delay(Duration::from_millis(100)), 4);
+    let (_dirs, workers) = one_collector_each(&api, &url, 40, 2, "", "5s", |path| {
+        if path == "/a" {
+            api.inject(path, Fault::Delay(Duration::from_millis(100)), 4);
             let told = Fault::RetryAfter {
                 status: 429,
                 value: "3".to_owned(),
             };
-            api.inject(&path, told, 1);
+            api.inject(path, told, 1);
         }
-        api.inject(&path, Fault::Delay(Duration::from_millis(100)), 100);
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(
-            dir.path().join("hamstr.yml"),
-            format!(
-                "storage: {url}\nservices:\n  s:\n    base_url: {}\n    records: data\n    paginator: {{type: page_number, size_param: per_page, size: 2}}\n    collectors:\n      /{route}: {{name: {route}, interval: 1h, model: {{id: integer}}}}\n",
-                api.url()
-            ),
-        )
-        .unwrap();
-        dirs.push(dir);
-    }
-    let workers: Vec<Child> = dirs
-        .iter()
-        .zip(["a", "b", "c"])
-        .map(|(dir, name)| worker(dir.path(), name, "5s"))
-        .collect();
+        api.inject(path, Fault::Delay(Duration::from_millis(100)), 100);
+    });
     // Requests come after the tables are made.
     api.wait_for_requests(3).await;
     eventually(Duration::from_secs(40), || {
@@ -388,32 +407,8 @@ async fn workers_go_on_after_the_database_drops_their_connections() {
 async fn a_services_request_rate_holds_for_the_cluster() {
     let api = MockApi::start().await;
     let url = hamstr::testing::scratch_database("budget").await.unwrap();
-    let mut dirs = Vec::new();
-    for route in ["a", "b", "c"] {
-        let items: Vec<serde_json::Value> = (1..=30).map(|id| json!({"id": id})).collect();
-        api.route(
-            &format!("/{route}"),
-            Collection::new(items)
-                .paging(Paging::page_number())
-                .page_size(1)
-                .records_at("data"),
-        );
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(
-            dir.path().join("hamstr.yml"),
-            format!(
-                "storage: {url}\nservices:\n  s:\n    base_url: {}\n    records: data\n    limits: {{requests_per_second: 5}}\n    paginator: {{type: page_number, size_param: per_page, size: 1}}\n    collectors:\n      /{route}: {{name: {route}, interval: 1h, model: {{id: integer}}}}\n",
-                api.url()
-            ),
-        )
-        .unwrap();
-        dirs.push(dir);
-    }
-    let workers: Vec<Child> = dirs
-        .iter()
-        .zip(["a", "b", "c"])
-        .map(|(dir, name)| worker(dir.path(), name, "1s"))
-        .collect();
+    let limits = "    limits: {requests_per_second: 5}\n";
+    let (_dirs, workers) = one_collector_each(&api, &url, 30, 1, limits, "1s", |_| {});
     api.wait_for_requests(3).await;
     eventually(Duration::from_secs(40), || {
         psql(&url, "SELECT count(*) FROM _hamstr_runs") == ["3"]

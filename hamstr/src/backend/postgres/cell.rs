@@ -11,8 +11,8 @@ use crate::model::{Cell, Field, FieldType};
 
 type BoxError = Box<dyn Error + Sync + Send>;
 
-/// The column type a field is stored as.
-pub(super) fn column_type(field_type: FieldType) -> &'static str {
+/// The type a value of `field_type` is bound and cast as.
+pub(super) fn value_type(field_type: FieldType) -> &'static str {
     match field_type {
         FieldType::Integer => "bigint",
         FieldType::Float => "double precision",
@@ -20,8 +20,16 @@ pub(super) fn column_type(field_type: FieldType) -> &'static str {
         FieldType::DateTime => "timestamptz",
         FieldType::Date => "date",
         FieldType::Json => "jsonb",
-        // Byte order, as hamstr compares strings (and as the index can serve keyset pages).
+        FieldType::String => "text",
+    }
+}
+
+/// The column type a field is stored as: its value type, text sorted by byte (as hamstr
+/// compares strings, and as the index can serve keyset pages).
+pub(super) fn column_type(field_type: FieldType) -> &'static str {
+    match field_type {
         FieldType::String => "text COLLATE \"C\"",
+        other => value_type(other),
     }
 }
 

@@ -5,12 +5,12 @@ use deadpool_postgres::{GenericClient, Object};
 
 use super::{
     Failure, Masked, Postgres,
-    cell::column_type,
+    cell::{column_type, value_type},
     quote,
     write::{create_table, stored_schema},
 };
 use crate::{
-    backend::{BackendError, Change, TablePlan, migration, sql::quote_text},
+    backend::{BackendError, Change, TablePlan, migration, sql},
     model::{FieldType, Schema},
 };
 
@@ -246,24 +246,11 @@ fn table_plan(
         }
     }
     if !statements.is_empty() {
-        let columns = store.table("_hamstr_columns");
-        let name = quote_text(wanted.name());
-        statements.push(format!("DELETE FROM {columns} WHERE table_name = {name}"));
         let migrated = migration::migrated_schema(stored, wanted);
-        let rows: Vec<String> = migrated
-            .fields()
-            .iter()
-            .enumerate()
-            .map(|(position, field)| {
-                let is_key = migrated.primary_key().any(|key| key.name() == field.name());
-                format!(
-                    "({name}, {}, {}, {is_key}, {position})",
-                    quote_text(field.name()),
-                    quote_text(field.field_type().as_str())
-                )
-            })
-            .collect();
-        statements.push(format!("INSERT INTO {columns} VALUES {}", rows.join(", ")));
+        statements.extend(sql::record_columns(
+            &store.table("_hamstr_columns"),
+            &migrated,
+        ));
     }
     TablePlan {
         table: wanted.name().to_owned(),
@@ -276,7 +263,7 @@ fn table_plan(
 /// on a value that does not convert, naming it, so the migration stops with nothing lost.
 fn conversion(column: &str, from: FieldType, to: FieldType) -> String {
     let column = quote(column);
-    let target = column_type(to);
+    let target = value_type(to);
     match (from, to) {
         (_, FieldType::Json) => format!("to_jsonb({column})"),
         (FieldType::Json, FieldType::String) => format!("{column} #>> '{{}}'"),

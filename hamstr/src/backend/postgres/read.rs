@@ -4,7 +4,12 @@
 use deadpool_postgres::{GenericClient, Object};
 use tokio_postgres::types::ToSql;
 
-use super::{Failure, Postgres, cell::CellRef, cell::read_cell, quote, write::stored_schema};
+use super::{
+    Failure, Postgres,
+    cell::{CellRef, read_cell, value_type},
+    quote,
+    write::stored_schema,
+};
 use crate::{
     backend::{
         Continuation, Direction, Op, RowPage, added_fields,
@@ -40,7 +45,7 @@ impl Source {
             .iter()
             .map(|field| match stored.field(field.name()) {
                 Some(_) => quote(field.name()),
-                None => format!("NULL::{}", cast(field.field_type())),
+                None => format!("NULL::{}", value_type(field.field_type())),
             })
             .collect();
         Ok(Some(Self {
@@ -81,19 +86,6 @@ impl Source {
     }
 }
 
-/// The type a bound value of `field_type` is cast to.
-fn cast(field_type: FieldType) -> &'static str {
-    match field_type {
-        FieldType::Integer => "bigint",
-        FieldType::Float => "double precision",
-        FieldType::Bool => "boolean",
-        FieldType::DateTime => "timestamptz",
-        FieldType::Date => "date",
-        FieldType::Json => "jsonb",
-        FieldType::String => "text",
-    }
-}
-
 /// The values a statement binds, in placeholder order.
 #[derive(Default)]
 struct Parameters(Vec<Cell>);
@@ -105,7 +97,7 @@ impl Parameters {
         let placeholder = format!("${}", self.0.len());
         match cell.field_type() {
             Some(FieldType::Json) => format!("(({placeholder}::jsonb)::text COLLATE \"C\")"),
-            Some(field_type) => format!("{placeholder}::{}", cast(field_type)),
+            Some(field_type) => format!("{placeholder}::{}", value_type(field_type)),
             None => placeholder,
         }
     }

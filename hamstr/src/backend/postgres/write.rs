@@ -8,7 +8,7 @@ use tokio_postgres::{binary_copy::BinaryCopyInWriter, types::ToSql};
 
 use super::{
     Failure, Postgres,
-    cell::{CellRef, column_type, sql_type},
+    cell::{CellRef, column_type, sql_type, value_type},
     quote,
 };
 use crate::{
@@ -292,13 +292,7 @@ async fn merge_arrays(
         .fields()
         .iter()
         .enumerate()
-        .map(|(index, field)| {
-            let element = column_type(field.field_type())
-                .split(" COLLATE")
-                .next()
-                .unwrap_or_default();
-            format!("${}::{element}[]", index + 1)
-        })
+        .map(|(index, field)| format!("${}::{}[]", index + 1, value_type(field.field_type())))
         .collect();
     let source = format!("SELECT * FROM unnest({})", arrays.join(", "));
     let statement = client

@@ -10,7 +10,7 @@ use super::{
     COLUMNS_TABLE, create_table, quote, read::read_cell, sql_value, store_error, stored_schema,
 };
 use crate::{
-    backend::{BackendError, Change, TablePlan, migration, sql::quote_text},
+    backend::{BackendError, Change, TablePlan, migration, sql},
     model::{Field, FieldType, Schema},
 };
 
@@ -80,28 +80,8 @@ fn table_plan(stored: Option<&Schema>, wanted: &Schema) -> TablePlan {
         }
     }
     if !plan.statements.is_empty() {
-        let name = quote_text(wanted.name());
-        plan.statements.push(format!(
-            "DELETE FROM {COLUMNS_TABLE} WHERE table_name = {name}"
-        ));
-        let rows: Vec<String> = migrated
-            .fields()
-            .iter()
-            .enumerate()
-            .map(|(position, field)| {
-                let is_key = migrated.primary_key().any(|key| key.name() == field.name());
-                format!(
-                    "({name}, {}, {}, {}, {position})",
-                    quote_text(field.name()),
-                    quote_text(field.field_type().as_str()),
-                    i32::from(is_key)
-                )
-            })
-            .collect();
-        plan.statements.push(format!(
-            "INSERT INTO {COLUMNS_TABLE} VALUES {}",
-            rows.join(", ")
-        ));
+        plan.statements
+            .extend(sql::record_columns(COLUMNS_TABLE, &migrated));
     }
     plan
 }
