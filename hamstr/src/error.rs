@@ -59,6 +59,10 @@ pub enum Error {
     #[cfg(feature = "yaml")]
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
+    /// The admin server could not start.
+    #[cfg(feature = "admin")]
+    #[error(transparent)]
+    Admin(#[from] crate::admin::AdminError),
 }
 
 /// `Result` with hamstr's [`Error`].

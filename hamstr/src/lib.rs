@@ -38,6 +38,7 @@
 //! | `cli` | yes | the `hamstr` command (`run`, `status`, `reset`, `migrate`, `check`, `mock`, `init`); turns on `yaml`, `testing` and `postgres`. Library users can leave it out |
 //! | `sqlite` | yes | [`backend::Sqlite`], the embedded default store (SQLite built in) |
 //! | `postgres` | no (yes with `cli`) | [`backend::Postgres`], the store for teams (`postgres://…`), with TLS through rustls |
+//! | `admin` | no (yes with `cli`) | [`admin`]: the admin HTTP API, a status page and Prometheus metrics for a running app |
 //! | `testing` | no | [`testing::MockApi`], a local mock API with fault injection, and record/replay |
 //! | `yaml` | no | [`config`]: a project from a `hamstr.yml` file, with every error at its line and column |
 
@@ -50,6 +51,8 @@ extern crate self as hamstr;
 
 // Layers, top to bottom (docs/architecture.md): a module imports only those below it.
 // Face
+#[cfg(feature = "admin")]
+pub mod admin;
 #[cfg(feature = "cli")]
 #[doc(hidden)] // the `hamstr` binary's code, not a library API
 pub mod cli;
@@ -87,7 +90,10 @@ pub mod testing;
 mod error;
 
 pub use crate::{
-    app::{AppError, AppHandle, Hamstr, RunNow, ServiceWithCollectors},
+    app::{
+        AppControl, AppError, AppHandle, Hamstr, LiveStatus, ModelInfo, RunNow, ServiceStatus,
+        ServiceWithCollectors,
+    },
     backend::Backend,
     collector::{CollectError, Collector, CollectorSpec},
     error::{Error, Result},

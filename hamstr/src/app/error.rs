@@ -106,6 +106,23 @@ pub enum AppError {
         /// The collector.
         collector: CollectorId,
     },
+    /// A collector's state cannot be reset while a run of it is going on: the run's next
+    /// commit would bring it back.
+    #[error(
+        "collector `{collector}` is running; reset it when the run has ended (pause it first to keep the next one from starting)"
+    )]
+    CollectorRunning {
+        /// The collector.
+        collector: CollectorId,
+    },
+    /// No model (table) of the app has that name.
+    #[error("no model is named `{model}` (models: {known})")]
+    UnknownModel {
+        /// The name asked for.
+        model: String,
+        /// The models there are, comma-separated.
+        known: String,
+    },
     /// A collector's incremental strategy does not fit what it reads.
     #[error("collector `{collector}`: the {strategy} strategy does not fit: {reason}")]
     Strategy {

@@ -6,17 +6,17 @@ use std::sync::Arc;
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 
-use super::{AppError, Hamstr};
+use super::{AppControl, AppError, Hamstr};
 use crate::{
-    events::{Event, EventBus, Events},
-    runtime::{self, Planned, Refused},
-    service::{RateLimit, Service},
-    state::{CollectorId, CollectorStatus},
+    events::{Event, EventBus},
+    runtime::{self, Planned},
+    service::Service,
 };
 
 /// A running app, from [`Hamstr::start`]. Every collector runs on its schedule on tasks of its
-/// own; the handle asks about them and tells them what to do. Cheap to keep; dropping it begins
-/// a graceful stop (as [`stop`](Self::stop), without waiting for it).
+/// own; the handle asks about them and tells them what to do through [`AppControl`], which it
+/// derefs to (and which [`control`](Self::control) hands out to share). Dropping the handle
+/// begins a graceful stop (as [`stop`](Self::stop), without waiting for it).
 ///
 /// # Examples
 /// ```
@@ -52,9 +52,7 @@ use crate::{
 /// # }
 /// ```
 pub struct AppHandle {
-    collectors: Vec<Arc<Planned>>,
-    services: Vec<Service>,
-    events: EventBus,
+    control: AppControl,
     stop: CancellationToken,
     /// Waits for every scheduler; `None` once it has been awaited to its end.
     supervisor: Option<JoinHandle<()>>,
@@ -117,9 +115,7 @@ impl Hamstr {
             drop(forwarders);
         });
         Ok(AppHandle {
-            collectors: planned,
-            services: self.services(),
-            events: self.events.clone(),
+            control: AppControl::new(planned, self.services(), self.events.clone()),
             stop,
             supervisor: Some(supervisor),
         })
@@ -158,98 +154,10 @@ pub(super) fn forward_requests(
 }
 
 impl AppHandle {
-    /// Every collector: its stored state (walk in progress, mark), its last `runs` runs (the
-    /// first is the last run and its outcome), whether it runs now or is paused, its next
-    /// scheduled run and its failure streak.
-    ///
-    /// # Errors
-    /// The backend's, reading the state and the load history.
-    pub async fn status(&self, runs: usize) -> Result<Vec<CollectorStatus>, AppError> {
-        let mut statuses = Vec::with_capacity(self.collectors.len());
-        for planned in &self.collectors {
-            let mut status = CollectorStatus::stored(
-                planned.id.clone(),
-                planned.incremental.clone(),
-                planned.backend.load_state(&planned.id).await?,
-                planned.backend.run_history(Some(&planned.id), runs).await?,
-            );
-            status.is_running = planned.live.is_running();
-            status.is_paused = planned.live.is_paused();
-            status.next_run = planned.live.next_run();
-            status.failures = planned.live.failures();
-            statuses.push(status);
-        }
-        Ok(statuses)
-    }
-
-    /// Starts a run of `collector` (`collector` or `service/collector`) now, whatever its
-    /// schedule and even when paused; when a run of it is going on, says so and starts no
-    /// second one.
-    ///
-    /// # Errors
-    /// [`AppError::UnknownCollector`]; [`AppError::CollectorEnded`] after its scheduler ended
-    /// (the app stopped, or the API refused its service's credentials).
-    pub fn run_now(&self, collector: &str) -> Result<RunNow, AppError> {
-        let planned = self.find(collector)?;
-        match planned.live.ask_run() {
-            Ok(()) => Ok(RunNow::Started),
-            Err(Refused::Running) => Ok(RunNow::AlreadyRunning),
-            Err(Refused::Ended) => Err(AppError::CollectorEnded {
-                collector: planned.id.clone(),
-            }),
-        }
-    }
-
-    /// Pauses `collector`: it starts no scheduled run until [`resume`](Self::resume)d (a run
-    /// going on ends as usual; a run asked for with [`run_now`](Self::run_now) still runs).
-    ///
-    /// # Errors
-    /// [`AppError::UnknownCollector`].
-    pub fn pause(&self, collector: &str) -> Result<(), AppError> {
-        let planned = self.find(collector)?;
-        if planned.live.set_paused(true) {
-            self.events.send(Event::CollectorPaused {
-                collector: planned.id.clone(),
-            });
-        }
-        Ok(())
-    }
-
-    /// Resumes a paused `collector`: a run it missed while paused starts at once, then it is
-    /// back on its schedule.
-    ///
-    /// # Errors
-    /// [`AppError::UnknownCollector`].
-    pub fn resume(&self, collector: &str) -> Result<(), AppError> {
-        let planned = self.find(collector)?;
-        if planned.live.set_paused(false) {
-            self.events.send(Event::CollectorResumed {
-                collector: planned.id.clone(),
-            });
-        }
-        Ok(())
-    }
-
-    /// The app's events from now on; see [`events`](crate::events).
-    pub fn subscribe(&self) -> Events {
-        self.events.subscribe()
-    }
-
-    /// The collectors, as `service/collector`.
-    pub fn collectors(&self) -> Vec<CollectorId> {
-        self.collectors
-            .iter()
-            .map(|planned| planned.id.clone())
-            .collect()
-    }
-
-    /// Each service's rate limit as its API last reported it, for services that have sent a
-    /// request.
-    pub fn rate_limits(&self) -> Vec<(String, RateLimit)> {
-        self.services
-            .iter()
-            .filter_map(|service| Some((service.service_name(), service.rate_limit()?)))
-            .collect()
+    /// A part of the handle to share (with an admin API, a task of your own): everything the
+    /// handle does but stop the app. The handle derefs to it too.
+    pub fn control(&self) -> AppControl {
+        self.control.clone()
     }
 
     /// Stops the app gracefully: no run starts any more, each run going on stores what it has
@@ -267,19 +175,23 @@ impl AppHandle {
             self.supervisor = None;
         }
     }
-
-    fn find(&self, collector: &str) -> Result<&Planned, AppError> {
-        super::plan::find(self.collectors.iter().map(AsRef::as_ref), collector)
-    }
 }
 
 impl std::fmt::Debug for AppHandle {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         formatter
             .debug_struct("AppHandle")
-            .field("collectors", &self.collectors())
+            .field("collectors", &self.control.collectors())
             .field("is_stopping", &self.stop.is_cancelled())
             .finish_non_exhaustive()
+    }
+}
+
+impl std::ops::Deref for AppHandle {
+    type Target = AppControl;
+
+    fn deref(&self) -> &AppControl {
+        &self.control
     }
 }
 

@@ -1,6 +1,7 @@
 //! [`Hamstr`]: the app. It registers services and collectors, checks that they fit together
 //! before the first request, and runs them.
 
+mod control;
 mod error;
 mod handle;
 mod plan;
@@ -23,6 +24,7 @@ use crate::{
     state::{CollectorId, CollectorStatus, State},
 };
 
+pub use control::{AppControl, LiveStatus, ModelInfo, ServiceStatus};
 pub use error::AppError;
 pub use handle::{AppHandle, RunNow};
 pub use services::ServiceWithCollectors;
@@ -197,12 +199,7 @@ impl Hamstr {
     pub async fn status(&self, runs: usize) -> Result<Vec<CollectorStatus>, AppError> {
         let mut statuses = Vec::new();
         for planned in self.plan()? {
-            statuses.push(CollectorStatus::stored(
-                planned.id.clone(),
-                planned.incremental.clone(),
-                planned.backend.load_state(&planned.id).await?,
-                planned.backend.run_history(Some(&planned.id), runs).await?,
-            ));
+            statuses.push(control::stored_status(&planned, runs).await?);
         }
         Ok(statuses)
     }

@@ -1,6 +1,7 @@
 //! The `hamstr` command line (feature `cli`): run, check, mock and init a YAML project.
 
 mod output;
+mod serve;
 
 use std::{
     io::IsTerminal,
@@ -73,6 +74,11 @@ collected stays stored), 2 when the file has errors (nothing runs).")]
         /// `cluster.lease`; default 30s).
         #[arg(long, value_name = "DURATION", value_parser = parse_lease)]
         lease: Option<std::time::Duration>,
+        /// Serve the admin API, status page and metrics on ADDR (default 127.0.0.1:9650;
+        /// instead of the file's `admin.listen`). Off loopback it needs a token
+        /// (`admin.token`, or HAMSTR_ADMIN_TOKEN).
+        #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:9650", conflicts_with = "once")]
+        admin: Option<std::net::SocketAddr>,
     },
     /// Show each collector's stored state and its last runs (the load history).
     #[command(
@@ -165,6 +171,7 @@ pub async fn main() -> ExitCode {
             full,
             worker,
             lease,
+            admin,
         } => {
             let options = RunOptions {
                 once,
@@ -172,6 +179,7 @@ pub async fn main() -> ExitCode {
                 is_full: full,
                 worker,
                 lease,
+                admin,
             };
             run(&file, options).await
         }
@@ -382,6 +390,7 @@ struct RunOptions {
     is_full: bool,
     worker: Option<String>,
     lease: Option<std::time::Duration>,
+    admin: Option<std::net::SocketAddr>,
 }
 
 fn parse_lease(text: &str) -> Result<std::time::Duration, String> {
@@ -399,10 +408,18 @@ async fn run(file: &Path, options: RunOptions) -> ExitCode {
         is_full,
         worker,
         lease,
+        admin,
     } = options;
     let (project, storage) = match project_and_storage(file, storage.as_deref()) {
         Ok(loaded) => loaded,
         Err(code) => return code,
+    };
+    let admin = match serve::admin_of(admin, project.admin.clone()) {
+        Ok(admin) => admin.filter(|_| !once),
+        Err(error) => {
+            report_error_text(&error);
+            return ExitCode::from(2);
+        }
     };
     let to_stdout = storage
         .scheme_entry()
@@ -429,6 +446,9 @@ async fn run(file: &Path, options: RunOptions) -> ExitCode {
         Some(lease) => app.lease_period(lease),
         None => app,
     };
+    if let Some(admin) = admin {
+        return serve::run_serving(app, admin, file).await;
+    }
     if !once {
         return match app.run().await {
             Ok(()) => ExitCode::SUCCESS,

@@ -7,7 +7,7 @@ use marked_yaml::{
 };
 
 use super::{
-    ClusterConfig, PaginatorConfig, Problem, Project, ServiceConfig, Storage, auth,
+    AdminConfig, ClusterConfig, PaginatorConfig, Problem, Project, ServiceConfig, Storage, auth,
     collectors::Names,
     files::{self, FILE_ONLY_KEYS},
     limits, paginator,
@@ -17,7 +17,10 @@ use super::{
 };
 use crate::service::ServiceSettings;
 
-pub(super) const PROJECT_KEYS: [&str; 5] = ["name", "storage", "cluster", "services", "files"];
+pub(super) const PROJECT_KEYS: [&str; 6] =
+    ["name", "storage", "cluster", "admin", "services", "files"];
+/// The keys of `admin:`.
+pub(super) const ADMIN_KEYS: [&str; 2] = ["listen", "token"];
 /// The keys of `cluster:`.
 pub(super) const CLUSTER_KEYS: [&str; 2] = ["worker", "lease"];
 pub(super) const SERVICE_KEYS: [&str; 18] = [
@@ -101,6 +104,10 @@ fn read_project(checker: &mut Checker<'_>, root: &MarkedMappingNode) -> Option<P
         Some(node) if !is_null(node) => cluster(checker, node),
         _ => Some(ClusterConfig::default()),
     };
+    let admin = match get(root, "admin") {
+        Some(node) if !is_null(node) => admin(checker, node).map(Some),
+        _ => Some(None),
+    };
     let section = |name: &str| root.iter().find(|(key, _)| key.as_str() == name);
     let (services_entry, files_entry) = (section("services"), section("files"));
     let mut names = Names::new();
@@ -132,6 +139,7 @@ fn read_project(checker: &mut Checker<'_>, root: &MarkedMappingNode) -> Option<P
         name,
         storage: storage?,
         cluster: cluster?,
+        admin: admin?,
         services: services?,
         files: files?,
     })
@@ -204,6 +212,37 @@ fn cluster(checker: &mut Checker<'_>, node: &Node) -> Option<ClusterConfig> {
         _ => None,
     };
     Some(ClusterConfig { worker, lease })
+}
+
+/// `admin: {listen: 127.0.0.1:9650, token: ${HAMSTR_ADMIN_TOKEN}}`: the admin server of
+/// `hamstr run`.
+fn admin(checker: &mut Checker<'_>, node: &Node) -> Option<AdminConfig> {
+    let mapping = checker.mapping(node, "`admin`")?;
+    checker.check_keys(mapping, "`admin`", &ADMIN_KEYS, &[]);
+    let listen = match get(mapping, "listen") {
+        Some(node) if !is_null(node) => {
+            let text = checker.text(node, "`admin.listen`")?;
+            match text.value.trim().parse::<std::net::SocketAddr>() {
+                Ok(addr) => addr,
+                Err(_) => {
+                    let place = checker.place_of(node);
+                    let shown = text.shown();
+                    checker.report(
+                        place,
+                        format!("`admin.listen` must be IP:PORT, found {shown}"),
+                        "e.g. 127.0.0.1:9650 (loopback), or 0.0.0.0:9650 with a token".to_owned(),
+                    );
+                    return None;
+                }
+            }
+        }
+        _ => AdminConfig::DEFAULT_LISTEN,
+    };
+    let token = match get(mapping, "token") {
+        Some(node) if !is_null(node) => Some(checker.secret(node, "`admin.token`")?),
+        _ => None,
+    };
+    Some(AdminConfig { listen, token })
 }
 
 fn storage(checker: &mut Checker<'_>, node: &Node) -> Option<Storage> {

@@ -73,6 +73,8 @@ pub struct Project {
     pub storage: Storage,
     /// This process among workers sharing the store (`cluster:`).
     pub cluster: ClusterConfig,
+    /// The admin server `hamstr run` serves (`admin:`), if any.
+    pub admin: Option<AdminConfig>,
     /// The services, in file order; there may be none when there are files.
     pub services: Vec<ServiceConfig>,
     /// The files (`files:`), in file order; there may be none when there are services.
@@ -88,6 +90,23 @@ pub struct ClusterConfig {
     pub worker: Option<String>,
     /// How long a claim on a collector holds unless renewed (`lease:`).
     pub lease: Option<std::time::Duration>,
+}
+
+/// `admin: {listen: 127.0.0.1:9650, token: ${HAMSTR_ADMIN_TOKEN}}`: where `hamstr run` serves
+/// its admin API and status page, and the token it asks for (needed off loopback).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct AdminConfig {
+    /// The address (`listen:`); 127.0.0.1:9650 by default.
+    pub listen: std::net::SocketAddr,
+    /// The token every request must carry (`token:`), if any.
+    pub token: Option<Secret>,
+}
+
+impl AdminConfig {
+    /// Where it listens unless `listen:` says otherwise: loopback, port 9650.
+    pub const DEFAULT_LISTEN: std::net::SocketAddr =
+        std::net::SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 9650);
 }
 
 /// One service (one API) of a project: `services: {NAME: {...}}`.

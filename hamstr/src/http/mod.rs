@@ -324,13 +324,7 @@ impl HttpClient {
                     error = %ErrorChain(&failed.error),
                     "retrying"
                 );
-                // Nobody listening is no error.
-                let _ = self.inner.events.send(RequestEvent::Retrying {
-                    url: shown.clone(),
-                    attempt,
-                    reason,
-                    wait,
-                });
+                self.retrying(shown, attempt, reason, wait);
             })
             .await;
         outcome.map_err(|failed| *failed.error)

@@ -23,6 +23,11 @@ impl HttpClient {
         })
     }
 
+    /// The API's message when it refused the credentials.
+    pub(crate) fn rejected_message(&self) -> Option<String> {
+        self.inner.rejected.get().cloned()
+    }
+
     /// Sends one GET of `url` once the service may (origin, credentials, budget, quota), with
     /// the conditional-request validators when `is_conditional`; the place among the requests
     /// in flight is held until the answer is read.
@@ -61,12 +66,15 @@ impl HttpClient {
                 })
             })?;
         }
-        let mut response = self
-            .inner
-            .client
-            .execute(request)
-            .await
-            .map_err(|source| self.transport(shown, source, attempt))?;
+        let answer = self.inner.client.execute(request).await;
+        let status = answer.as_ref().map(reqwest::Response::status);
+        metrics::counter!(
+            "hamstr_requests_total",
+            "service" => self.service().to_owned(),
+            "status" => status.map_or_else(|_| "error".to_owned(), |status| status.as_u16().to_string()),
+        )
+        .increment(1);
+        let mut response = answer.map_err(|source| self.transport(shown, source, attempt))?;
         let status = response.status();
         let headers = std::mem::take(response.headers_mut());
         if let Some(reported) = Reported::from_headers(&headers) {
@@ -111,6 +119,20 @@ impl HttpClient {
                             resumes_at,
                             is_quota: matches!(pause, Pause::Quota),
                         });
+                        let cause = match pause {
+                            Pause::Told => "retry_after",
+                            Pause::Quota => "quota",
+                        };
+                        metrics::histogram!(
+                            "hamstr_pause_seconds",
+                            "service" => self.service().to_owned(),
+                            "cause" => cause,
+                        )
+                        .record(
+                            until
+                                .saturating_duration_since(Instant::now())
+                                .as_secs_f64(),
+                        );
                     }
                     tokio::time::sleep_until(until).await;
                 }
@@ -118,5 +140,28 @@ impl HttpClient {
         };
         self.inner.budget.pace().await;
         (slot, ticket)
+    }
+
+    /// Tells whoever listens that a request is sent again after `wait`, and counts it.
+    pub(super) fn retrying(
+        &self,
+        shown: &RedactedUrl,
+        attempt: u32,
+        reason: &'static str,
+        wait: std::time::Duration,
+    ) {
+        metrics::counter!(
+            "hamstr_retries_total",
+            "service" => self.service().to_owned(),
+            "reason" => reason,
+        )
+        .increment(1);
+        // Nobody listening is no error.
+        let _ = self.inner.events.send(RequestEvent::Retrying {
+            url: shown.clone(),
+            attempt,
+            reason,
+            wait,
+        });
     }
 }

@@ -166,6 +166,15 @@ impl RunHost for Running<'_> {
         self.tally.inserted += committed.inserted;
         self.tally.updated += committed.updated;
         self.tally.unchanged += committed.unchanged;
+        let model = self.planned.schema.name();
+        for (outcome, count) in [
+            ("new", committed.inserted),
+            ("updated", committed.updated),
+            ("unchanged", committed.unchanged),
+        ] {
+            metrics::counter!("hamstr_records_total", "model" => model.to_owned(), "outcome" => outcome)
+                .increment(count as u64);
+        }
         self.planned.events.send(Event::PageStored {
             collector: self.planned.id.clone(),
             records,

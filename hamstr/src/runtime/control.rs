@@ -21,6 +21,8 @@ pub(crate) struct Live {
     next_run: Mutex<Option<DateTime<Utc>>>,
     /// Wakes the scheduler: a run was asked for, or it was paused or resumed.
     wake: Notify,
+    /// Held by each run, and by whatever must change the stored state between runs (a reset).
+    runs: tokio::sync::Mutex<()>,
 }
 
 /// Why a run could not be asked for.
@@ -100,6 +102,16 @@ impl Live {
             Utc::now() + chrono::Duration::from_std(from_now).unwrap_or_default()
         });
         *self.next_run.lock().unwrap_or_else(PoisonError::into_inner) = at;
+    }
+
+    /// Holds off runs while the stored state is changed; `None` while a run is going on.
+    pub(crate) fn hold_runs(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        self.runs.try_lock().ok()
+    }
+
+    /// Waits until no one holds off runs, and holds them off for this run.
+    pub(crate) async fn begin_run(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.runs.lock().await
     }
 
     /// Completes when a run is asked for, or it is paused or resumed.

@@ -24,7 +24,7 @@ use crate::{
     model::Schema,
     report::{Observer, RunReport},
     service::{Endpoint, FileSource, Service},
-    state::{CollectorId, Incremental, RunRecord, State},
+    state::{CollectorId, Incremental, RunOutcome, RunRecord, State},
     text::ErrorChain,
 };
 
@@ -81,10 +81,41 @@ pub(crate) struct Ran {
 impl Ran {
     /// Sends the run's end to the app's subscribers, and returns its report.
     pub(crate) fn announce(self, planned: &Planned) -> RunReport {
+        self.count(planned);
         planned.events.send(Event::RunFinished {
             record: Box::new(self.record),
         });
         self.report
+    }
+}
+
+impl Ran {
+    /// Adds the run to the process's metrics (`docs/admin.md` lists them): counted here, where
+    /// every run passes, rather than from the events, which a subscriber can fall behind on.
+    fn count(&self, planned: &Planned) {
+        let record = &self.record;
+        let collector = planned.id.to_string();
+        let model = planned.schema.name();
+        for (outcome, count) in [("skipped", record.skipped), ("dropped", record.dropped)] {
+            metrics::counter!("hamstr_records_total", "model" => model.to_owned(), "outcome" => outcome)
+                .increment(count as u64);
+        }
+        metrics::counter!(
+            "hamstr_runs_total",
+            "collector" => collector.clone(),
+            "outcome" => record.outcome.as_str(),
+        )
+        .increment(1);
+        let seconds = (record.finished_at - record.started_at)
+            .to_std()
+            .unwrap_or_default()
+            .as_secs_f64();
+        metrics::histogram!("hamstr_run_duration_seconds", "collector" => collector.clone())
+            .record(seconds);
+        if record.outcome == RunOutcome::Succeeded {
+            metrics::gauge!("hamstr_last_success_timestamp_seconds", "collector" => collector)
+                .set(record.finished_at.timestamp_millis() as f64 / 1000.0);
+        }
     }
 }
 

@@ -77,6 +77,7 @@ pub(crate) async fn schedule(
             }
         }
         number += 1;
+        let held = live.begin_run().await;
         live.set_running(true);
         let started = Instant::now();
         let ran = run_collector(&planned, number, &stop, grace).await;
@@ -97,6 +98,7 @@ pub(crate) async fn schedule(
         drop(place);
         live.set_next_run(next);
         live.set_running(false);
+        drop(held);
         ran.announce(&planned);
         if is_rejected {
             tracing::error!(

@@ -263,6 +263,31 @@ impl Service {
         }
     }
 
+    /// The API's message when it refused the service's credentials (a 401): the service sends
+    /// nothing more. `None` while they are not refused.
+    pub fn credentials_refused(&self) -> Option<String> {
+        match self.client.get() {
+            Some(Ok(client)) => client.rejected_message(),
+            _ => None,
+        }
+    }
+
+    /// `url` as it may be shown: without credentials (auth parameters, the base URL's user name,
+    /// password and query, parameters named like secrets). `None` when it is not a URL or the
+    /// service's configuration is invalid.
+    pub fn shown_url(&self, url: &str) -> Option<String> {
+        let client = self.client().ok()?;
+        let mut url = Url::parse(url).ok()?;
+        client.strip_credentials(&mut url);
+        Some(client.redact(&url).to_string())
+    }
+
+    /// The base URL as it may be shown (see [`shown_url`](Self::shown_url)).
+    pub fn shown_base_url(&self) -> Option<String> {
+        let client = self.client().ok()?;
+        self.shown_url(client.base().as_str())
+    }
+
     /// Pauses the service's requests until `resumes_at`: what another worker sharing its quota
     /// was told (a `Retry-After`, an exhausted quota). Nothing for an invalid configuration.
     pub(crate) fn pause_until(&self, resumes_at: chrono::DateTime<chrono::Utc>) {

@@ -166,6 +166,13 @@ pub struct CollectorStatus {
     pub next_run: Option<DateTime<Utc>>,
     /// Its failed runs in a row (0 after a run that succeeded).
     pub failures: u32,
+    /// What it reads: its endpoint's URL without credentials, `file:PATH`, or empty for a
+    /// collect step of its own.
+    pub source: String,
+    /// The model (table) it stores.
+    pub model: String,
+    /// How often it runs; `None` without an interval.
+    pub interval: Option<std::time::Duration>,
 }
 
 impl CollectorStatus {
@@ -185,6 +192,9 @@ impl CollectorStatus {
             is_paused: false,
             next_run: None,
             failures: 0,
+            source: String::new(),
+            model: String::new(),
+            interval: None,
         }
     }
 }
