@@ -2,7 +2,7 @@
 //! display, logs, metrics, an admin API).
 //!
 //! Subscribe with [`Hamstr::subscribe`](crate::Hamstr::subscribe) before running, or with
-//! [`AppHandle::subscribe`](crate::AppHandle::subscribe) while it runs. Events are sent without
+//! [`AppControl::subscribe`](crate::AppControl::subscribe) while it runs. Events are sent without
 //! waiting for anyone: a subscriber that falls more than 1,024 events behind misses the oldest it
 //! had not read, and is told how many ([`Event::Missed`]); it never slows a run.
 //!

@@ -154,6 +154,9 @@ struct LiveAppDoctests;
 #[cfg(doctest)]
 #[doc = include_str!("../../docs/reading.md")]
 struct ReadingDoctests;
+#[cfg(all(doctest, feature = "admin"))]
+#[doc = include_str!("../../docs/admin.md")]
+struct AdminDoctests;
 #[cfg(all(doctest, feature = "postgres"))]
 #[doc = include_str!("../../docs/postgres.md")]
 struct PostgresDoctests;

@@ -10,6 +10,8 @@ use hamstr::testing::{Collection, Fault, LinkStyle, MockApi, MockAuth, Paging};
 use serde_json::{Value, json};
 use tokio::process::Command;
 
+#[path = "cli/admin.rs"]
+mod admin;
 #[path = "cli/cluster.rs"]
 mod cluster;
 

@@ -381,3 +381,122 @@ async fn requests_never_stop_collection() {
     assert_eq!(store.records("payments").len(), 120);
     served.stop().await;
 }
+
+/// On a shared store the cluster endpoint lists the workers, this one marked, and who holds
+/// which collector.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cluster_shows_every_worker_and_lease() {
+    let url = hamstr::testing::scratch_database("admin").await.unwrap();
+    let api = MockApi::start_demo().await;
+    let app = |worker: &str| {
+        let store = hamstr::backend::Storage::parse(&url)
+            .expect("a URL")
+            .open()
+            .expect("opens");
+        Hamstr::new()
+            .shared_backend(store)
+            .worker_name(worker)
+            .register_service(
+                mollie(&api).add_collector(
+                    CollectorSpec::endpoint("payments")
+                        .model::<super::Payment>()
+                        .interval("1h"),
+                ),
+            )
+    };
+    let mut first = serve(app("worker-a")).await;
+    first.run_finished().await;
+    let mut second = app("worker-b").start().await.expect("starts");
+    // A worker is listed from its first claim: a run asked of the second one.
+    let mut second_events = second.subscribe();
+    second.run_now("payments").expect("asked");
+    super::next_event(&mut second_events, |event| {
+        matches!(event, Event::RunFinished { .. }).then_some(())
+    })
+    .await;
+    let cluster = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            let cluster = first.get("/api/cluster").await;
+            if cluster.text.contains("worker-b") {
+                return cluster;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("worker-b within 30 s");
+    assert_eq!(cluster.json["is_shared"], true, "{}", cluster.text);
+    assert_eq!(cluster.json["worker"], "worker-a");
+    let workers = cluster.json["workers"].as_array().expect("workers");
+    let names: Vec<&str> = workers
+        .iter()
+        .filter_map(|worker| worker["name"].as_str())
+        .collect();
+    assert!(
+        names.contains(&"worker-a") && names.contains(&"worker-b"),
+        "{names:?}"
+    );
+    assert!(
+        workers
+            .iter()
+            .any(|worker| worker["name"] == "worker-a" && worker["is_self"] == true)
+    );
+    let lease = &cluster.json["leases"][0];
+    assert_eq!(lease["collector"], "mollie/payments", "{}", cluster.text);
+    assert_eq!(lease["claims"], 2, "a run on each worker");
+    second.stop().await;
+    first.stop().await;
+
+    // A store of one process is no cluster.
+    let alone = serve(payments_app(&api, &MemoryBackend::new())).await;
+    let cluster = alone.get("/api/cluster").await;
+    assert_eq!(cluster.json["is_shared"], false, "{}", cluster.text);
+    alone.stop().await;
+}
+
+/// `/ready` says when the store does not answer, within its timeout, and again when it does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ready_follows_the_store() {
+    let url = hamstr::testing::scratch_database("ready").await.unwrap();
+    let (before, after) = url.split_once('@').unwrap();
+    let (upstream, rest) = after.split_once('/').unwrap();
+    let proxy = hamstr::testing::TcpProxy::start(upstream).await.unwrap();
+    let proxied = format!("{before}@{}/{rest}", proxy.address());
+    let api = MockApi::start_demo().await;
+    let store = hamstr::backend::Storage::parse(&proxied)
+        .expect("a URL")
+        .open()
+        .expect("opens");
+    let app = Hamstr::new().shared_backend(store).register_service(
+        mollie(&api).add_collector(
+            CollectorSpec::endpoint("payments")
+                .model::<super::Payment>()
+                .interval("1h"),
+        ),
+    );
+    let admin = hamstr::admin::Admin::parse("127.0.0.1:0")
+        .expect("an address")
+        .ready_timeout(Duration::from_millis(300));
+    let mut served = super::serve_with(app, admin).await;
+    served.run_finished().await;
+    assert_eq!(served.get("/ready").await.status, 200);
+
+    proxy.cut(usize::MAX);
+    let down = served.get("/ready").await;
+    down.assert_problem(503, "the store did not answer within");
+    assert!(
+        !down.text.contains("hamstr-test"),
+        "no password: {}",
+        down.text
+    );
+    assert_eq!(
+        served.get("/health").await.status,
+        200,
+        "the process still answers"
+    );
+
+    proxy.cut(0);
+    let up = served.get("/ready").await;
+    assert_eq!(up.status, 200, "{}", up.text);
+    served.stop().await;
+}

@@ -8,7 +8,7 @@ use hamstr::{backend::MemoryBackend, testing::MockApi};
 use super::{payments_app, serve};
 
 /// Every documented path of the API.
-const PATHS: [&str; 13] = [
+const PATHS: [&str; 14] = [
     "/api/collectors",
     "/api/collectors/{name}",
     "/api/collectors/{name}/runs",
@@ -17,6 +17,7 @@ const PATHS: [&str; 13] = [
     "/api/collectors/{name}/resume",
     "/api/collectors/{name}/reset",
     "/api/services",
+    "/api/cluster",
     "/api/models",
     "/api/models/{model}/records",
     "/api/models/{model}/records/{key}",
@@ -43,6 +44,10 @@ async fn the_document_is_valid_openapi_3_1_and_complete() {
     );
     assert!(paths["/api/collectors/{name}/run"]["post"].is_object());
     assert!(document.json["components"]["schemas"]["CollectorView"].is_object());
+    assert_eq!(
+        document.json["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
 
     // The page that renders it for people is served too.
     let page = served.get("/api/docs").await;

@@ -1,5 +1,4 @@
-//! The collectors' and services' endpoints: status, load history, run now, pause, resume,
-//! reset; rate limits; liveness and readiness.
+//! The collectors' endpoints: status, load history, run now, pause, resume, reset.
 
 use axum::{
     Json,
@@ -11,7 +10,7 @@ use chrono::{DateTime, Utc};
 
 use super::{State, problem::Problem};
 use crate::{
-    RunNow, ServiceStatus,
+    app::RunNow,
     state::{CollectorStatus, RunRecord},
 };
 
@@ -419,112 +418,4 @@ pub(super) async fn reset(
         "its mark and walk are forgotten; its next run reads everything (stored records stay)"
             .to_owned(),
     ))
-}
-
-/// A service's rate limit as its API last reported it.
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
-pub(super) struct RateLimitView {
-    limit: Option<u64>,
-    remaining: Option<u64>,
-    reset: Option<DateTime<Utc>>,
-    /// When an answer last reported it.
-    updated: Option<DateTime<Utc>>,
-    /// Until when its requests wait (quota used up, or `Retry-After`).
-    paused_until: Option<DateTime<Utc>>,
-}
-
-/// A service's client-side budget.
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
-pub(super) struct BudgetView {
-    requests_per_second: Option<u32>,
-    requests_per_minute: Option<u32>,
-    max_concurrent_requests: Option<usize>,
-    /// The share of the API's quota hamstr may use.
-    max_quota_fraction: f64,
-}
-
-/// One service.
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
-pub(super) struct ServiceView {
-    name: String,
-    /// Without credentials.
-    base_url: String,
-    /// Null before its first request, or when its API reports none.
-    rate_limit: Option<RateLimitView>,
-    budget: BudgetView,
-    /// The API's message when it refused the credentials (the service sends nothing more).
-    credentials_refused: Option<String>,
-}
-
-impl From<ServiceStatus> for ServiceView {
-    fn from(service: ServiceStatus) -> Self {
-        Self {
-            name: service.name,
-            base_url: service.base_url,
-            rate_limit: service.rate_limit.map(|rate| RateLimitView {
-                limit: rate.limit,
-                remaining: rate.remaining,
-                reset: rate.reset,
-                updated: rate.updated,
-                paused_until: rate.paused_until,
-            }),
-            budget: BudgetView {
-                requests_per_second: service.limits.requests_per_second,
-                requests_per_minute: service.limits.requests_per_minute,
-                max_concurrent_requests: service.limits.max_concurrent,
-                max_quota_fraction: service.limits.max_quota_fraction,
-            },
-            credentials_refused: service.credentials_refused,
-        }
-    }
-}
-
-/// Every service.
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
-pub(super) struct ServiceList {
-    services: Vec<ServiceView>,
-}
-
-/// Every service: its rate limit as its API last reported it, its budget, refused credentials.
-#[utoipa::path(get, path = "/api/services", tag = "services",
-    responses((status = 200, description = "Every service: rate limit, budget, refused credentials", body = ServiceList)))]
-pub(super) async fn services(axum::extract::State(shared): State) -> Json<ServiceList> {
-    Json(ServiceList {
-        services: shared
-            .control
-            .services()
-            .into_iter()
-            .map(ServiceView::from)
-            .collect(),
-    })
-}
-
-/// A health answer.
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
-pub(super) struct Health {
-    /// `ok` or `ready`.
-    status: &'static str,
-}
-
-/// Liveness: the process answers.
-#[utoipa::path(get, path = "/health", tag = "health",
-    responses((status = 200, description = "The process answers", body = Health)))]
-pub(super) async fn health() -> Json<Health> {
-    Json(Health { status: "ok" })
-}
-
-/// Readiness: the app is started and its store answers.
-#[utoipa::path(get, path = "/ready", tag = "health",
-    responses(
-        (status = 200, description = "The app is started and its store answers", body = Health),
-        (status = 503, description = "The store does not answer", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub(super) async fn ready(axum::extract::State(shared): State) -> Result<Json<Health>, Problem> {
-    shared.control.check_store().await.map_err(|error| {
-        Problem::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("the store does not answer: {error}"),
-        )
-    })?;
-    Ok(Json(Health { status: "ready" }))
 }

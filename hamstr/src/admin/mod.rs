@@ -43,8 +43,9 @@ mod metrics;
 mod problem;
 mod records;
 mod security;
+mod services;
 
-use std::{net::SocketAddr, sync::Arc};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use axum::{Router, response::Html, routing::get};
 use tokio::task::JoinHandle;
@@ -52,7 +53,7 @@ use tokio_util::sync::CancellationToken;
 use utoipa::OpenApi as _;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::{AppControl, Secret};
+use crate::{app::AppControl, secret::Secret};
 
 /// The environment variable the `hamstr` command reads the admin token from, when YAML's
 /// `admin.token` names none.
@@ -91,6 +92,7 @@ pub enum AdminError {
 pub struct Admin {
     addr: SocketAddr,
     token: Option<Secret>,
+    ready_timeout: Duration,
 }
 
 impl Admin {
@@ -99,7 +101,11 @@ impl Admin {
 
     /// An admin server on `addr` (port 0 picks a free port).
     pub fn new(addr: SocketAddr) -> Self {
-        Self { addr, token: None }
+        Self {
+            addr,
+            token: None,
+            ready_timeout: Self::DEFAULT_READY_TIMEOUT,
+        }
     }
 
     /// An admin server on `addr`, written `IP:PORT`.
@@ -121,12 +127,32 @@ impl Admin {
         self
     }
 
+    /// How long `GET /ready` waits for the store before it answers `503` (a store that is down
+    /// may be retried for longer than a readiness probe waits).
+    pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(5);
+
+    /// Sets how long `GET /ready` waits for the store (default
+    /// [`DEFAULT_READY_TIMEOUT`](Self::DEFAULT_READY_TIMEOUT)).
+    pub fn ready_timeout(mut self, timeout: Duration) -> Self {
+        self.ready_timeout = timeout;
+        self
+    }
+
     /// Listens, and serves `control`'s app on a task of the current runtime until
     /// [`AdminServer::stop`] (or the server is dropped).
     ///
     /// # Errors
-    /// [`AdminError::TokenRequired`] off loopback without a token; [`AdminError::Bind`].
+    /// As [`listen`](Self::listen).
     pub async fn serve(self, control: AppControl) -> Result<AdminServer, AdminError> {
+        Ok(self.listen().await?.serve(control))
+    }
+
+    /// Takes the address (refusing one off loopback without a token), so that nothing is
+    /// collected before the server is sure to start; [`Listening::serve`] then serves an app.
+    ///
+    /// # Errors
+    /// [`AdminError::TokenRequired`] off loopback without a token; [`AdminError::Bind`].
+    pub async fn listen(self) -> Result<Listening, AdminError> {
         if !self.addr.ip().is_loopback() && self.token.is_none() {
             return Err(AdminError::TokenRequired { addr: self.addr });
         }
@@ -140,9 +166,46 @@ impl Admin {
             addr: self.addr,
             cause,
         })?;
+        Ok(Listening {
+            listener,
+            addr,
+            token: self.token,
+            ready_timeout: self.ready_timeout,
+        })
+    }
+}
+
+/// An admin server's address, taken: [`Admin::listen`].
+#[derive(Debug)]
+pub struct Listening {
+    listener: tokio::net::TcpListener,
+    addr: SocketAddr,
+    token: Option<Secret>,
+    ready_timeout: Duration,
+}
+
+impl Listening {
+    /// The address it listens on (with the port picked for port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Serves `control`'s app on a task of the current runtime until [`AdminServer::stop`].
+    pub fn serve(self, control: AppControl) -> AdminServer {
+        let Self {
+            listener,
+            addr,
+            token,
+            ready_timeout,
+        } = self;
         let metrics = metrics::Exporter::install();
         let stop = CancellationToken::new();
-        let app = router(Arc::new(Shared { control, metrics }), self.token);
+        let shared = Shared {
+            control,
+            metrics,
+            ready_timeout,
+        };
+        let app = router(Arc::new(shared), token);
         let shutdown = stop.clone();
         let task = tokio::spawn(async move {
             let served = axum::serve(listener, app)
@@ -153,11 +216,11 @@ impl Admin {
             }
         });
         tracing::info!(url = %format!("http://{addr}/"), "admin server listening");
-        Ok(AdminServer {
+        AdminServer {
             addr,
             stop,
             task: Some(task),
-        })
+        }
     }
 }
 
@@ -199,6 +262,7 @@ impl Drop for AdminServer {
 struct Shared {
     control: AppControl,
     metrics: metrics::Exporter,
+    ready_timeout: Duration,
 }
 
 type State = axum::extract::State<Arc<Shared>>;
@@ -210,6 +274,7 @@ type State = axum::extract::State<Arc<Shared>>;
         title = "hamstr admin API",
         description = "Watch and steer a running hamstr app: its collectors, their runs and schedules, its services' rate limits, and the records it stored."
     ),
+    modifiers(&TokenAuth),
     tags(
         (name = "collectors", description = "Collectors: state, load history, run now, pause, resume, reset"),
         (name = "services", description = "Services: rate limits, budgets, refused credentials"),
@@ -218,6 +283,45 @@ type State = axum::extract::State<Arc<Shared>>;
     )
 )]
 struct ApiDoc;
+
+/// The token, as the document describes it: asked for only when the server has one (always off
+/// loopback), as a bearer token or as the password of basic auth.
+struct TokenAuth;
+
+impl utoipa::Modify for TokenAuth {
+    fn modify(&self, document: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{
+            HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+        };
+        let components = document.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("The admin token (`admin.token`, HAMSTR_ADMIN_TOKEN), when the server has one"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "basic",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Basic)
+                    .description(Some(
+                        "Any user name, the admin token as the password (what a browser sends)",
+                    ))
+                    .build(),
+            ),
+        );
+        // No requirement (a loopback server without a token), or either scheme.
+        document.security = Some(vec![
+            SecurityRequirement::default(),
+            SecurityRequirement::new("bearer", Vec::<String>::new()),
+            SecurityRequirement::new("basic", Vec::<String>::new()),
+        ]);
+    }
+}
 
 /// The routes, their OpenAPI document, and the security around them.
 fn router(shared: Arc<Shared>, token: Option<Secret>) -> Router {
@@ -229,12 +333,13 @@ fn router(shared: Arc<Shared>, token: Option<Secret>) -> Router {
         .routes(routes!(api::pause))
         .routes(routes!(api::resume))
         .routes(routes!(api::reset))
-        .routes(routes!(api::services))
+        .routes(routes!(services::services))
+        .routes(routes!(services::cluster))
         .routes(routes!(records::models))
         .routes(routes!(records::records))
         .routes(routes!(records::record))
-        .routes(routes!(api::health))
-        .routes(routes!(api::ready))
+        .routes(routes!(services::health))
+        .routes(routes!(services::ready))
         .split_for_parts();
     let document = Arc::new(document.to_pretty_json().unwrap_or_default());
     let pages = Router::new()

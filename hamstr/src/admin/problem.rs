@@ -6,7 +6,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-use crate::{AppError, backend::BackendError};
+use crate::{app::AppError, backend::BackendError};
 
 /// An error answer.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]

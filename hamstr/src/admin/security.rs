@@ -12,7 +12,7 @@ use axum::{
 use base64::Engine as _;
 
 use super::problem::Problem;
-use crate::Secret;
+use crate::secret::Secret;
 
 /// What the guard checks against.
 #[derive(Debug)]

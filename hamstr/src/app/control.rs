@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::{AppError, RunNow, plan};
 use crate::{
-    backend::{Batch, Query, RowPage},
+    backend::{Batch, ClusterStatus, Query, RowPage},
     events::{Event, EventBus, Events},
     model::{Cell, Row, Schema},
     runtime::{Planned, Refused},
@@ -274,6 +274,26 @@ impl AppControl {
     pub async fn get_row(&self, model: &str, key: &[Cell]) -> Result<Option<Row>, AppError> {
         let planned = self.find_model(model)?;
         Ok(planned.backend.get_row(&planned.schema, key).await?)
+    }
+
+    /// The workers sharing the app's store and who holds which collector; `None` when the
+    /// store is not shared (SQLite, JSON Lines, memory).
+    ///
+    /// # Errors
+    /// The backend's.
+    pub async fn cluster_status(&self) -> Result<Option<ClusterStatus>, AppError> {
+        match self.inner.collectors.first() {
+            Some(planned) => Ok(planned.backend.cluster_status().await?),
+            None => Ok(None),
+        }
+    }
+
+    /// This process's name among the workers sharing the store; `None` when it is not shared.
+    pub fn worker_name(&self) -> Option<String> {
+        self.inner
+            .collectors
+            .iter()
+            .find_map(|planned| Some(planned.cluster.as_ref()?.name.clone()))
     }
 
     /// Whether every store of the app answers (it reads one line of the load history).

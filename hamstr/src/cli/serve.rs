@@ -3,10 +3,10 @@
 use std::{net::SocketAddr, path::Path, process::ExitCode};
 
 use crate::{
-    Hamstr, Secret,
     admin::{Admin, TOKEN_VARIABLE},
-    app::shutdown_signal,
+    app::{Hamstr, shutdown_signal},
     config::AdminConfig,
+    secret::Secret,
 };
 
 /// The admin server to serve: `--admin` over the file's `admin:`; the token from `admin.token`,
@@ -44,6 +44,14 @@ pub(super) async fn run_serving(app: Hamstr, admin: Admin, file: &Path) -> ExitC
             return ExitCode::FAILURE;
         }
     };
+    // The address first: a server that cannot start stops the run before any request.
+    let listening = match admin.listen().await {
+        Ok(listening) => listening,
+        Err(error) => {
+            super::report_error_text(&error.to_string());
+            return ExitCode::from(2);
+        }
+    };
     let mut handle = match app.start().await {
         Ok(handle) => handle,
         Err(error) => {
@@ -51,14 +59,7 @@ pub(super) async fn run_serving(app: Hamstr, admin: Admin, file: &Path) -> ExitC
             return ExitCode::FAILURE;
         }
     };
-    let server = match admin.serve(handle.control()).await {
-        Ok(server) => server,
-        Err(error) => {
-            super::report_error_text(&error.to_string());
-            handle.stop().await;
-            return ExitCode::from(2);
-        }
-    };
+    let server = listening.serve(handle.control());
     announce(&server.url());
     signal.await;
     tracing::info!("shutting down: runs in progress store what they have");

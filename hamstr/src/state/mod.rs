@@ -145,7 +145,7 @@ impl fmt::Display for Mark {
 }
 
 /// What [`Hamstr::status`](crate::Hamstr::status) and, while the app runs,
-/// [`AppHandle::status`](crate::AppHandle::status) tell of one collector.
+/// [`AppControl::status`](crate::AppControl::status) tell of one collector.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct CollectorStatus {
