@@ -944,3 +944,34 @@ async fn processes_starting_at_once_migrate_once() {
     );
     assert_eq!(psql(&url, "SELECT count(*) FROM items"), ["1"]);
 }
+
+/// `sqlite://file:…?mode=memory` is a file's path, not a SQLite URI: the records are kept in a
+/// file of that name, not in memory and lost.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sqlite_path_that_looks_like_a_uri_is_a_path() {
+    let api = MockApi::start().await;
+    api.route("/items", Collection::new(items(5)).records_at("data"));
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = format!(
+        "services:\n  shop:\n    base_url: {}\n    records: data\n    collectors:\n      /items:\n        name: items\n        model: {{id: integer}}\n",
+        api.url()
+    );
+    std::fs::write(dir.path().join("hamstr.yml"), yaml).unwrap();
+    let storage = "sqlite://file:kept.db?mode=memory";
+    let output = hamstr(
+        dir.path(),
+        &["run", "hamstr.yml", "--once", "--storage", storage],
+        &[],
+    )
+    .await;
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let file = dir.path().join("file:kept.db?mode=memory");
+    assert!(file.is_file(), "the database is a file of that name");
+    let connection =
+        rusqlite::Connection::open_with_flags(&file, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
+    let count: i64 = connection
+        .query_row("SELECT count(*) FROM items", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(count, 5);
+}

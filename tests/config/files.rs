@@ -330,13 +330,14 @@ fn names_that_leave_the_folder_or_take_the_stores_tables_are_refused() {
         let source = format!(
             "storage: jsonl://out\nservices:\n  s:\n    base_url: http://127.0.0.1:9/\n    collectors:\n      /items:\n        name: \"{name}\"\n        model: {{id: integer}}\n"
         );
-        let error = parse(&source)
-            .expect("the file parses")
-            .into_app(&Storage::memory())
-            .expect_err("the name is refused")
-            .to_string();
+        // Refused by the loader, at the name's place, before any app is built.
+        let error = parse(&source).expect_err("the name is refused");
+        let diagnostic = &error.diagnostics()[0];
+        assert_eq!((diagnostic.line, diagnostic.column), (7, 15), "{error}");
         assert!(
-            error.contains(&format!("`{name}` cannot be used")),
+            diagnostic
+                .message
+                .contains(&format!("`{name}` cannot be a table's name")),
             "{error}"
         );
     }

@@ -148,7 +148,7 @@ async fn a_malformed_row_is_reported_by_line_and_skipped() {
         .unwrap();
     assert_eq!(pages[0].len(), 2);
     assert_eq!(pages[0].malformed()[0].line, 2);
-    assert_eq!(pages[0].values()[1]["_row"], 4);
+    assert_eq!(pages[0].values().unwrap()[1]["_row"], 4);
 
     let error = FileSource::csv(dir.path().join("missing.csv"))
         .list()

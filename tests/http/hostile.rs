@@ -13,7 +13,8 @@ use tokio::{
 use super::list_until_error;
 
 /// A next link that is a number out of range, a lone surrogate, or nested past any limit: the
-/// walk ends with an error naming the path and the start of the value.
+/// page's records are handed on, then the walk ends with an error naming the path and the start
+/// of the value.
 #[tokio::test]
 async fn odd_values_at_the_next_path_are_errors() {
     let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
@@ -28,8 +29,8 @@ async fn odd_values_at_the_next_path_are_errors() {
             .records("data")
             .paginator(NextLink::at("next"));
         let (records, error) = list_until_error(&service, "items").await;
-        // The page is refused whole, as with any next link the walk cannot follow.
-        assert!(records.is_empty(), "{records:?}");
+        // The page's own records are good: they are handed on, then the walk ends.
+        assert_eq!(records.len(), 1, "{records:?}");
         let error = error.expect("an error, not a panic").to_string();
         assert!(error.contains("at `next`"), "{error}");
         assert!(error.contains("within JSON's limits"), "{error}");
@@ -200,4 +201,62 @@ async fn redirects_keep_a_query_key_and_loops_are_named() {
         "{error}"
     );
     assert!(!error.contains("k3y"), "{error}");
+}
+
+/// A record holding a number no `f64` holds: reading the page's records as JSON values is an
+/// error naming the record and the field, not a panic; the other records read.
+#[tokio::test]
+async fn a_number_beyond_f64_in_a_record_is_an_error() {
+    use futures_util::{StreamExt, TryStreamExt};
+    let api = MockApi::start().await;
+    let body = r#"{"data": [{"id": 1}, {"id": 2, "big": 1e999999}, {"id": 3}]}"#;
+    api.route(
+        "/items",
+        MockResponse::text(200, body).header("content-type", "application/json"),
+    );
+    let service = Service::new(api.url()).records("data");
+    let pages: Vec<hamstr::service::Page> =
+        service.list_pages("items").try_collect().await.unwrap();
+    let error = pages[0].values().expect_err("not a value").to_string();
+    assert!(
+        error.contains("big") && error.contains("record 1"),
+        "{error}"
+    );
+    // The stream of records says the same of that record, and goes on to the next.
+    let items: Vec<_> = service.list("items").collect().await;
+    assert_eq!(items.len(), 3);
+    assert!(items[0].is_ok() && items[2].is_ok());
+    let misfit = items[1].as_ref().expect_err("not a value").to_string();
+    assert!(misfit.contains("big"), "{misfit}");
+}
+
+/// A server whose queue of connections is full drops new ones: the connect timeout ends the
+/// request, and the error says it was the connect timeout, not the request's.
+#[tokio::test]
+async fn a_connect_timeout_is_called_so() {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = socket.local_addr().unwrap();
+    // Never accepted: once its backlog is full, the kernel drops new connections' SYNs.
+    let listener = socket.listen(1).unwrap();
+    let mut held = Vec::new();
+    for _ in 0..8 {
+        let connecting = tokio::net::TcpStream::connect(addr);
+        match tokio::time::timeout(std::time::Duration::from_millis(100), connecting).await {
+            Ok(Ok(stream)) => held.push(stream),
+            _ => break, // the queue is full
+        }
+    }
+    let service = Service::new(format!("http://{addr}/"))
+        .connect_timeout(std::time::Duration::from_millis(200))
+        .timeout(std::time::Duration::from_secs(30))
+        .retry(hamstr::service::RetryPolicy::none());
+    let (_, error) = list_until_error(&service, "items").await;
+    let error = error.expect("no connection").to_string();
+    assert!(
+        error.contains("the connect timeout") && error.contains("200ms"),
+        "{error}"
+    );
+    assert!(!error.contains("30s"), "{error}");
+    drop((held, listener));
 }

@@ -38,7 +38,7 @@ async fn list_pages_gives_records_and_metadata() {
     );
     assert!(pages[0].headers().contains_key("link"));
     assert!(pages[1].url().as_str().contains("page=2"));
-    assert_eq!(pages[2].values()[4]["n"], 25);
+    assert_eq!(pages[2].values().unwrap()[4]["n"], 25);
     // A checkpoint on every page but the last lets a walk go on from there.
     assert!(pages[0].checkpoint().is_some());
     assert!(pages[2].checkpoint().is_none());
@@ -233,6 +233,7 @@ async fn search_pages_keeps_each_page_and_its_position() {
         .map(|page| {
             let ids = page
                 .values()
+                .unwrap()
                 .iter()
                 .map(|job| job["id"].as_i64().unwrap())
                 .collect();

@@ -487,6 +487,34 @@ async fn a_refused_next_link_is_not_kept_as_the_resume_point() {
     assert_eq!(store.ids(), [1, 2, 3]);
 }
 
+/// A next value the paginator cannot read (a number beyond any `f64`), sent once: the page's
+/// records are stored, the run fails naming the path, and the next run starts over at the
+/// healthy API's first page.
+#[tokio::test]
+async fn an_unreadable_next_value_keeps_the_page_and_is_not_kept() {
+    let api = MockApi::start().await;
+    let body = format!(
+        r#"{{"data": {}, "next": 1e999999}}"#,
+        serde_json::to_string(&items(1..=2)).unwrap()
+    );
+    api.route(
+        "/items",
+        vec![
+            MockResponse::text(200, body).header("content-type", "application/json"),
+            MockResponse::json(json!({"data": items(1..=3), "next": null})),
+        ],
+    );
+    let store = Store::new(Kind::Sqlite);
+    let first = run(&api, &store, NextLink::at("next"), Incremental::FullRefresh).await;
+    let failure = first.failure.as_ref().expect("the run fails").to_string();
+    assert!(failure.contains("at `next`"), "{failure}");
+    assert_eq!(store.ids(), [1, 2], "the page's records are kept");
+    let second = run(&api, &store, NextLink::at("next"), Incremental::FullRefresh).await;
+    assert!(second.is_success(), "{second}");
+    assert_eq!(pages_asked(&api, 1), [""]);
+    assert_eq!(store.ids(), [1, 2, 3]);
+}
+
 /// Credentials written into the base URL itself (a user, a password, a token parameter) go on
 /// every request, page 2 and a resumed walk included, and are never kept in the stored state.
 #[tokio::test]

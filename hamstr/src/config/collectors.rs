@@ -22,8 +22,10 @@ use crate::state::Incremental;
 pub(super) type Names = HashMap<String, Taken>;
 
 /// Where a name was taken.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(super) struct Taken {
+    /// The name as written (the map's key is its lower case).
+    name: String,
     line: usize,
     is_file: bool,
 }
@@ -137,10 +139,23 @@ pub(super) fn claim_name(
     place: Place,
     is_file: bool,
 ) {
-    let Some(other) = names.get(name).copied() else {
+    // The name is a table's (and a JSON Lines file's): refused here, at its place, rather than
+    // when the app is built.
+    if let Some(reason) = hamstr_tables::table_name_problem(name) {
+        checker.report(
+            place,
+            format!("{shown} cannot be a table's name"),
+            reason.to_owned(),
+        );
+        return;
+    }
+    // SQL compares table names without case: `Items` and `items` are one table.
+    let key = name.to_ascii_lowercase();
+    let Some(other) = names.get(&key).cloned() else {
         names.insert(
-            name.to_owned(),
+            key,
             Taken {
+                name: name.to_owned(),
                 line: place.line,
                 is_file,
             },
@@ -152,9 +167,17 @@ pub(super) fn claim_name(
     } else {
         "give one another `name:`"
     };
+    let which = if other.name == name {
+        format!("two collectors are named {shown}")
+    } else {
+        format!(
+            "{shown} and `{}` are one name to a store (names that differ only in case are one table)",
+            other.name
+        )
+    };
     checker.report(
         place,
-        format!("two collectors are named {shown}"),
+        which,
         format!(
             "the other is on line {}; each stores into a table of its own, so {rename}",
             other.line

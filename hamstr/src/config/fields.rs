@@ -140,12 +140,24 @@ fn declare<'n>(checker: &mut Checker<'_>, mapping: &'n MarkedMappingNode) -> Vec
                     (column.clone(), quote(&column))
                 }
             };
-        if let Some(first) = declared.iter().find(|field| field.column == column) {
+        // SQL compares column names without case: `id` and `ID` are one column.
+        if let Some(first) = declared
+            .iter()
+            .find(|field| field.column.eq_ignore_ascii_case(&column))
+        {
             let place = checker.place_of_scalar(key);
             let first_line = checker.place_of_scalar(first.key).line;
+            let what = if first.column == column {
+                format!("two fields go into the column {column_shown}")
+            } else {
+                format!(
+                    "two fields go into the column {column_shown} (and `{}`: names that differ only in case are one column)",
+                    first.column
+                )
+            };
             checker.report(
                 place,
-                format!("two fields go into the column {column_shown}"),
+                what,
                 format!("the other is on line {first_line}; give one of them a `column:`"),
             );
         }

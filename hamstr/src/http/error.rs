@@ -77,6 +77,18 @@ pub enum HttpError {
         /// What went wrong (without the URL, which may hold credentials), in the message.
         cause: reqwest::Error,
     },
+    /// No connection could be made within the service's connect timeout, retries included.
+    #[error("{service}: {url} could not be connected to within {timeout:?} (the connect timeout){}", attempts_suffix(*attempts))]
+    ConnectTimeout {
+        /// The service's name.
+        service: String,
+        /// The request's URL, credentials removed.
+        url: RedactedUrl,
+        /// The connect timeout in force.
+        timeout: Duration,
+        /// How many times the request was sent.
+        attempts: u32,
+    },
     /// No complete answer within the service's request timeout, retries included.
     #[error("{service}: {url} did not answer within {timeout:?}{}", attempts_suffix(*attempts))]
     Timeout {
@@ -208,6 +220,7 @@ impl HttpError {
             Self::Status { attempts, .. }
             | Self::Transport { attempts, .. }
             | Self::Timeout { attempts, .. }
+            | Self::ConnectTimeout { attempts, .. }
             | Self::Malformed { attempts, .. } => *attempts,
             Self::CredentialsRejected { .. }
             | Self::BodyTooLarge { .. }

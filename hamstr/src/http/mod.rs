@@ -566,28 +566,4 @@ impl HttpClient {
             limit: self.inner.settings.max_body_bytes,
         }
     }
-
-    /// A request that got no complete answer: retried.
-    fn transport(&self, shown: &RedactedUrl, source: reqwest::Error, attempt: u32) -> Failed {
-        let service = self.inner.settings.service.clone();
-        let (error, reason) = if source.is_timeout() {
-            let error = HttpError::Timeout {
-                service,
-                url: shown.clone(),
-                timeout: self.inner.settings.timeout,
-                attempts: attempt,
-            };
-            (error, "timeout")
-        } else {
-            let error = HttpError::Transport {
-                service,
-                url: shown.clone(),
-                attempts: attempt,
-                // reqwest prints the full URL, query string and all: ours is the redacted one.
-                cause: source.without_url(),
-            };
-            (error, "no complete answer")
-        };
-        Failed::new(error, Decision::retry(reason))
-    }
 }

@@ -5,7 +5,7 @@ use reqwest::Url;
 use tokio::time::Instant;
 
 use super::{
-    Failed, HttpClient, HttpError, RequestEvent, Sent,
+    Decision, Failed, HttpClient, HttpError, RequestEvent, Sent,
     quota::{Pause, Reported, Ticket},
 };
 use crate::url::RedactedUrl;
@@ -163,5 +163,42 @@ impl HttpClient {
             reason,
             wait,
         });
+    }
+
+    /// A request that got no complete answer: retried.
+    pub(super) fn transport(
+        &self,
+        shown: &RedactedUrl,
+        source: reqwest::Error,
+        attempt: u32,
+    ) -> Failed {
+        let service = self.inner.settings.service.clone();
+        let (error, reason) = if source.is_connect() && source.is_timeout() {
+            let error = HttpError::ConnectTimeout {
+                service,
+                url: shown.clone(),
+                timeout: self.inner.settings.connect_timeout,
+                attempts: attempt,
+            };
+            (error, "connect timeout")
+        } else if source.is_timeout() {
+            let error = HttpError::Timeout {
+                service,
+                url: shown.clone(),
+                timeout: self.inner.settings.timeout,
+                attempts: attempt,
+            };
+            (error, "timeout")
+        } else {
+            let error = HttpError::Transport {
+                service,
+                url: shown.clone(),
+                attempts: attempt,
+                // reqwest prints the full URL, query string and all: ours is the redacted one.
+                cause: source.without_url(),
+            };
+            (error, "no complete answer")
+        };
+        Failed::new(error, Decision::retry(reason))
     }
 }

@@ -147,11 +147,12 @@ impl Page {
     }
 
     /// The records as JSON values.
-    pub fn values(&self) -> Vec<Value> {
-        self.records
-            .iter()
-            .map(|record| serde_json::from_str(record.get()).expect("records are valid JSON"))
-            .collect()
+    ///
+    /// # Errors
+    /// A record holding a value `serde_json::Value` cannot hold (a number beyond `f64`, such as
+    /// `1e999999`), naming the record and the field.
+    pub fn values(&self) -> Result<Vec<Value>, DecodeError> {
+        self.decode::<Value>().collect()
     }
 
     /// Decodes every record into `T`, straight from its raw JSON; a record that does not fit is
@@ -336,7 +337,16 @@ impl Walk {
         }
         let view = PageView::new(&url, &shown, &answer.headers, &body, &records, self.index)
             .with_fields(&fields);
-        let mut next = self.paginator.next_request(&view)?;
+        // A next request the paginator cannot make (a value at its path no program can hold, a
+        // link that is no URL) ends the walk after this page, as a refused link does below: the
+        // page's records are good and are handed on first.
+        let mut next = match self.paginator.next_request(&view) {
+            Ok(next) => next,
+            Err(error) => {
+                self.error = Some(error.into());
+                None
+            }
+        };
         // A 304 is empty because nothing changed, not because the listing ran out.
         if records.is_empty() && !answer.is_not_modified {
             self.empty_in_a_row += 1;
@@ -349,6 +359,7 @@ impl Walk {
         }
         let mut resume = match &next {
             Some(_) => None,
+            None if self.error.is_some() => None,
             None => self.paginator.resume_request(&view),
         };
         for url in next.iter_mut().chain(resume.iter_mut()) {

@@ -98,13 +98,22 @@ pub(in crate::backend) const SCHEME: Scheme = Scheme {
 };
 
 impl Sqlite {
-    /// Opens (or creates) the database at `path`.
+    /// Opens (or creates) the database at `path`. The path is a file's path, always: a path
+    /// that starts with `file:` is not read as a SQLite URI (`file:x?mode=memory` would keep
+    /// nothing); use [`in_memory`](Self::in_memory), or the `memory` storage, for that.
     ///
     /// # Errors
     /// When the file cannot be opened or set up.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, BackendError> {
         let path = path.as_ref().to_owned();
-        let connection = Connection::open(&path)
+        // The bundled SQLite reads any name that starts with `file:` as a URI, whatever the open
+        // flags say; `./` in front makes it the name of a file again.
+        let opened = if path.to_string_lossy().starts_with("file:") {
+            Path::new(".").join(&path)
+        } else {
+            path.clone()
+        };
+        let connection = Connection::open(&opened)
             .map_err(|error| store_error(format!("opening {}", path.display()), error))?;
         Self::start(connection, path)
     }

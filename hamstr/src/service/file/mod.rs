@@ -333,7 +333,7 @@ impl FileSource {
         };
         let mut pages = std::pin::pin!(self.list_pages());
         while let Some(page) = pages.try_next().await? {
-            for value in page.values() {
+            for value in page.values()? {
                 let is_match = fields.len() == key.len()
                     && fields.iter().zip(key).all(|(field, wanted)| {
                         value.get(field).is_some_and(|found| text_is(found, wanted))
