@@ -5,6 +5,7 @@ mod app_checks;
 mod callbacks_and_misfits;
 mod dynamic_models;
 mod end_to_end;
+mod fan_out;
 mod files;
 mod handle;
 mod incremental;

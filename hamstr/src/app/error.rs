@@ -123,6 +123,14 @@ pub enum AppError {
         /// The models there are, comma-separated.
         known: String,
     },
+    /// A fan-out collector's keys, placeholder or store do not fit.
+    #[error("collector `{collector}`: {reason}")]
+    FanOut {
+        /// The collector.
+        collector: CollectorId,
+        /// What does not fit, and what to write.
+        reason: String,
+    },
     /// A collector's incremental strategy does not fit what it reads.
     #[error("collector `{collector}`: the {strategy} strategy does not fit: {reason}")]
     Strategy {

@@ -3,6 +3,7 @@
 
 mod control;
 mod error;
+mod fan_out;
 mod handle;
 mod plan;
 mod services;

@@ -3,7 +3,7 @@
 
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
-use super::{AppError, Hamstr};
+use super::{AppError, Hamstr, fan_out};
 use crate::{
     backend::{Backend, TablePlan},
     model::Schema,
@@ -148,6 +148,7 @@ impl Hamstr {
         // What a collector of a file that names no service runs under: it sends no request.
         let files = Service::new("http://localhost/").name(FILES);
         let mut planned: Vec<Planned> = Vec::new();
+        let mut pending = Vec::new();
         let mut run_places: BTreeMap<String, Arc<tokio::sync::Semaphore>> = BTreeMap::new();
         for (owner, collector) in attached.chain(added) {
             let settings = collector.settings();
@@ -194,9 +195,12 @@ impl Hamstr {
                 .file_source()
                 .map(|file| file.clone().column_types(Arc::clone(&schema)));
             check_strategy(&id, &incremental, file.is_some())?;
+            let (fan_out, checked_path) = fan_out::check(&id, &settings)?;
+            pending.push(fan_out);
             let endpoint = match settings.endpoint_path() {
                 Some(path) => {
-                    service.endpoint_url(path)?;
+                    // A fan-out's path is checked with a key in its placeholder.
+                    service.endpoint_url(checked_path.as_deref().unwrap_or(path))?;
                     let mut endpoint = service.endpoint(path);
                     if let Some(records) = settings.records_path() {
                         endpoint = endpoint.records(records.clone());
@@ -224,6 +228,7 @@ impl Hamstr {
                 service: service.clone(),
                 endpoint,
                 file,
+                fan_out: None,
                 schema,
                 interval,
                 incremental,
@@ -251,6 +256,7 @@ impl Hamstr {
         if planned.is_empty() {
             return Err(AppError::NoCollectors);
         }
+        fan_out::resolve(&mut planned, pending, &backend)?;
         // Evenly, by order of registration: collector k of n starts k/n into the window.
         let count = planned.len() as u32;
         for (index, collector) in planned.iter_mut().enumerate() {

@@ -8,9 +8,12 @@ use std::{
 
 use async_trait::async_trait;
 
+use chrono::{DateTime, Utc};
+
 use super::{
-    Backend, BackendError, Batch, CollectorId, Committed, Query, RecentRuns, RowPage, RunRecord,
-    Scheme, State, Storage, added_fields, check_key, distinct_values, find_by_key,
+    Backend, BackendError, Batch, CollectorId, Committed, DueKey, Frontier, KeyRead, KeyRow, Query,
+    RecentRuns, RowPage, RunRecord, Scheme, State, Storage, added_fields, check_key, count_keys,
+    distinct_values, find_by_key,
 };
 use crate::model::{Cell, Row, Schema, row_to_json};
 
@@ -30,6 +33,8 @@ struct Tables {
     tables: HashMap<String, Table>,
     states: HashMap<CollectorId, State>,
     history: RecentRuns,
+    /// Each fan-out collector's frontier, by key.
+    keys: HashMap<CollectorId, std::collections::BTreeMap<String, KeyRow>>,
 }
 
 #[derive(Debug)]
@@ -138,6 +143,75 @@ impl Table {
 
 #[async_trait]
 impl Backend for MemoryBackend {
+    fn keeps_keys(&self) -> bool {
+        true
+    }
+
+    async fn add_keys(
+        &self,
+        collector: &CollectorId,
+        keys: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<usize, BackendError> {
+        let mut tables = self.lock();
+        let known = tables.keys.entry(collector.clone()).or_default();
+        let before = known.len();
+        for key in keys {
+            known.entry(key.clone()).or_insert_with(|| KeyRow::new(now));
+        }
+        Ok(known.len() - before)
+    }
+
+    async fn due_keys(
+        &self,
+        collector: &CollectorId,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<DueKey>, BackendError> {
+        let tables = self.lock();
+        let Some(known) = tables.keys.get(collector) else {
+            return Ok(Vec::new());
+        };
+        let mut due: Vec<(&DateTime<Utc>, &String, u32)> = known
+            .iter()
+            .filter(|(_, row)| row.is_due(now))
+            .filter_map(|(key, row)| Some((row.due_at.as_ref()?, key, row.failures)))
+            .collect();
+        due.sort();
+        Ok(due
+            .into_iter()
+            .take(limit)
+            .map(|(_, key, failures)| DueKey::new(key.clone(), failures))
+            .collect())
+    }
+
+    async fn record_key(
+        &self,
+        collector: &CollectorId,
+        read: &KeyRead,
+    ) -> Result<(), BackendError> {
+        let mut tables = self.lock();
+        let known = tables.keys.entry(collector.clone()).or_default();
+        known
+            .entry(read.key.clone())
+            .or_insert_with(|| KeyRow::new(read.at))
+            .after(read);
+        Ok(())
+    }
+
+    async fn frontier(
+        &self,
+        collector: &CollectorId,
+        now: DateTime<Utc>,
+    ) -> Result<Frontier, BackendError> {
+        let tables = self.lock();
+        Ok(tables
+            .keys
+            .get(collector)
+            .map(|known| count_keys(known.values(), now))
+            .unwrap_or_default())
+    }
+
     async fn prepare(&self, schema: &Schema) -> Result<(), BackendError> {
         let mut tables = self.lock();
         let wanted = Arc::new(schema.clone());

@@ -17,6 +17,7 @@
 
 mod continuation;
 mod jsonl;
+mod keys;
 mod lease;
 mod memory;
 mod migration;
@@ -33,6 +34,7 @@ mod storage;
 use std::{collections::VecDeque, fmt, sync::Arc};
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 
 use crate::model::{Cell, FieldType, Row, Schema};
 
@@ -40,6 +42,8 @@ pub use crate::state::{CollectorId, RunRecord, State};
 
 pub use continuation::{Continuation, Position};
 pub use jsonl::JsonLines;
+pub use keys::{DueKey, Frontier, KeyRead, KeyStatus};
+pub(crate) use keys::{KeyRow, count as count_keys};
 pub use lease::{
     Claim, Claimed, ClusterStatus, LeaseStatus, SharedPause, SharedPauses, WorkerStatus,
     default_worker_name,
@@ -255,6 +259,67 @@ pub trait Backend: Send + Sync + fmt::Debug + 'static {
         })
     }
 
+    /// Whether it keeps the frontier of fan-out collectors ([`add_keys`](Self::add_keys) and the
+    /// calls after it); default `false`.
+    fn keeps_keys(&self) -> bool {
+        false
+    }
+
+    /// Adds `keys` to `collector`'s frontier, due at `now`; keys it knows are left as they are.
+    /// Returns how many were new.
+    ///
+    /// # Errors
+    /// [`BackendError::Unsupported`] from a backend that keeps no keys (the default).
+    async fn add_keys(
+        &self,
+        collector: &CollectorId,
+        keys: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<usize, BackendError> {
+        let _ = (collector, keys, now);
+        Err(unsupported_keys::<Self>())
+    }
+
+    /// At most `limit` of `collector`'s keys due at `now`, the longest due first (then by key).
+    ///
+    /// # Errors
+    /// As [`add_keys`](Self::add_keys).
+    async fn due_keys(
+        &self,
+        collector: &CollectorId,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<DueKey>, BackendError> {
+        let _ = (collector, now, limit);
+        Err(unsupported_keys::<Self>())
+    }
+
+    /// Keeps how a read of one of `collector`'s keys went, and when it is due again.
+    ///
+    /// # Errors
+    /// As [`add_keys`](Self::add_keys).
+    async fn record_key(
+        &self,
+        collector: &CollectorId,
+        read: &KeyRead,
+    ) -> Result<(), BackendError> {
+        let _ = (collector, read);
+        Err(unsupported_keys::<Self>())
+    }
+
+    /// How many keys `collector` knows, and in what state, at `now`.
+    ///
+    /// # Errors
+    /// As [`add_keys`](Self::add_keys).
+    async fn frontier(
+        &self,
+        collector: &CollectorId,
+        now: DateTime<Utc>,
+    ) -> Result<Frontier, BackendError> {
+        let _ = (collector, now);
+        Err(unsupported_keys::<Self>())
+    }
+
     /// The distinct values of `field` in the stored rows of `schema`'s model, sorted as
     /// [`Cell::total_cmp`] orders them, nulls left out.
     ///
@@ -435,4 +500,11 @@ pub fn added_fields<'a>(
 
 fn same_storage(stored: FieldType, wanted: FieldType) -> bool {
     stored == wanted
+}
+
+fn unsupported_keys<B: ?Sized>() -> BackendError {
+    BackendError::Unsupported {
+        backend: std::any::type_name::<B>(),
+        operation: "keeping the keys of fan-out collectors",
+    }
 }

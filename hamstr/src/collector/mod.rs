@@ -13,6 +13,7 @@ mod batch;
 mod derive;
 mod erased;
 mod error;
+mod fan_out;
 mod interval;
 mod run;
 mod spec;
@@ -26,6 +27,8 @@ pub use batch::RecordBatch;
 pub use derive::{OnError, OnRecords};
 pub(crate) use erased::{DynamicCollector, ErasedCollector, erase};
 pub use error::CollectError;
+pub use fan_out::{FanOut, placeholders};
+pub(crate) use fan_out::{fill, is_path_key};
 pub use interval::{Interval, IntervalError};
 pub use run::Run;
 pub(crate) use run::{PageRows, Rows, RunHost};
@@ -132,6 +135,7 @@ pub struct CollectorSettings {
     params: Vec<(String, String)>,
     interval: Option<Interval>,
     incremental: Incremental,
+    fan_out: Option<FanOut>,
 }
 
 impl CollectorSettings {
@@ -197,6 +201,17 @@ impl CollectorSettings {
     pub fn incremental(mut self, strategy: impl Into<Incremental>) -> Self {
         self.incremental = strategy.into();
         self
+    }
+
+    /// Reads its endpoint once per key (the endpoint has a `{placeholder}`): see [`FanOut`].
+    pub fn fan_out(mut self, fan_out: FanOut) -> Self {
+        self.fan_out = Some(fan_out);
+        self
+    }
+
+    /// Where its keys come from, for a fan-out collector.
+    pub fn fan_out_settings(&self) -> Option<&FanOut> {
+        self.fan_out.as_ref()
     }
 
     /// The name, if one was given.

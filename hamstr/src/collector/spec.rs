@@ -109,6 +109,11 @@ impl<M> CollectorSpec<M> {
         self.settings_with(|settings| settings.records(records))
     }
 
+    /// Reads its endpoint once per key: see [`FanOut`](super::FanOut).
+    pub fn fan_out(self, fan_out: super::FanOut) -> Self {
+        self.settings_with(|settings| settings.fan_out(fan_out))
+    }
+
     /// A query parameter for its requests.
     pub fn param(self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.settings_with(|settings| settings.param(name, value))

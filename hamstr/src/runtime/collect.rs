@@ -109,6 +109,9 @@ impl RunHost for Running<'_> {
     }
 
     async fn collect_endpoint(&mut self, shape: &mut dyn PageRows) -> Result<(), CollectError> {
+        if let Some(plan) = self.planned.fan_out.clone() {
+            return super::fan_out::collect(self, shape, &plan).await;
+        }
         let mut walker = Walker::new(self);
         while let Some(page) = walker.next(self).await? {
             let verdict = self.tally.progress.page(&page);

@@ -37,6 +37,8 @@ pub(crate) struct Planned {
     pub(crate) endpoint: Option<Endpoint>,
     /// The file it reads, when it reads one instead of an endpoint.
     pub(crate) file: Option<FileSource>,
+    /// Its keys, when it reads its endpoint once per key.
+    pub(crate) fan_out: Option<Arc<super::PlannedFanOut>>,
     pub(crate) schema: Arc<Schema>,
     pub(crate) interval: Option<Duration>,
     pub(crate) incremental: Incremental,

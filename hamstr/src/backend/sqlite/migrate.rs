@@ -7,7 +7,9 @@
 use rusqlite::{Connection, params_from_iter};
 
 use super::{
-    COLUMNS_TABLE, create_table, quote, read::read_cell, sql_value, store_error, stored_schema,
+    COLUMNS_TABLE, create_table, quote,
+    read::{read_cell, stored_schema},
+    sql_value, store_error,
 };
 use crate::{
     backend::{BackendError, Change, TablePlan, migration, sql},

@@ -13,14 +13,16 @@ use rusqlite::{Connection, Transaction, params_from_iter, types::Value as SqlVal
 use tokio::sync::{mpsc, oneshot};
 
 mod history;
+mod keys;
 mod migrate;
 mod read;
 
 use history::{load_state, record_run, run_history};
+use read::stored_schema;
 
 use super::{
-    Backend, BackendError, Batch, CollectorId, Committed, Query, RowPage, RunRecord, Scheme, State,
-    Storage, TablePlan, added_fields, check_key,
+    Backend, BackendError, Batch, CollectorId, Committed, DueKey, Frontier, KeyRead, Query,
+    RowPage, RunRecord, Scheme, State, Storage, TablePlan, added_fields, check_key,
     sql::{self, quote_name as quote},
 };
 use crate::model::{Cell, FieldType, Row, Schema};
@@ -39,7 +41,8 @@ const COLUMNS_TABLE: &str = "_hamstr_columns";
 ///   the model's primary key; upsert on conflict.
 /// - One transaction per batch: its rows and the collector's state commit together. States are
 ///   kept in `_hamstr_state` (one JSON document per collector), the load history in
-///   `_hamstr_runs` (one row per run), hamstr's column types in `_hamstr_columns`.
+///   `_hamstr_runs` (one row per run), hamstr's column types in `_hamstr_columns`, the keys of
+///   fan-out collectors in `_hamstr_keys` (one row per key).
 /// - An upsert that would not change a row leaves it as it is, and is counted as unchanged.
 /// - All SQLite work runs on one thread per database, fed through a bounded channel, so the async
 ///   runtime never blocks and a slow disk slows collectors down instead of growing memory.
@@ -218,7 +221,9 @@ fn set_up(connection: &Connection) -> rusqlite::Result<()> {
              updated INTEGER NOT NULL, unchanged INTEGER NOT NULL, dropped INTEGER NOT NULL,
              skipped INTEGER NOT NULL, is_full INTEGER NOT NULL, resumed_at_page INTEGER,
              error TEXT);
-         CREATE INDEX IF NOT EXISTS {RUNS_TABLE}_by_collector ON {RUNS_TABLE} (service, collector, id);"
+         CREATE INDEX IF NOT EXISTS {RUNS_TABLE}_by_collector ON {RUNS_TABLE} (service, collector, id);
+         {}",
+        keys::create_table()
     ))
 }
 
@@ -262,31 +267,6 @@ fn column_type(field_type: FieldType) -> &'static str {
         FieldType::Float => "REAL",
         _ => "TEXT",
     }
-}
-
-/// The schema the table was made for, from hamstr's column records.
-fn stored_schema(connection: &Connection, table: &str) -> rusqlite::Result<Option<Schema>> {
-    let mut statement = connection.prepare_cached(&format!(
-        "SELECT column_name, field_type, is_primary_key FROM {COLUMNS_TABLE} WHERE table_name = ?1 ORDER BY position"
-    ))?;
-    let columns: Vec<(String, String, bool)> = statement
-        .query_map([table], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
-        .collect::<rusqlite::Result<_>>()?;
-    if columns.is_empty() {
-        return Ok(None);
-    }
-    let mut builder = Schema::builder(table);
-    let mut key = Vec::new();
-    for (name, field_type, is_key) in columns {
-        let field_type = FieldType::parse(&field_type).unwrap_or(FieldType::Json);
-        builder = if is_key {
-            key.push(name.clone());
-            builder.field(name, field_type)
-        } else {
-            builder.nullable(name, field_type)
-        };
-    }
-    Ok(builder.primary_key(key).build().ok())
 }
 
 /// `CREATE TABLE` for `schema`'s model under the name `quoted`, in SQLite's column types.
@@ -545,6 +525,52 @@ impl Backend for Sqlite {
     async fn migrate(&self, schemas: &[Schema]) -> Result<Vec<TablePlan>, BackendError> {
         let schemas = schemas.to_vec();
         self.on_thread(move |connection| migrate::migrate_tables(connection, &schemas))
+            .await
+    }
+
+    fn keeps_keys(&self) -> bool {
+        true
+    }
+
+    async fn add_keys(
+        &self,
+        collector: &CollectorId,
+        keys: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<usize, BackendError> {
+        let (collector, keys) = (collector.clone(), keys.to_vec());
+        self.on_thread(move |connection| keys::add_keys(connection, &collector, &keys, now))
+            .await
+    }
+
+    async fn due_keys(
+        &self,
+        collector: &CollectorId,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<DueKey>, BackendError> {
+        let collector = collector.clone();
+        self.read(move |connection| keys::due_keys(connection, &collector, now, limit))
+            .await
+    }
+
+    async fn record_key(
+        &self,
+        collector: &CollectorId,
+        read: &KeyRead,
+    ) -> Result<(), BackendError> {
+        let (collector, read) = (collector.clone(), read.clone());
+        self.read(move |connection| keys::record_key(connection, &collector, &read))
+            .await
+    }
+
+    async fn frontier(
+        &self,
+        collector: &CollectorId,
+        now: DateTime<Utc>,
+    ) -> Result<Frontier, BackendError> {
+        let collector = collector.clone();
+        self.read(move |connection| keys::frontier(connection, &collector, now))
             .await
     }
 

@@ -5,7 +5,7 @@
 
 use rusqlite::{Connection, params_from_iter, types::Value as SqlValue};
 
-use super::{quote, sql_value, store_error, stored_schema};
+use super::{COLUMNS_TABLE, quote, sql_value, store_error};
 use crate::{
     backend::{
         BackendError, Continuation, Direction, Op, RowPage, added_fields,
@@ -316,4 +316,32 @@ pub(super) fn read_cell(field: &Field, value: SqlValue) -> Result<Cell, StoredVa
         },
         field_type: field.field_type(),
     })
+}
+
+/// The schema the table was made for, from hamstr's column records.
+pub(super) fn stored_schema(
+    connection: &Connection,
+    table: &str,
+) -> rusqlite::Result<Option<Schema>> {
+    let mut statement = connection.prepare_cached(&format!(
+        "SELECT column_name, field_type, is_primary_key FROM {COLUMNS_TABLE} WHERE table_name = ?1 ORDER BY position"
+    ))?;
+    let columns: Vec<(String, String, bool)> = statement
+        .query_map([table], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    if columns.is_empty() {
+        return Ok(None);
+    }
+    let mut builder = Schema::builder(table);
+    let mut key = Vec::new();
+    for (name, field_type, is_key) in columns {
+        let field_type = FieldType::parse(&field_type).unwrap_or(FieldType::Json);
+        builder = if is_key {
+            key.push(name.clone());
+            builder.field(name, field_type)
+        } else {
+            builder.nullable(name, field_type)
+        };
+    }
+    Ok(builder.primary_key(key).build().ok())
 }

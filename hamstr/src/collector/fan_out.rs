@@ -1,0 +1,193 @@
+//! [`FanOut`]: a collector whose endpoint has a placeholder (`users/{login}/followers`), read
+//! once per key, the keys taken from a column of another model's stored rows, from a list, or
+//! both. Collectors that feed each other's keys crawl: users → followers → users.
+
+use super::Interval;
+
+/// Where a fan-out collector's keys come from, and how it reads them.
+///
+/// Each run adds the keys of its sources to the collector's frontier (the store keeps one row
+/// per key), then reads the keys that are due: new ones, and those older than
+/// [`refresh_after`](Self::refresh_after), oldest first, at most
+/// [`max_per_run`](Self::max_per_run), [`concurrency`](Self::concurrency) at a time. A key
+/// whose read fails is tried again later with backoff; one the API says is gone (404, 410) is
+/// not asked again until its refresh. Each record carries its key in the field
+/// [`parent_field`](Self::parent_field) (default `parent_<placeholder>`).
+///
+/// # Examples
+/// ```
+/// use hamstr::collector::FanOut;
+///
+/// // Every user's followers: the users stored by another collector, and a seed.
+/// let followers = FanOut::new()
+///     .from_model("users", "login")
+///     .seeds(["octocat"])
+///     .refresh_after("1d")
+///     .max_per_run(5);
+/// assert_eq!(followers.seed_keys(), ["octocat"]);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FanOut {
+    sources: Vec<(String, String)>,
+    seeds: Vec<String>,
+    refresh_after: Option<Interval>,
+    max_per_run: usize,
+    concurrency: usize,
+    parent_field: Option<String>,
+}
+
+impl Default for FanOut {
+    fn default() -> Self {
+        Self {
+            sources: Vec::new(),
+            seeds: Vec::new(),
+            refresh_after: None,
+            max_per_run: Self::DEFAULT_MAX_PER_RUN,
+            concurrency: Self::DEFAULT_CONCURRENCY,
+            parent_field: None,
+        }
+    }
+}
+
+impl FanOut {
+    /// Keys read per run unless [`max_per_run`](Self::max_per_run) says otherwise.
+    pub const DEFAULT_MAX_PER_RUN: usize = 100;
+    /// Keys read at once unless [`concurrency`](Self::concurrency) says otherwise.
+    pub const DEFAULT_CONCURRENCY: usize = 4;
+
+    /// A fan-out with no source of keys yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Takes keys from the field `field` of the stored rows of `model` (another collector's,
+    /// or its own).
+    pub fn from_model(mut self, model: impl Into<String>, field: impl Into<String>) -> Self {
+        self.sources.push((model.into(), field.into()));
+        self
+    }
+
+    /// Takes these keys too: the seeds a crawl starts from.
+    pub fn seeds<I, S>(mut self, keys: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.seeds.extend(keys.into_iter().map(Into::into));
+        self
+    }
+
+    /// Reads a key again this long after its last read (`"1d"`, a `Duration`). Without it, a
+    /// key is read once.
+    pub fn refresh_after(mut self, interval: impl Into<Interval>) -> Self {
+        self.refresh_after = Some(interval.into());
+        self
+    }
+
+    /// Reads at most this many keys a run (at least 1).
+    pub fn max_per_run(mut self, count: usize) -> Self {
+        self.max_per_run = count.max(1);
+        self
+    }
+
+    /// Reads at most this many keys at once (at least 1), inside the service's own limits.
+    pub fn concurrency(mut self, count: usize) -> Self {
+        self.concurrency = count.max(1);
+        self
+    }
+
+    /// The field each record gets with its key (default `parent_<placeholder>`).
+    pub fn parent_field(mut self, name: impl Into<String>) -> Self {
+        self.parent_field = Some(name.into());
+        self
+    }
+
+    /// The `(model, field)` sources of keys.
+    pub fn model_sources(&self) -> &[(String, String)] {
+        &self.sources
+    }
+
+    /// The seed keys.
+    pub fn seed_keys(&self) -> &[String] {
+        &self.seeds
+    }
+
+    /// How long until a key is read again, if it is.
+    pub fn refresh_interval(&self) -> Option<&Interval> {
+        self.refresh_after.as_ref()
+    }
+
+    /// Keys read per run.
+    pub fn keys_per_run(&self) -> usize {
+        self.max_per_run
+    }
+
+    /// Keys read at once.
+    pub fn keys_at_once(&self) -> usize {
+        self.concurrency
+    }
+
+    /// The field each record gets with its key, for the placeholder `placeholder`.
+    pub fn parent_field_for(&self, placeholder: &str) -> String {
+        self.parent_field
+            .clone()
+            .unwrap_or_else(|| format!("parent_{placeholder}"))
+    }
+}
+
+/// The placeholders of `path`: the names in `{…}`.
+pub fn placeholders(path: &str) -> Vec<&str> {
+    let mut found = Vec::new();
+    let mut rest = path;
+    while let Some(start) = rest.find('{') {
+        let after = &rest[start + 1..];
+        let Some(end) = after.find('}') else { break };
+        found.push(&after[..end]);
+        rest = &after[end + 1..];
+    }
+    found
+}
+
+/// Whether `key` can stand for one path segment: not empty, `.` or `..` (which a URL reads as
+/// "here" and "up", however they are encoded).
+pub(crate) fn is_path_key(key: &str) -> bool {
+    !matches!(key, "" | "." | "..")
+}
+
+/// `path` with `{placeholder}` replaced by `key`, encoded as one path segment (a `/` or `?` in a
+/// key cannot change the path).
+pub(crate) fn fill(path: &str, placeholder: &str, key: &str) -> String {
+    let mut encoded = String::with_capacity(key.len());
+    for byte in key.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    path.replace(&format!("{{{placeholder}}}"), &encoded)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_found_and_filled_as_one_segment() {
+        assert_eq!(placeholders("users/{login}/repos"), ["login"]);
+        assert_eq!(placeholders("crates/{name}/{version}"), ["name", "version"]);
+        assert!(placeholders("users").is_empty());
+        assert_eq!(
+            fill("users/{login}/repos", "login", "octocat"),
+            "users/octocat/repos"
+        );
+        assert_eq!(
+            fill("users/{login}", "login", "a/b?c d"),
+            "users/a%2Fb%3Fc%20d"
+        );
+        assert!(!is_path_key(".."));
+        assert!(!is_path_key("."));
+        assert!(!is_path_key(""));
+        assert!(is_path_key("a.b"));
+    }
+}

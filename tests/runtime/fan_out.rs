@@ -1,0 +1,309 @@
+//! Fan-out collectors and discovery crawls: a generated follower graph crawled from one seed,
+//! exactly; nothing read again until it is stale; keys that fail or are gone.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use hamstr::{
+    AppError, CollectorSpec, Hamstr, Model, Service,
+    backend::MemoryBackend,
+    collector::FanOut,
+    paginate::LinkHeader,
+    records::Records,
+    testing::{Collection, MockApi, MockResponse, Paging},
+};
+use serde_json::json;
+
+#[derive(Model, serde::Deserialize, Debug)]
+#[hamstr(name = "users")]
+struct User {
+    #[hamstr(primary_key)]
+    login: String,
+    id: i64,
+}
+
+#[derive(Model, serde::Deserialize, Debug)]
+#[hamstr(name = "follows")]
+struct Follow {
+    /// Who is followed: the key of the listing.
+    #[hamstr(primary_key)]
+    parent_login: String,
+    /// The follower.
+    #[hamstr(primary_key)]
+    login: String,
+}
+
+/// A social graph of `count` users: user i is followed by a few others chosen by a fixed-seed
+/// generator, user 0 by 120 (three pages of 50). Users that follow no one reachable stay
+/// undiscovered.
+fn graph(count: usize) -> BTreeMap<String, Vec<String>> {
+    let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut random = |below: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % below as u64) as usize
+    };
+    let mut followers = BTreeMap::new();
+    for user in 0..count {
+        let how_many = if user == 0 { 120 } else { random(4) };
+        let mut of_user = BTreeSet::new();
+        while of_user.len() < how_many {
+            // Only the first two thirds follow anyone: the last third is never reached.
+            of_user.insert(format!("u{}", random(count * 2 / 3)));
+        }
+        followers.insert(format!("u{user}"), of_user.into_iter().collect());
+    }
+    followers
+}
+
+fn serve(api: &MockApi, followers: &BTreeMap<String, Vec<String>>) {
+    for (login, of_user) in followers {
+        let id: i64 = login[1..].parse().unwrap();
+        api.route(
+            &format!("/users/{login}"),
+            MockResponse::json(json!({"login": login, "id": id})),
+        );
+        let records = of_user
+            .iter()
+            .map(|login| json!({"login": login}))
+            .collect();
+        api.route(
+            &format!("/users/{login}/followers"),
+            Collection::new(records)
+                .records_at("")
+                .paging(Paging::link_header())
+                .page_size(50),
+        );
+    }
+}
+
+fn crawler(api: &MockApi, store: &MemoryBackend, refresh: Option<&str>) -> Hamstr {
+    let with_refresh = |fan_out: FanOut| match refresh {
+        Some(refresh) => fan_out.refresh_after(refresh),
+        None => fan_out,
+    };
+    let github = Service::new(api.url())
+        .name("github")
+        .paginator(LinkHeader::new())
+        .add_collector(
+            CollectorSpec::endpoint("users/{login}")
+                .records(Records::object(""))
+                .model::<User>()
+                .fan_out(with_refresh(
+                    FanOut::new()
+                        .seeds(["u0"])
+                        .from_model("follows", "login")
+                        .max_per_run(1000),
+                )),
+        )
+        .add_collector(
+            CollectorSpec::endpoint("users/{login}/followers")
+                .model::<Follow>()
+                .fan_out(with_refresh(
+                    FanOut::new()
+                        .from_model("users", "login")
+                        .max_per_run(1000)
+                        .concurrency(8),
+                )),
+        );
+    Hamstr::new()
+        .backend(store.clone())
+        .register_service(github)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crawl_finds_exactly_every_reachable_user_and_edge() {
+    let followers = graph(300);
+    let api = MockApi::start().await;
+    serve(&api, &followers);
+    // Who a crawl from u0 reaches: u0, then the followers of everyone reached.
+    let mut reached = BTreeSet::from(["u0".to_owned()]);
+    let mut queue = VecDeque::from(["u0".to_owned()]);
+    while let Some(user) = queue.pop_front() {
+        for follower in &followers[&user] {
+            if reached.insert(follower.clone()) {
+                queue.push_back(follower.clone());
+            }
+        }
+    }
+    assert!(
+        reached.len() > 50 && reached.len() < 300,
+        "{}",
+        reached.len()
+    );
+    let store = MemoryBackend::new();
+    let mut runs = 0;
+    loop {
+        let before = api.request_count();
+        let report = crawler(&api, &store, None).run_once().await.unwrap();
+        assert!(report.is_success(), "{report}");
+        runs += 1;
+        if api.request_count() == before {
+            break; // nothing new: the crawl has stopped by itself
+        }
+        assert!(runs < 30, "the crawl does not end");
+    }
+    let users: BTreeSet<String> = store
+        .records("users")
+        .iter()
+        .map(|row| row["login"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(users, reached);
+    let edges: BTreeSet<(String, String)> = store
+        .records("follows")
+        .iter()
+        .map(|row| {
+            let parent = row["parent_login"].as_str().unwrap().to_owned();
+            (parent, row["login"].as_str().unwrap().to_owned())
+        })
+        .collect();
+    let expected: BTreeSet<(String, String)> = reached
+        .iter()
+        .flat_map(|user| {
+            followers[user]
+                .iter()
+                .map(move |follower| (user.clone(), follower.clone()))
+        })
+        .collect();
+    assert_eq!(edges, expected);
+    // Each profile and each listing page was read once: nothing again without a refresh.
+    let profiles = api
+        .all_requests()
+        .iter()
+        .filter(|request| !request.path.ends_with("/followers"))
+        .count();
+    assert_eq!(profiles, reached.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stale_keys_are_read_again_and_only_they() {
+    let api = MockApi::start().await;
+    let followers: BTreeMap<String, Vec<String>> = [
+        ("u0".to_owned(), vec!["u1".to_owned()]),
+        ("u1".to_owned(), vec![]),
+    ]
+    .into();
+    serve(&api, &followers);
+    let store = MemoryBackend::new();
+    for _ in 0..3 {
+        crawler(&api, &store, Some("300ms"))
+            .run_once()
+            .await
+            .unwrap();
+    }
+    let read = api.request_count();
+    assert_eq!(read, 4, "two profiles, two listings");
+    crawler(&api, &store, Some("300ms"))
+        .run_once()
+        .await
+        .unwrap();
+    assert_eq!(api.request_count(), read, "nothing is stale yet");
+    // Proving staleness takes the time it covers.
+    tokio::time::sleep(std::time::Duration::from_millis(350)).await;
+    crawler(&api, &store, Some("300ms"))
+        .run_once()
+        .await
+        .unwrap();
+    assert_eq!(api.request_count(), read + 4, "each key once more");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gone_and_failing_keys_do_not_stop_the_others() {
+    let api = MockApi::start().await;
+    api.route(
+        "/users/alive",
+        MockResponse::json(json!({"login": "alive", "id": 1})),
+    );
+    api.route("/users/gone", MockResponse::status(404));
+    api.route("/users/broken", MockResponse::status(500));
+    let store = MemoryBackend::new();
+    let app = || {
+        let github = Service::new(api.url())
+            .name("github")
+            .retry(hamstr::service::RetryPolicy::none())
+            .add_collector(
+                CollectorSpec::endpoint("users/{login}")
+                    .records(Records::object(""))
+                    .model::<User>()
+                    .fan_out(FanOut::new().seeds(["alive", "gone", "broken", ".."])),
+            );
+        Hamstr::new()
+            .backend(store.clone())
+            .register_service(github)
+    };
+    let report = app().run_once().await.unwrap();
+    assert!(report.is_success(), "{report}");
+    assert_eq!(store.records("users").len(), 1);
+    assert_eq!(api.request_count(), 3, "`..` is never sent");
+    // The gone key is not asked again; the failed one waits for its backoff.
+    app().run_once().await.unwrap();
+    assert_eq!(api.request_count(), 3);
+}
+
+#[tokio::test]
+async fn fan_outs_that_cannot_work_are_refused_before_any_request() {
+    let api = MockApi::start().await;
+    let app = |spec: CollectorSpec<User>| {
+        Hamstr::new()
+            .backend(MemoryBackend::new())
+            .register_service(Service::new(api.url()).name("github").add_collector(spec))
+    };
+    let refused = |spec| app(spec).check().unwrap_err().to_string();
+    let no_keys = refused(CollectorSpec::endpoint("users/{login}").model::<User>());
+    assert!(
+        no_keys.contains("placeholder {login} but nothing gives it keys"),
+        "{no_keys}"
+    );
+    let no_placeholder = refused(
+        CollectorSpec::endpoint("users")
+            .model::<User>()
+            .fan_out(FanOut::new().seeds(["a"])),
+    );
+    assert!(
+        no_placeholder.contains("no {placeholder}"),
+        "{no_placeholder}"
+    );
+    let no_model = refused(
+        CollectorSpec::endpoint("users/{login}")
+            .model::<User>()
+            .fan_out(FanOut::new().from_model("members", "login")),
+    );
+    assert!(
+        no_model.contains("no collector stores a model `members`"),
+        "{no_model}"
+    );
+    let no_field = refused(
+        CollectorSpec::endpoint("users/{login}")
+            .model::<User>()
+            .fan_out(FanOut::new().from_model("users", "name")),
+    );
+    assert!(
+        no_field.contains("`users` has no field `name`"),
+        "{no_field}"
+    );
+    let empty = refused(
+        CollectorSpec::endpoint("users/{login}")
+            .model::<User>()
+            .fan_out(FanOut::new()),
+    );
+    assert!(empty.contains("has no keys"), "{empty}");
+    let jsonl = tempfile::tempdir().unwrap();
+    let error = Hamstr::new()
+        .backend(hamstr::backend::JsonLines::dir(jsonl.path()).unwrap())
+        .register_service(
+            Service::new(api.url()).name("github").add_collector(
+                CollectorSpec::endpoint("users/{login}")
+                    .model::<User>()
+                    .fan_out(FanOut::new().seeds(["a"])),
+            ),
+        )
+        .check()
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("keeps no keys"), "{error}");
+    assert!(matches!(
+        app(CollectorSpec::endpoint("users/{login}").model::<User>()).check(),
+        Err(AppError::FanOut { .. })
+    ));
+    assert_eq!(api.request_count(), 0);
+}
