@@ -1,12 +1,16 @@
 //! Fan-out collectors and discovery crawls: a generated follower graph crawled from one seed,
 //! exactly; nothing read again until it is stale; keys that fail or are gone.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::{
+    collections::{BTreeMap, BTreeSet, VecDeque},
+    sync::Arc,
+};
 
 use hamstr::{
-    AppError, CollectorSpec, Hamstr, Model, Service,
-    backend::MemoryBackend,
+    AppError, Backend, CollectorSpec, Hamstr, Model, Service,
+    backend::{MemoryBackend, Query, Storage},
     collector::FanOut,
+    model::{Schema, row_to_json},
     paginate::LinkHeader,
     records::Records,
     testing::{Collection, MockApi, MockResponse, Paging},
@@ -77,7 +81,7 @@ fn serve(api: &MockApi, followers: &BTreeMap<String, Vec<String>>) {
     }
 }
 
-fn crawler(api: &MockApi, store: &MemoryBackend, refresh: Option<&str>) -> Hamstr {
+fn crawler(api: &MockApi, store: &Arc<dyn Backend>, refresh: Option<&str>) -> Hamstr {
     let with_refresh = |fan_out: FanOut| match refresh {
         Some(refresh) => fan_out.refresh_after(refresh),
         None => fan_out,
@@ -107,8 +111,43 @@ fn crawler(api: &MockApi, store: &MemoryBackend, refresh: Option<&str>) -> Hamst
                 )),
         );
     Hamstr::new()
-        .backend(store.clone())
+        .shared_backend(Arc::clone(store))
         .register_service(github)
+}
+
+/// Runs the crawler until a run sends no request: the crawl has stopped by itself.
+async fn crawl_until_quiet(api: &MockApi, store: &Arc<dyn Backend>, refresh: Option<&str>) {
+    for _ in 0..30 {
+        let before = api.request_count();
+        let report = crawler(api, store, refresh).run_once().await.unwrap();
+        assert!(report.is_success(), "{report}");
+        if api.request_count() == before {
+            return;
+        }
+    }
+    panic!("the crawl does not end");
+}
+
+/// Every stored row of `schema`'s model, as JSON.
+async fn stored(store: &Arc<dyn Backend>, schema: &Schema) -> Vec<serde_json::Value> {
+    let page = store
+        .query(schema, &Query::new().limit(100_000))
+        .await
+        .unwrap();
+    page.rows
+        .iter()
+        .map(|row| serde_json::to_value(row_to_json(schema, row)).unwrap())
+        .collect()
+}
+
+/// The stores a crawl is tried on: memory, SQLite, PostgreSQL.
+async fn stores(dir: &std::path::Path) -> Vec<Arc<dyn Backend>> {
+    let postgres = hamstr::testing::scratch_database("crawl").await.unwrap();
+    let sqlite = format!("sqlite://{}", dir.join("crawl.db").display());
+    ["memory", sqlite.as_str(), postgres.as_str()]
+        .into_iter()
+        .map(|url| Storage::parse(url).unwrap().open().unwrap())
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -131,32 +170,6 @@ async fn a_crawl_finds_exactly_every_reachable_user_and_edge() {
         "{}",
         reached.len()
     );
-    let store = MemoryBackend::new();
-    let mut runs = 0;
-    loop {
-        let before = api.request_count();
-        let report = crawler(&api, &store, None).run_once().await.unwrap();
-        assert!(report.is_success(), "{report}");
-        runs += 1;
-        if api.request_count() == before {
-            break; // nothing new: the crawl has stopped by itself
-        }
-        assert!(runs < 30, "the crawl does not end");
-    }
-    let users: BTreeSet<String> = store
-        .records("users")
-        .iter()
-        .map(|row| row["login"].as_str().unwrap().to_owned())
-        .collect();
-    assert_eq!(users, reached);
-    let edges: BTreeSet<(String, String)> = store
-        .records("follows")
-        .iter()
-        .map(|row| {
-            let parent = row["parent_login"].as_str().unwrap().to_owned();
-            (parent, row["login"].as_str().unwrap().to_owned())
-        })
-        .collect();
     let expected: BTreeSet<(String, String)> = reached
         .iter()
         .flat_map(|user| {
@@ -165,14 +178,32 @@ async fn a_crawl_finds_exactly_every_reachable_user_and_edge() {
                 .map(move |follower| (user.clone(), follower.clone()))
         })
         .collect();
-    assert_eq!(edges, expected);
-    // Each profile and each listing page was read once: nothing again without a refresh.
-    let profiles = api
-        .all_requests()
-        .iter()
-        .filter(|request| !request.path.ends_with("/followers"))
-        .count();
-    assert_eq!(profiles, reached.len());
+    let dir = tempfile::tempdir().unwrap();
+    for store in stores(dir.path()).await {
+        let requests_before = api.request_count();
+        crawl_until_quiet(&api, &store, None).await;
+        let users: BTreeSet<String> = stored(&store, &User::schema())
+            .await
+            .iter()
+            .map(|row| row["login"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(users, reached, "{store:?}");
+        let edges: BTreeSet<(String, String)> = stored(&store, &Follow::schema())
+            .await
+            .iter()
+            .map(|row| {
+                let parent = row["parent_login"].as_str().unwrap().to_owned();
+                (parent, row["login"].as_str().unwrap().to_owned())
+            })
+            .collect();
+        assert_eq!(edges, expected, "{store:?}");
+        // Each profile was read once: nothing again without a refresh.
+        let profiles = api.all_requests()[requests_before..]
+            .iter()
+            .filter(|request| !request.path.ends_with("/followers"))
+            .count();
+        assert_eq!(profiles, reached.len(), "{store:?}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -184,26 +215,13 @@ async fn stale_keys_are_read_again_and_only_they() {
     ]
     .into();
     serve(&api, &followers);
-    let store = MemoryBackend::new();
-    for _ in 0..3 {
-        crawler(&api, &store, Some("300ms"))
-            .run_once()
-            .await
-            .unwrap();
-    }
+    let store: Arc<dyn Backend> = Arc::new(MemoryBackend::new());
+    crawl_until_quiet(&api, &store, Some("1s")).await;
     let read = api.request_count();
     assert_eq!(read, 4, "two profiles, two listings");
-    crawler(&api, &store, Some("300ms"))
-        .run_once()
-        .await
-        .unwrap();
-    assert_eq!(api.request_count(), read, "nothing is stale yet");
     // Proving staleness takes the time it covers.
-    tokio::time::sleep(std::time::Duration::from_millis(350)).await;
-    crawler(&api, &store, Some("300ms"))
-        .run_once()
-        .await
-        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    crawl_until_quiet(&api, &store, Some("1s")).await;
     assert_eq!(api.request_count(), read + 4, "each key once more");
 }
 

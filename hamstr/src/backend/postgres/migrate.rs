@@ -57,6 +57,17 @@ const MIGRATIONS: &[Migration] = &[
         CREATE TABLE {schema}._hamstr_pauses (
             service text PRIMARY KEY, resumes_at timestamptz NOT NULL);",
     },
+    Migration {
+        version: 3,
+        description: "the keys of fan-out collectors, one row each",
+        sql: "
+        CREATE TABLE {schema}._hamstr_keys (
+            service text NOT NULL, collector text NOT NULL, key text NOT NULL,
+            status text NOT NULL, added_at timestamptz NOT NULL, read_at timestamptz,
+            due_at timestamptz, failures integer NOT NULL DEFAULT 0, error text,
+            PRIMARY KEY (service, collector, key));
+        CREATE INDEX _hamstr_keys_due ON {schema}._hamstr_keys (service, collector, due_at, key);",
+    },
 ];
 
 /// Brings hamstr's tables in `schema` up to the newest migration, in one transaction under an
@@ -324,7 +335,7 @@ mod tests {
         let collector = CollectorId::new("shop", "orders");
         assert_eq!(newer.load_state(&collector).await.unwrap(), None);
         let client = newer.inner.pool.get().await.unwrap();
-        assert_eq!(versions(&client, &table).await, [1, 2]);
+        assert_eq!(versions(&client, &table).await, [1, 2, 3]);
         client
             .execute(
                 &format!(

@@ -11,6 +11,7 @@ use tokio_postgres::error::SqlState;
 
 mod cell;
 mod history;
+mod keys;
 mod lease;
 mod migrate;
 mod read;
@@ -18,11 +19,12 @@ mod target;
 mod write;
 
 use super::{
-    Backend, BackendError, Batch, Claim, Claimed, ClusterStatus, CollectorId, Committed, Query,
-    RowPage, RunRecord, Scheme, SharedPause, SharedPauses, State, Storage, TablePlan, check_key,
-    sql::quote_name as quote,
+    Backend, BackendError, Batch, Claim, Claimed, ClusterStatus, CollectorId, Committed, DueKey,
+    Frontier, KeyRead, Query, RowPage, RunRecord, Scheme, SharedPause, SharedPauses, State,
+    Storage, TablePlan, check_key, sql::quote_name as quote,
 };
 use crate::model::{Cell, Row, Schema};
+use chrono::{DateTime, Utc};
 use target::Target;
 
 /// The connections one process keeps open at most.
@@ -426,6 +428,56 @@ impl Backend for Postgres {
         let batch = &batch;
         self.with_client("storing a batch", |mut client| async move {
             write::commit(&mut client, self, batch, rounds).await
+        })
+        .await
+    }
+
+    fn keeps_keys(&self) -> bool {
+        true
+    }
+
+    async fn add_keys(
+        &self,
+        collector: &CollectorId,
+        keys: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<usize, BackendError> {
+        self.with_client("adding keys", |mut client| async move {
+            keys::add_keys(&mut client, self, collector, keys, now).await
+        })
+        .await
+    }
+
+    async fn due_keys(
+        &self,
+        collector: &CollectorId,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<DueKey>, BackendError> {
+        self.with_client("reading due keys", |client| async move {
+            keys::due_keys(&client, self, collector, now, limit).await
+        })
+        .await
+    }
+
+    async fn record_key(
+        &self,
+        collector: &CollectorId,
+        read: &KeyRead,
+    ) -> Result<(), BackendError> {
+        self.with_client("recording a key's read", |client| async move {
+            keys::record_key(&client, self, collector, read).await
+        })
+        .await
+    }
+
+    async fn frontier(
+        &self,
+        collector: &CollectorId,
+        now: DateTime<Utc>,
+    ) -> Result<Frontier, BackendError> {
+        self.with_client("counting keys", |client| async move {
+            keys::frontier(&client, self, collector, now).await
         })
         .await
     }
