@@ -166,8 +166,14 @@ fn with_paginator(service: Service, config: PaginatorConfig) -> Service {
 
 fn build_collector(config: CollectorConfig) -> Result<(CollectorSettings, DynamicModel), AppError> {
     let mut settings = CollectorSettings::endpoint(config.endpoint).name(config.name.clone());
+    if let Some(keys) = config.keys {
+        settings = settings.fan_out(keys);
+    }
     if let Some(interval) = config.interval {
         settings = settings.interval(interval);
+    }
+    if let Some(path) = config.record {
+        settings = settings.records(crate::records::Records::object(path.as_str()));
     }
     if let Some(records) = config.records {
         settings = settings.records(records.as_str());

@@ -108,6 +108,25 @@ fn collector(
     }
     let interval = get(mapping, "interval").and_then(|node| checker.duration(node, "`interval`"));
     let records = get(mapping, "records").and_then(|node| checker.name(node, "`records`"));
+    // `record: .` (or empty): the body is the one record.
+    let record = mapping.get_node("record").map(|node| {
+        let path = match node {
+            node if is_null(node) => String::new(),
+            node => checker
+                .text(node, "`record`")
+                .map(|text| text.value)
+                .unwrap_or_default(),
+        };
+        if path == "." { String::new() } else { path }
+    });
+    if let (Some(_), Some(node)) = (&records, mapping.get_node("record")) {
+        let place = checker.place_of(node);
+        checker.report(
+            place,
+            format!("{section} has both `records:` and `record:`"),
+            "`records:` is where a page's list of records is; `record:` is the one record an answer is (a profile); keep one".to_owned(),
+        );
+    }
     let params = get(mapping, "params")
         .map(|node| checker.pairs(node, "`params`"))
         .unwrap_or_default();
@@ -116,16 +135,19 @@ fn collector(
             .and_then(|strategy| incremental::check_fits(checker, node, strategy, false)),
         None => Some(Incremental::FullRefresh),
     };
+    let keys = super::keys::keys(checker, mapping, endpoint, owner, &section);
     let (fields, primary_key) = fields::model_in(checker, mapping, owner, &section)?;
     Some(CollectorConfig {
         endpoint: endpoint.to_owned(),
         name: name?.0,
         interval,
         records,
+        record,
         params,
         fields,
         primary_key,
         incremental: incremental?,
+        keys: keys?,
     })
 }
 

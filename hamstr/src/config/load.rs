@@ -43,8 +43,10 @@ pub(super) const SERVICE_KEYS: [&str; 18] = [
     "empty_pages",
     "collectors",
 ];
-pub(super) const COLLECTOR_KEYS: [&str; 7] = [
+pub(super) const COLLECTOR_KEYS: [&str; 9] = [
     "name",
+    "keys",
+    "record",
     "interval",
     "records",
     "params",
@@ -130,6 +132,9 @@ fn read_project(checker: &mut Checker<'_>, root: &MarkedMappingNode) -> Option<P
         Some((_, node)) => files::files(checker, node, &mut names, &service_names),
         None => Some(Vec::new()),
     };
+    if let (Some(services), Some(files)) = (&services, &files) {
+        super::keys::check_sources(checker, root, services, files);
+    }
     // A section that could not be read was reported; only absent or empty ones are left here.
     if services.as_ref().is_some_and(Vec::is_empty) && files.as_ref().is_some_and(Vec::is_empty) {
         report_nothing_to_collect(checker, services_entry, files_entry);

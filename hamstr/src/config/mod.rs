@@ -39,6 +39,7 @@ mod env;
 mod fields;
 mod files;
 mod incremental;
+mod keys;
 mod limits;
 mod load;
 mod number;
@@ -246,6 +247,9 @@ pub struct CollectorConfig {
     pub interval: Option<Duration>,
     /// Where the records are in a page body; the service's when `None`.
     pub records: Option<String>,
+    /// The path of the one record each answer is (`record:`; empty for the body itself), for
+    /// an endpoint that answers with one object, such as a profile.
+    pub record: Option<String>,
     /// Query parameters of this collector's requests, as text, in file order.
     pub params: Vec<(String, String)>,
     /// The model's fields, in file order.
@@ -255,6 +259,8 @@ pub struct CollectorConfig {
     /// How it asks only for what is new (`incremental:`); [`Incremental::FullRefresh`] when not
     /// given.
     pub incremental: Incremental,
+    /// Its keys (`keys:`), when its endpoint has a `{placeholder}`: read once per key.
+    pub keys: Option<crate::collector::FanOut>,
 }
 
 /// One file of a project, collected like an endpoint (`files: {NAME: {...}}`): a CSV or JSON
