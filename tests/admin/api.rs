@@ -500,3 +500,68 @@ async fn ready_follows_the_store() {
     assert_eq!(up.status, 200, "{}", up.text);
     served.stop().await;
 }
+
+#[derive(Model, serde::Deserialize, Debug)]
+#[hamstr(name = "profiles")]
+struct Profile {
+    #[hamstr(primary_key)]
+    login: String,
+}
+
+/// A fan-out collector shows its keys, and a key can be read now: a new one (a seed) or one it
+/// knows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fan_out_shows_its_keys_and_reads_one_now() {
+    let api = MockApi::start().await;
+    for login in ["alice", "bob"] {
+        api.route(
+            &format!("/users/{login}"),
+            hamstr::testing::MockResponse::json(json!({"login": login})),
+        );
+    }
+    let github = Service::new(api.url()).name("github").add_collector(
+        CollectorSpec::endpoint("users/{login}")
+            .records(hamstr::records::Records::object(""))
+            .model::<Profile>()
+            .interval("1h")
+            .fan_out(hamstr::collector::FanOut::new().seeds(["alice"])),
+    );
+    let app = Hamstr::new()
+        .backend(MemoryBackend::new())
+        .register_service(github);
+    let mut served = serve(app).await;
+    served.run_finished().await;
+    let view = served.get("/api/collectors/github%2Fprofiles").await;
+    let frontier = &view.json["frontier"];
+    assert_eq!(
+        (frontier["known"].as_u64(), frontier["done"].as_u64()),
+        (Some(1), Some(1)),
+        "{}",
+        view.text
+    );
+
+    let asked = served.post("/api/collectors/profiles/keys/bob").await;
+    assert_eq!(asked.status, 202, "{}", asked.text);
+    served.run_finished().await;
+    assert_eq!(api.requests("/users/bob").len(), 1);
+    assert_eq!(api.requests("/users/alice").len(), 1, "alice is not due");
+    // A key it knows is read again when asked.
+    assert_eq!(
+        served
+            .post("/api/collectors/profiles/keys/alice")
+            .await
+            .status,
+        202
+    );
+    served.run_finished().await;
+    assert_eq!(api.requests("/users/alice").len(), 2);
+    let view = served.get("/api/collectors/profiles").await;
+    assert_eq!(view.json["frontier"]["known"], 2, "{}", view.text);
+    let rows = served.get("/api/models/profiles/records").await;
+    assert_eq!(rows.json["count"], 2);
+
+    // A collector that reads no keys says so.
+    let gated = served.post("/api/collectors/nope/keys/x").await;
+    gated.assert_problem(404, "nope");
+    served.stop().await;
+}

@@ -8,7 +8,7 @@ use hamstr::{backend::MemoryBackend, testing::MockApi};
 use super::{payments_app, serve};
 
 /// Every documented path of the API.
-const PATHS: [&str; 14] = [
+const PATHS: [&str; 15] = [
     "/api/collectors",
     "/api/collectors/{name}",
     "/api/collectors/{name}/runs",
@@ -16,6 +16,7 @@ const PATHS: [&str; 14] = [
     "/api/collectors/{name}/pause",
     "/api/collectors/{name}/resume",
     "/api/collectors/{name}/reset",
+    "/api/collectors/{name}/keys/{key}",
     "/api/services",
     "/api/cluster",
     "/api/models",

@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use super::{State, problem::Problem};
 use crate::{
     app::RunNow,
+    backend::Frontier,
     state::{CollectorStatus, RunRecord},
 };
 
@@ -48,6 +49,49 @@ pub(super) struct CollectorView {
     walk: Option<WalkView>,
     /// Its last run.
     last_run: Option<RunView>,
+    /// For a fan-out collector (an endpoint with a `{placeholder}`): its keys.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    frontier: Option<FrontierView>,
+}
+
+/// A fan-out collector's keys: how many it knows, and in what state.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub(super) struct FrontierView {
+    known: usize,
+    /// Read, last read fine.
+    done: usize,
+    /// Due now: new, stale, or failed with the backoff over.
+    due: usize,
+    /// Last read failed; tried again later.
+    failed: usize,
+    /// The API said they are gone (404, 410).
+    gone: usize,
+}
+
+impl From<Frontier> for FrontierView {
+    fn from(frontier: Frontier) -> Self {
+        Self {
+            known: frontier.known,
+            done: frontier.done,
+            due: frontier.due,
+            failed: frontier.failed,
+            gone: frontier.gone,
+        }
+    }
+}
+
+/// A collector's view, with its frontier when it is a fan-out.
+async fn view_of(
+    shared: &super::Shared,
+    status: &CollectorStatus,
+) -> Result<CollectorView, Problem> {
+    let mut view = CollectorView::from(status);
+    view.frontier = shared
+        .control
+        .frontier(&status.collector.to_string())
+        .await?
+        .map(FrontierView::from);
+    Ok(view)
 }
 
 /// An incremental strategy's stored position.
@@ -160,6 +204,7 @@ impl From<&CollectorStatus> for CollectorView {
                     is_full: walk.is_full,
                 }),
             last_run: last_run.map(RunView::from),
+            frontier: None,
         }
     }
 }
@@ -180,9 +225,11 @@ pub(super) async fn collectors(
     axum::extract::State(shared): State,
 ) -> Result<Json<CollectorList>, Problem> {
     let statuses = shared.control.status(1).await?;
-    Ok(Json(CollectorList {
-        collectors: statuses.iter().map(CollectorView::from).collect(),
-    }))
+    let mut collectors = Vec::with_capacity(statuses.len());
+    for status in &statuses {
+        collectors.push(view_of(&shared, status).await?);
+    }
+    Ok(Json(CollectorList { collectors }))
 }
 
 /// One collector, as in the list.
@@ -197,7 +244,7 @@ pub(super) async fn collector(
     Path(name): Path<String>,
 ) -> Result<Json<CollectorView>, Problem> {
     let status = shared.control.collector_status(&name, 1).await?;
-    Ok(Json(CollectorView::from(&status)))
+    Ok(Json(view_of(&shared, &status).await?))
 }
 
 /// `?limit=` of the load history.
@@ -380,6 +427,43 @@ pub(super) async fn resume(
         "resumed",
         "resumed: back on its schedule".to_owned(),
     ))
+}
+
+/// Reads one key of a fan-out collector now: adds it when it is new (a seed), makes it due when
+/// it is known, and starts a run.
+#[utoipa::path(post, path = "/api/collectors/{name}/keys/{key}", tag = "collectors",
+    params(
+        ("name" = String, Path, description = "`service/collector` or the collector's name"),
+        ("key" = String, Path, description = "The key (URL-encoded), e.g. a user's login"),
+    ),
+    responses(
+        (status = 202, description = "The key is due, and a run starts now", body = ActionResult),
+        (status = 409, description = "The key is due; a run going on reads it next time", body = ActionResult),
+        (status = 404, description = "No collector of that name", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "The collector reads no keys", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(super) async fn crawl_key(
+    axum::extract::State(shared): State,
+    Path((name, key)): Path<(String, String)>,
+) -> Result<Response, Problem> {
+    let ran = shared.control.crawl_key(&name, &key).await?;
+    let collector = full_name(&shared, &name);
+    Ok(match ran {
+        RunNow::AlreadyRunning => ActionResult::answer(
+            StatusCode::CONFLICT,
+            collector,
+            "crawl_key",
+            "already_running",
+            format!("`{key}` is due; the run going on, or the next, reads it"),
+        ),
+        _ => ActionResult::answer(
+            StatusCode::ACCEPTED,
+            collector,
+            "crawl_key",
+            "started",
+            format!("`{key}` is due, and a run starts now"),
+        ),
+    })
 }
 
 /// `?confirm=true` of a reset.

@@ -333,6 +333,7 @@ fn router(shared: Arc<Shared>, token: Option<Secret>) -> Router {
         .routes(routes!(api::pause))
         .routes(routes!(api::resume))
         .routes(routes!(api::reset))
+        .routes(routes!(api::crawl_key))
         .routes(routes!(services::services))
         .routes(routes!(services::cluster))
         .routes(routes!(records::models))

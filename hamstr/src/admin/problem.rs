@@ -63,6 +63,7 @@ impl From<AppError> for Problem {
             AppError::CollectorRunning { .. } | AppError::CollectorEnded { .. } => {
                 StatusCode::CONFLICT
             }
+            AppError::FanOut { .. } => StatusCode::BAD_REQUEST,
             AppError::Backend(BackendError::BadQuery { .. }) => StatusCode::BAD_REQUEST,
             // The store did not answer: the app goes on, and the request may be asked again.
             AppError::Backend(_) => StatusCode::SERVICE_UNAVAILABLE,

@@ -5,9 +5,11 @@
 
 use std::sync::Arc;
 
+use chrono::Utc;
+
 use super::{AppError, RunNow, plan};
 use crate::{
-    backend::{Batch, ClusterStatus, Query, RowPage},
+    backend::{Batch, ClusterStatus, Frontier, KeyRead, KeyStatus, Query, RowPage},
     events::{Event, EventBus, Events},
     model::{Cell, Row, Schema},
     runtime::{Planned, Refused},
@@ -180,6 +182,46 @@ impl AppControl {
             })
             .await?;
         Ok(planned.id.clone())
+    }
+
+    /// A fan-out collector's frontier: the keys it knows, done, due, failed and gone; `None` for
+    /// a collector that is no fan-out.
+    ///
+    /// # Errors
+    /// [`AppError::UnknownCollector`], or the backend's.
+    pub async fn frontier(&self, collector: &str) -> Result<Option<Frontier>, AppError> {
+        let planned = self.find(collector)?;
+        if planned.fan_out.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(
+            planned.backend.frontier(&planned.id, Utc::now()).await?,
+        ))
+    }
+
+    /// Reads `key` of a fan-out collector now: the key is added to its frontier if it is new,
+    /// made due now if it is known, and a run is asked for (a run going on reads it next time).
+    /// The crawler's "sync this user now".
+    ///
+    /// # Errors
+    /// [`AppError::UnknownCollector`]; [`AppError::FanOut`] for a collector that is no fan-out;
+    /// the backend's; as [`run_now`](Self::run_now).
+    pub async fn crawl_key(&self, collector: &str, key: &str) -> Result<RunNow, AppError> {
+        let planned = self.find(collector)?;
+        if planned.fan_out.is_none() {
+            return Err(AppError::FanOut {
+                collector: planned.id.clone(),
+                reason: "it reads no keys: its endpoint has no {placeholder}".to_owned(),
+            });
+        }
+        let now = Utc::now();
+        let keys = [key.to_owned()];
+        if planned.backend.add_keys(&planned.id, &keys, now).await? == 0 {
+            // Known: due now, as a key read now would be.
+            let read = KeyRead::new(key, KeyStatus::Done, now, Some(now));
+            planned.backend.record_key(&planned.id, &read).await?;
+        }
+        self.run_now(collector)
     }
 
     /// The app's events from now on; see [`events`](crate::events).

@@ -163,3 +163,17 @@ pub(crate) fn count<'a>(rows: impl Iterator<Item = &'a KeyRow>, now: DateTime<Ut
     }
     frontier
 }
+
+/// The counts in the order the queries select them: known, done, due, failed, gone.
+pub(crate) fn frontier_of(counts: [i64; 5]) -> Frontier {
+    let [known, done, due, failed, gone] = counts.map(|count| usize::try_from(count).unwrap_or(0));
+    let mut frontier = Frontier::default();
+    (
+        frontier.known,
+        frontier.done,
+        frontier.due,
+        frontier.failed,
+        frontier.gone,
+    ) = (known, done, due, failed, gone);
+    frontier
+}

@@ -43,7 +43,7 @@ pub use crate::state::{CollectorId, RunRecord, State};
 pub use continuation::{Continuation, Position};
 pub use jsonl::JsonLines;
 pub use keys::{DueKey, Frontier, KeyRead, KeyStatus};
-pub(crate) use keys::{KeyRow, count as count_keys};
+pub(crate) use keys::{KeyRow, count as count_keys, frontier_of};
 pub use lease::{
     Claim, Claimed, ClusterStatus, LeaseStatus, SharedPause, SharedPauses, WorkerStatus,
     default_worker_name,

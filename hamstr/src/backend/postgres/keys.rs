@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use deadpool_postgres::Object;
 
 use super::{Failure, Postgres};
-use crate::backend::{CollectorId, DueKey, Frontier, KeyRead, KeyRow, KeyStatus, count_keys};
+use crate::backend::{CollectorId, DueKey, Frontier, KeyRead};
 
 pub(super) async fn add_keys(
     client: &mut Object,
@@ -100,26 +100,23 @@ pub(super) async fn frontier(
     collector: &CollectorId,
     now: DateTime<Utc>,
 ) -> Result<Frontier, Failure> {
-    let rows = client
-        .query(
+    let row = client
+        .query_one(
             &format!(
-                "SELECT status, added_at, due_at, failures FROM {} WHERE service = $1 AND collector = $2",
+                "SELECT count(*),
+                        count(*) FILTER (WHERE status = 'done'),
+                        count(*) FILTER (WHERE due_at IS NOT NULL AND due_at <= $3),
+                        count(*) FILTER (WHERE status = 'failed'),
+                        count(*) FILTER (WHERE status = 'gone')
+                 FROM {} WHERE service = $1 AND collector = $2",
                 store.table("_hamstr_keys")
             ),
-            &[&collector.service, &collector.collector],
+            &[&collector.service, &collector.collector, &now],
         )
         .await?;
-    let rows = rows
-        .iter()
-        .map(|row| {
-            let failures: i32 = row.try_get(3)?;
-            Ok(KeyRow {
-                status: KeyStatus::parse(row.try_get(0)?).unwrap_or(KeyStatus::New),
-                added_at: row.try_get(1)?,
-                due_at: row.try_get(2)?,
-                failures: u32::try_from(failures).unwrap_or(0),
-            })
-        })
-        .collect::<Result<Vec<KeyRow>, Failure>>()?;
-    Ok(count_keys(rows.iter(), now))
+    let mut counts = [0i64; 5];
+    for (index, count) in counts.iter_mut().enumerate() {
+        *count = row.try_get(index)?;
+    }
+    Ok(crate::backend::frontier_of(counts))
 }

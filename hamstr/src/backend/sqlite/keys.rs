@@ -5,9 +5,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::store_error;
-use crate::backend::{
-    BackendError, CollectorId, DueKey, Frontier, KeyRead, KeyRow, KeyStatus, count_keys,
-};
+use crate::backend::{BackendError, CollectorId, DueKey, Frontier, KeyRead, KeyRow, frontier_of};
 
 pub(super) const KEYS_TABLE: &str = "_hamstr_keys";
 
@@ -25,12 +23,6 @@ pub(super) fn create_table() -> String {
 
 fn time(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Micros, true)
-}
-
-fn parse_time(text: Option<String>) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(&text?)
-        .ok()
-        .map(|at| at.with_timezone(&Utc))
 }
 
 pub(super) fn add_keys(
@@ -134,24 +126,28 @@ pub(super) fn frontier(
     collector: &CollectorId,
     now: DateTime<Utc>,
 ) -> Result<Frontier, BackendError> {
-    let fail = |error| store_error("counting keys", error);
-    let mut statement = connection
-        .prepare_cached(&format!(
-            "SELECT status, added_at, due_at, failures FROM {KEYS_TABLE}
-             WHERE service = ?1 AND collector = ?2"
-        ))
-        .map_err(fail)?;
-    let rows = statement
-        .query_map(params![collector.service, collector.collector], |row| {
-            Ok(KeyRow {
-                status: KeyStatus::parse(&row.get::<_, String>(0)?).unwrap_or(KeyStatus::New),
-                added_at: parse_time(row.get(1)?).unwrap_or(now),
-                due_at: parse_time(row.get(2)?),
-                failures: row.get(3)?,
-            })
-        })
-        .map_err(fail)?
-        .collect::<rusqlite::Result<Vec<KeyRow>>>()
-        .map_err(fail)?;
-    Ok(count_keys(rows.iter(), now))
+    // Counted by SQLite: a crawl may know a million keys.
+    let counts: [i64; 5] = connection
+        .query_row(
+            &format!(
+                "SELECT count(*),
+                        count(*) FILTER (WHERE status = 'done'),
+                        count(*) FILTER (WHERE due_at IS NOT NULL AND due_at <= ?3),
+                        count(*) FILTER (WHERE status = 'failed'),
+                        count(*) FILTER (WHERE status = 'gone')
+                 FROM {KEYS_TABLE} WHERE service = ?1 AND collector = ?2"
+            ),
+            params![collector.service, collector.collector, time(now)],
+            |row| {
+                Ok([
+                    row.get(0)?,
+                    row.get(1)?,
+                    row.get(2)?,
+                    row.get(3)?,
+                    row.get(4)?,
+                ])
+            },
+        )
+        .map_err(|error| store_error("counting keys", error))?;
+    Ok(frontier_of(counts))
 }
