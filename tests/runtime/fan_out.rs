@@ -49,7 +49,8 @@ fn graph(count: usize) -> BTreeMap<String, Vec<String>> {
     };
     let mut followers = BTreeMap::new();
     for user in 0..count {
-        let how_many = if user == 0 { 120 } else { random(4) };
+        // Never more than there are users to follow.
+        let how_many = if user == 0 { 120 } else { random(4) }.min(count * 2 / 3);
         let mut of_user = BTreeSet::new();
         while of_user.len() < how_many {
             // Only the first two thirds follow anyone: the last third is never reached.
@@ -81,14 +82,15 @@ fn serve(api: &MockApi, followers: &BTreeMap<String, Vec<String>>) {
     }
 }
 
-fn crawler(api: &MockApi, store: &Arc<dyn Backend>, refresh: Option<&str>) -> Hamstr {
+/// The crawler on a clone of `github`: clones share the service's quota, as one process's
+/// runs do.
+fn crawler_of(github: &Service, store: &Arc<dyn Backend>, refresh: Option<&str>) -> Hamstr {
     let with_refresh = |fan_out: FanOut| match refresh {
         Some(refresh) => fan_out.refresh_after(refresh),
         None => fan_out,
     };
-    let github = Service::new(api.url())
-        .name("github")
-        .paginator(LinkHeader::new())
+    let github = github
+        .clone()
         .add_collector(
             CollectorSpec::endpoint("users/{login}")
                 .records(Records::object(""))
@@ -117,9 +119,15 @@ fn crawler(api: &MockApi, store: &Arc<dyn Backend>, refresh: Option<&str>) -> Ha
 
 /// Runs the crawler until a run sends no request: the crawl has stopped by itself.
 async fn crawl_until_quiet(api: &MockApi, store: &Arc<dyn Backend>, refresh: Option<&str>) {
+    let github = Service::new(api.url())
+        .name("github")
+        .paginator(LinkHeader::new());
     for _ in 0..30 {
         let before = api.request_count();
-        let report = crawler(api, store, refresh).run_once().await.unwrap();
+        let report = crawler_of(&github, store, refresh)
+            .run_once()
+            .await
+            .unwrap();
         assert!(report.is_success(), "{report}");
         if api.request_count() == before {
             return;
@@ -324,4 +332,43 @@ async fn fan_outs_that_cannot_work_are_refused_before_any_request() {
         Err(AppError::FanOut { .. })
     ));
     assert_eq!(api.request_count(), 0);
+}
+
+/// With a small quota the crawl goes on across several windows: it slows down, never fails, and
+/// finds what it would without a quota.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crawl_finishes_across_quota_windows() {
+    let followers = graph(30);
+    let unlimited = MockApi::start().await;
+    serve(&unlimited, &followers);
+    let expected: Arc<dyn Backend> = Arc::new(MemoryBackend::new());
+    crawl_until_quiet(&unlimited, &expected, None).await;
+
+    let api = MockApi::start().await;
+    serve(&api, &followers);
+    api.rate_limit(hamstr::testing::MockRateLimit::github(
+        8,
+        std::time::Duration::from_secs(1),
+    ));
+    let store: Arc<dyn Backend> = Arc::new(MemoryBackend::new());
+    crawl_until_quiet(&api, &store, None).await;
+    assert!(
+        api.request_count() > 16,
+        "several windows: {}",
+        api.request_count()
+    );
+    for schema in [User::schema(), Follow::schema()] {
+        let mut found = stored(&store, &schema).await;
+        let mut wanted = stored(&expected, &schema).await;
+        found.sort_by_key(ToString::to_string);
+        wanted.sort_by_key(ToString::to_string);
+        assert_eq!(found, wanted, "{}", schema.name());
+    }
+    // Requests refused for the quota are few: each is retried after the window's reset.
+    assert!(
+        api.requests_over_quota() * 4 < api.request_count(),
+        "{} of {} refused",
+        api.requests_over_quota(),
+        api.request_count()
+    );
 }

@@ -229,6 +229,10 @@ struct QuotaState {
     announced: Option<Instant>,
     /// Requests sent and not yet answered: an answer's count does not include them.
     in_flight: u64,
+    /// The API has answered once: its quota, if it has one, is known. Until then one request
+    /// goes at a time, so that a process that starts with the quota used up sends one request
+    /// over it, not one per request in flight.
+    has_answered: bool,
 }
 
 /// One request taken from the quota, in flight until dropped.
@@ -249,7 +253,13 @@ pub(crate) enum Pause {
     Told,
     /// The quota, or hamstr's share of it, is used up until the reset.
     Quota,
+    /// The first request is out and its answer will say what the quota is: the others wait for
+    /// it (looking again shortly).
+    FirstAnswer,
 }
+
+/// How often a request waiting for the first answer looks again.
+const FIRST_ANSWER_POLL: Duration = Duration::from_millis(20);
 
 impl Quota {
     pub(crate) fn new(fraction: f64, max_wait: Duration) -> Self {
@@ -268,6 +278,9 @@ impl Quota {
     /// first time a pause is seen, so it is logged once).
     pub(crate) fn take(&self, now: Instant) -> Result<Ticket<'_>, (Instant, Pause, bool)> {
         let mut state = self.state();
+        if state.in_flight > 0 && (!state.has_answered || state.is_spent_unknown(self.fraction)) {
+            return Err((now + FIRST_ANSWER_POLL, Pause::FirstAnswer, false));
+        }
         let wait = state.wait(now, self.fraction);
         match wait {
             None => {
@@ -285,6 +298,12 @@ impl Quota {
         }
     }
 
+    /// Notes that the API answered (whatever its headers say): requests no longer wait for a
+    /// first answer.
+    pub(crate) fn answered(&self) {
+        self.state().has_answered = true;
+    }
+
     /// Takes in what the answer to `ticket`'s request reported. The API's count is the truth,
     /// less the other requests still in flight, which it has not counted yet; a request it did
     /// not charge (a 304 on GitHub) is given back this way.
@@ -296,6 +315,7 @@ impl Quota {
         service: &str,
     ) {
         let mut state = self.state();
+        state.has_answered = true;
         state.updated = Some(Utc::now());
         if reported.limit.is_some() {
             state.limit = reported.limit;
@@ -368,6 +388,22 @@ impl Quota {
 
 impl QuotaState {
     /// Until when a request must wait, and why; `None` when it may go now.
+    /// Whether the window's requests are taken while its reset is not known yet (a new window
+    /// began, and no answer of it has come back): the next request waits for an answer in
+    /// flight, which will say what is left.
+    fn is_spent_unknown(&self, fraction: f64) -> bool {
+        self.reset_at.is_none()
+            && self
+                .remaining
+                .is_some_and(|remaining| remaining <= self.reserve(fraction))
+    }
+
+    /// The requests of a window kept for others (`1 - max_quota_fraction` of the limit).
+    fn reserve(&self, fraction: f64) -> u64 {
+        self.limit
+            .map_or(0, |limit| (limit as f64 * (1.0 - fraction)).floor() as u64)
+    }
+
     fn wait(&mut self, now: Instant, fraction: f64) -> Option<(Instant, Pause)> {
         if let Some((until, _)) = self.paused {
             if until > now {
@@ -383,10 +419,7 @@ impl QuotaState {
             return None;
         }
         let remaining = self.remaining?;
-        let reserve = self
-            .limit
-            .map_or(0, |limit| (limit as f64 * (1.0 - fraction)).floor() as u64);
-        (remaining <= reserve).then_some((reset_at, Pause::Quota))
+        (remaining <= self.reserve(fraction)).then_some((reset_at, Pause::Quota))
     }
 }
 

@@ -76,6 +76,7 @@ impl HttpClient {
         .increment(1);
         let mut response = answer.map_err(|source| self.transport(shown, source, attempt))?;
         let status = response.status();
+        self.inner.quota.answered();
         let headers = std::mem::take(response.headers_mut());
         if let Some(reported) = Reported::from_headers(&headers) {
             let now = Instant::now();
@@ -99,13 +100,13 @@ impl HttpClient {
             match self.inner.quota.take(Instant::now()) {
                 Ok(ticket) => break ticket,
                 Err((until, pause, is_new)) => {
-                    if is_new {
+                    if is_new && pause != Pause::FirstAnswer {
                         let resumes_at = chrono::Utc::now()
                             + chrono::Duration::from_std(until - Instant::now())
                                 .unwrap_or_default();
                         let reason = match pause {
                             Pause::Told => "the API asked to wait",
-                            Pause::Quota => {
+                            Pause::Quota | Pause::FirstAnswer => {
                                 "the rate-limit quota (or hamstr's share of it) is used up"
                             }
                         };
@@ -121,7 +122,7 @@ impl HttpClient {
                         });
                         let cause = match pause {
                             Pause::Told => "retry_after",
-                            Pause::Quota => "quota",
+                            Pause::Quota | Pause::FirstAnswer => "quota",
                         };
                         metrics::histogram!(
                             "hamstr_pause_seconds",
