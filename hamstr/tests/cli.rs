@@ -14,6 +14,8 @@ use tokio::process::Command;
 mod admin;
 #[path = "cli/cluster.rs"]
 mod cluster;
+#[path = "cli/crawl.rs"]
+mod crawl;
 
 fn items(count: usize) -> Vec<Value> {
     (1..=count)
