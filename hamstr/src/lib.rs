@@ -154,6 +154,9 @@ struct LiveAppDoctests;
 #[cfg(doctest)]
 #[doc = include_str!("../../docs/reading.md")]
 struct ReadingDoctests;
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/fan-out.md")]
+struct FanOutDoctests;
 #[cfg(all(doctest, feature = "admin"))]
 #[doc = include_str!("../../docs/admin.md")]
 struct AdminDoctests;
