@@ -372,3 +372,123 @@ async fn a_crawl_finishes_across_quota_windows() {
         api.request_count()
     );
 }
+
+#[derive(Model, serde::Deserialize, Debug)]
+#[hamstr(name = "versions")]
+struct Version {
+    #[hamstr(primary_key)]
+    id: i64,
+    #[serde(rename = "links", deserialize_with = "dependencies_link")]
+    dependencies: String,
+}
+
+fn dependencies_link<'de, D: serde::Deserializer<'de>>(links: D) -> Result<String, D::Error> {
+    #[derive(serde::Deserialize)]
+    struct Links {
+        dependencies: String,
+    }
+    Ok(<Links as serde::Deserialize>::deserialize(links)?.dependencies)
+}
+
+#[derive(Model, serde::Deserialize, Debug)]
+#[hamstr(name = "dependencies")]
+struct Dependency {
+    #[hamstr(primary_key)]
+    id: i64,
+    crate_id: String,
+}
+
+#[derive(Model, serde::Deserialize, Debug)]
+#[hamstr(name = "crates")]
+struct Crate {
+    #[hamstr(primary_key)]
+    name: String,
+}
+
+/// A registry's three levels, the last one keyed by a link each version carries (`{+link}`):
+/// exactly the mock's crates, versions and dependencies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registry_is_read_to_its_third_level() {
+    let api = MockApi::start().await;
+    let names: Vec<String> = (0..12).map(|index| format!("crate-{index}")).collect();
+    let crates = names.iter().map(|name| json!({"name": name})).collect();
+    api.route(
+        "/api/v1/crates",
+        Collection::new(crates)
+            .records_at("crates")
+            .paging(Paging::page_number())
+            .page_size(5),
+    );
+    let (mut versions_expected, mut dependencies_expected) = (BTreeSet::new(), BTreeSet::new());
+    let mut dependency_id = 0;
+    for (index, name) in names.iter().enumerate() {
+        let mut versions = Vec::new();
+        for minor in 0..=(index % 3) {
+            let id = (index * 10 + minor) as i64;
+            let link = format!("/api/v1/crates/{name}/0.{minor}.0/dependencies");
+            versions.push(json!({"id": id, "links": {"dependencies": link}}));
+            versions_expected.insert(id);
+            let dependencies: Vec<_> = (0..(index + minor) % 3)
+                .map(|offset| {
+                    dependency_id += 1;
+                    dependencies_expected.insert(dependency_id);
+                    json!({"id": dependency_id, "crate_id": names[(index + offset + 1) % names.len()]})
+                })
+                .collect();
+            api.route(
+                &link,
+                MockResponse::json(json!({"dependencies": dependencies})),
+            );
+        }
+        api.route(
+            &format!("/api/v1/crates/{name}/versions"),
+            MockResponse::json(json!({"versions": versions})),
+        );
+    }
+    let registry = Service::new(api.url())
+        .name("registry")
+        .paginator(hamstr::paginate::PageNumber::new().size("per_page", 5))
+        .add_collector(
+            CollectorSpec::endpoint("api/v1/crates")
+                .records("crates")
+                .model::<Crate>(),
+        )
+        .add_collector(
+            CollectorSpec::endpoint("api/v1/crates/{name}/versions")
+                .records("versions")
+                .model::<Version>()
+                .fan_out(FanOut::new().from_model("crates", "name")),
+        )
+        .add_collector(
+            CollectorSpec::endpoint("{+link}")
+                .records("dependencies")
+                .model::<Dependency>()
+                .fan_out(FanOut::new().from_model("versions", "dependencies")),
+        );
+    let store: Arc<dyn Backend> = Arc::new(MemoryBackend::new());
+    for _ in 0..4 {
+        let app = Hamstr::new()
+            .shared_backend(Arc::clone(&store))
+            .register_service(registry.clone());
+        assert!(app.run_once().await.unwrap().is_success());
+    }
+    let ids = |rows: Vec<serde_json::Value>| -> BTreeSet<i64> {
+        rows.iter().map(|row| row["id"].as_i64().unwrap()).collect()
+    };
+    assert_eq!(stored(&store, &Crate::schema()).await.len(), names.len());
+    assert_eq!(
+        ids(stored(&store, &Version::schema()).await),
+        versions_expected
+    );
+    assert_eq!(
+        ids(stored(&store, &Dependency::schema()).await),
+        dependencies_expected
+    );
+    // Each version's dependencies were read once.
+    let dependency_reads = api
+        .all_requests()
+        .iter()
+        .filter(|request| request.path.ends_with("/dependencies"))
+        .count();
+    assert_eq!(dependency_reads, versions_expected.len());
+}

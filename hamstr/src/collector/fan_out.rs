@@ -131,7 +131,7 @@ impl FanOut {
     pub fn parent_field_for(&self, placeholder: &str) -> String {
         self.parent_field
             .clone()
-            .unwrap_or_else(|| format!("parent_{placeholder}"))
+            .unwrap_or_else(|| format!("parent_{}", placeholder.trim_start_matches('+')))
     }
 }
 
@@ -148,22 +148,45 @@ pub fn placeholders(path: &str) -> Vec<&str> {
     found
 }
 
-/// Whether `key` can stand for one path segment: not empty, `.` or `..` (which a URL reads as
-/// "here" and "up", however they are encoded).
-pub(crate) fn is_path_key(key: &str) -> bool {
-    !matches!(key, "" | "." | "..")
+/// Whether `key` can fill `placeholder`: not empty, and no segment `.` or `..` (which a URL reads
+/// as "here" and "up", however they are encoded). A `{+name}` placeholder takes a path of several
+/// segments (a link stored in a record); `{name}` takes one.
+pub(crate) fn is_path_key(placeholder: &str, key: &str) -> bool {
+    let segments: Vec<&str> = match placeholder.strip_prefix('+') {
+        Some(_) => key.trim_start_matches('/').split('/').collect(),
+        None => vec![key],
+    };
+    !key.is_empty()
+        && segments
+            .iter()
+            .all(|segment| !matches!(*segment, "." | ".."))
 }
 
-/// `path` with `{placeholder}` replaced by `key`, encoded as one path segment (a `/` or `?` in a
-/// key cannot change the path).
-pub(crate) fn fill(path: &str, placeholder: &str, key: &str) -> String {
-    let mut encoded = String::with_capacity(key.len());
-    for byte in key.bytes() {
+/// One path segment, percent-encoded but for the characters a segment may hold as they are.
+fn encode_segment(segment: &str, encoded: &mut String) {
+    for byte in segment.bytes() {
         if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
             encoded.push(char::from(byte));
         } else {
             encoded.push_str(&format!("%{byte:02X}"));
         }
+    }
+}
+
+/// `path` with `{placeholder}` replaced by `key`, encoded as one path segment (a `/` or `?` in a
+/// key cannot change the path); for `{+placeholder}`, as a path whose segments are encoded.
+pub(crate) fn fill(path: &str, placeholder: &str, key: &str) -> String {
+    let mut encoded = String::with_capacity(key.len());
+    if placeholder.starts_with('+') {
+        // A path: each segment encoded, the slashes kept.
+        for (index, segment) in key.split('/').enumerate() {
+            if index > 0 {
+                encoded.push('/');
+            }
+            encode_segment(segment, &mut encoded);
+        }
+    } else {
+        encode_segment(key, &mut encoded);
     }
     path.replace(&format!("{{{placeholder}}}"), &encoded)
 }
@@ -185,9 +208,17 @@ mod tests {
             fill("users/{login}", "login", "a/b?c d"),
             "users/a%2Fb%3Fc%20d"
         );
-        assert!(!is_path_key(".."));
-        assert!(!is_path_key("."));
-        assert!(!is_path_key(""));
-        assert!(is_path_key("a.b"));
+        assert!(!is_path_key("login", ".."));
+        assert!(!is_path_key("login", "."));
+        assert!(!is_path_key("login", ""));
+        assert!(is_path_key("login", "a.b"));
+        // `{+link}`: a path, every segment encoded, no segment "up".
+        let link = "/api/v1/crates/serde/1.0.0 beta/dependencies";
+        assert!(is_path_key("+link", link));
+        assert!(!is_path_key("+link", "/api/../admin"));
+        assert_eq!(
+            fill("{+link}", "+link", link),
+            "/api/v1/crates/serde/1.0.0%20beta/dependencies"
+        );
     }
 }

@@ -132,11 +132,12 @@ pub(super) async fn collect(
     let due = backend.due_keys(id, now, plan.max_per_run).await?;
     tracing::debug!(service = %id.service, collector = %id.collector, added, due = due.len(), "keys");
     // A key a URL would read as "here" or "up" is never sent.
-    let (due, unusable): (Vec<DueKey>, Vec<DueKey>) =
-        due.into_iter().partition(|due| is_path_key(&due.key));
+    let (due, unusable): (Vec<DueKey>, Vec<DueKey>) = due
+        .into_iter()
+        .partition(|due| is_path_key(&plan.placeholder, &due.key));
     for due in unusable {
         let read = KeyRead::new(due.key.as_str(), KeyStatus::Gone, now, None)
-            .error("not a key: it would not stand for one path segment");
+            .error("not a key: empty, or a path segment `.` or `..`");
         backend.record_key(id, &read).await?;
     }
     let service = planned.service.clone();
