@@ -12,9 +12,11 @@ use crate::errors::Errors;
 
 mod file;
 mod incremental;
+mod keys;
 
 pub(crate) use file::File;
 pub(crate) use incremental::Incremental;
+pub(crate) use keys::Keys;
 
 /// One attribute value: set at most once.
 pub(crate) struct Slot<T> {
@@ -75,11 +77,14 @@ pub(crate) struct CollectorAttrs {
     pub(crate) is_file_given: bool,
     pub(crate) on_records: Slot<Path>,
     pub(crate) on_error: Slot<Path>,
+    pub(crate) keys: Slot<Keys>,
+    /// Whether `keys(...)` was given, even with errors (so no error says it is missing).
+    pub(crate) is_keys_given: bool,
 }
 
 const MODEL_KEYS: &str = "`name`";
 const FIELD_KEYS: &str = "`primary_key`, `rename` or `skip`";
-const COLLECTOR_KEYS: &str = "`name`, `service`, `endpoint`, `file`, `records`, `model`, `interval`, `incremental`, `params`, `on_records` or `on_error`";
+const COLLECTOR_KEYS: &str = "`name`, `service`, `endpoint`, `file`, `records`, `model`, `interval`, `incremental`, `keys`, `params`, `on_records` or `on_error`";
 
 impl ModelAttrs {
     pub(crate) fn from_input(errors: &Errors, input: &DeriveInput) -> Self {
@@ -139,6 +144,8 @@ impl CollectorAttrs {
             is_file_given: false,
             on_records: Slot::new("on_records"),
             on_error: Slot::new("on_error"),
+            keys: Slot::new("keys"),
+            is_keys_given: false,
         };
         for_each_meta(errors, &input.attrs, |meta| {
             let path = &meta.path;
@@ -182,6 +189,11 @@ impl CollectorAttrs {
                         .push((LitStr::new(&name.to_string(), name.span()), value));
                     Ok(())
                 })?;
+            } else if path.is_ident("keys") {
+                attrs.is_keys_given = true;
+                if let Some(keys) = Keys::from_meta(errors, &meta)? {
+                    attrs.keys.set(errors, path, keys);
+                }
             } else if path.is_ident("on_records") {
                 attrs.on_records.set(errors, path, meta.value()?.parse()?);
             } else if path.is_ident("on_error") {

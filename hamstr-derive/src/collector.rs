@@ -1,7 +1,7 @@
 //! `#[derive(Collector)]`: settings from attributes, callbacks from named functions.
 
 use proc_macro2::TokenStream;
-use quote::{quote, quote_spanned};
+use quote::{ToTokens, quote, quote_spanned};
 
 use syn::{DeriveInput, spanned::Spanned};
 
@@ -44,6 +44,33 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                 );
             }
         }
+    }
+    // The endpoint's placeholders against `keys(...)`: one placeholder, filled by keys.
+    if let Some(endpoint) = attrs.endpoint.get() {
+        let path = endpoint.value();
+        let placeholders = path.matches('{').count();
+        match (placeholders, attrs.is_keys_given) {
+            (0, true) => errors.error_at(
+                attrs.keys.tokens().unwrap_or(&endpoint.to_token_stream()),
+                format_args!("`keys(...)` fills a {{placeholder}} of the endpoint, and `{path}` has none; write one, e.g. \"users/{{login}}/repos\""),
+            ),
+            (1, false) => errors.error_at(
+                endpoint,
+                format_args!("the endpoint `{path}` has a {{placeholder}} and nothing gives it keys: add `keys(from = \"MODEL.FIELD\")` or `keys(seeds = [...])`"),
+            ),
+            (2.., _) => errors.error_at(
+                endpoint,
+                format_args!("the endpoint `{path}` has {placeholders} placeholders; a fan-out fills one (`{{+link}}` takes a key that is a path)"),
+            ),
+            _ => {}
+        }
+    } else if attrs.is_keys_given
+        && let Some(tokens) = attrs.keys.tokens()
+    {
+        errors.error_at(
+            tokens,
+            "`keys(...)` is for an endpoint with a {placeholder}, not a file",
+        );
     }
     if let Some(service) = attrs.service.get()
         && service.value().trim().is_empty()
@@ -95,6 +122,10 @@ fn render(input: &DeriveInput, attrs: &CollectorAttrs) -> TokenStream {
         let strategy = incremental_tokens(incremental);
         quote!(.incremental(#strategy))
     });
+    let fan_out = attrs.keys.get().map(|keys| {
+        let keys = keys.tokens();
+        quote!(.fan_out(#keys))
+    });
     // The calls are spanned at the path, so a function with another signature is an error at
     // its name, with the traits' message saying what to write.
     let on_records = attrs.on_records.get().map(|path| {
@@ -128,7 +159,7 @@ fn render(input: &DeriveInput, attrs: &CollectorAttrs) -> TokenStream {
 
             fn settings(&self) -> ::hamstr::collector::CollectorSettings {
                 #source
-                    #name #service #records #(#params)* #interval #incremental
+                    #name #service #records #(#params)* #interval #incremental #fan_out
             }
 
             #on_records
