@@ -233,7 +233,14 @@ struct QuotaState {
     /// goes at a time, so that a process that starts with the quota used up sends one request
     /// over it, not one per request in flight.
     has_answered: bool,
+    /// The lowest count an answer of the current window reported. Answers arrive out of order:
+    /// one the API counted earlier reports more left than one it counted later, and must not
+    /// put back requests that are gone.
+    lowest_reported: Option<u64>,
 }
+
+/// How far apart two resets may be and still be one window's (the headers count whole seconds).
+const SAME_WINDOW: Duration = Duration::from_secs(1);
 
 /// One request taken from the quota, in flight until dropped.
 #[derive(Debug)]
@@ -320,13 +327,33 @@ impl Quota {
         if reported.limit.is_some() {
             state.limit = reported.limit;
         }
-        if let Some(remaining) = reported.remaining {
-            let others = state.in_flight.saturating_sub(1);
-            state.remaining = Some(remaining.saturating_sub(others));
-        }
-        if let Some(reset_in) = reported.reset_in {
+        let reset = reported.reset_in.map(|reset_in| {
             let reset_in = self.capped(reset_in, service, "a rate-limit reset");
-            state.reset_at = Some((now + reset_in, wall(reset_in)));
+            (now + reset_in, wall(reset_in))
+        });
+        // A later window's answer starts its count afresh; within a window, only a lower count
+        // is news (a higher one was counted before answers already taken in).
+        let is_new_window = match (reset, state.reset_at) {
+            (Some((new, _)), Some((known, _))) => new >= known + SAME_WINDOW,
+            _ => state.reset_at.is_none(),
+        };
+        if is_new_window {
+            state.lowest_reported = None;
+        }
+        if let Some(remaining) = reported.remaining {
+            let is_stale = state
+                .lowest_reported
+                .is_some_and(|lowest| remaining > lowest);
+            if !is_stale {
+                state.lowest_reported = Some(remaining);
+                let others = state.in_flight.saturating_sub(1);
+                state.remaining = Some(remaining.saturating_sub(others));
+            }
+        }
+        if let Some(reset) = reset
+            && (is_new_window || state.reset_at.is_none_or(|(known, _)| reset.0 > known))
+        {
+            state.reset_at = Some(reset);
         }
         tracing::debug!(
             service,
@@ -416,6 +443,7 @@ impl QuotaState {
             // A new window: its count is unknown until the next answer, and presumably full.
             self.reset_at = None;
             self.remaining = self.limit;
+            self.lowest_reported = None;
             return None;
         }
         let remaining = self.remaining?;

@@ -187,3 +187,31 @@ fn long_waits_are_capped() {
     assert_eq!((until, pause), (now + Duration::from_secs(10), Pause::Told));
     assert!(quota.snapshot(now).paused_until.is_some());
 }
+
+#[test]
+fn an_answer_counted_earlier_does_not_put_requests_back() {
+    let now = Instant::now();
+    let reported = |remaining, reset| Reported {
+        limit: Some(10),
+        remaining: Some(remaining),
+        reset_in: Some(Duration::from_secs(reset)),
+    };
+    let quota = Quota::new(1.0, Duration::from_secs(3600));
+    quota.observe(&quota.take(now).unwrap(), reported(9, 60), now, "s");
+    // Two requests out; the API counts the first (7 left) before the second (6 left), and
+    // their answers arrive the other way round.
+    let (first, second) = (quota.take(now).unwrap(), quota.take(now).unwrap());
+    quota.observe(&second, reported(6, 60), now, "s");
+    drop(second);
+    quota.observe(&first, reported(7, 60), now, "s");
+    drop(first);
+    // 6 less the first, in flight when the second's answer came; not the first's stale 7.
+    assert_eq!(
+        quota.snapshot(now).remaining,
+        Some(5),
+        "the older count is not news"
+    );
+    // A later window's count is, whatever it says.
+    quota.observe(&quota.take(now).unwrap(), reported(9, 120), now, "s");
+    assert_eq!(quota.snapshot(now).remaining, Some(9));
+}
