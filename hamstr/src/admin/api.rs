@@ -325,6 +325,26 @@ pub(super) struct ActionResult {
 }
 
 impl ActionResult {
+    /// The answer to an action that asked for a run: `202 started`, or `409 already_running`.
+    fn ran(
+        collector: String,
+        action: &'static str,
+        ran: RunNow,
+        started: String,
+        running: String,
+    ) -> Response {
+        match ran {
+            RunNow::AlreadyRunning => Self::answer(
+                StatusCode::CONFLICT,
+                collector,
+                action,
+                "already_running",
+                running,
+            ),
+            _ => Self::answer(StatusCode::ACCEPTED, collector, action, "started", started),
+        }
+    }
+
     fn answer(
         status: StatusCode,
         collector: String,
@@ -367,24 +387,14 @@ pub(super) async fn run_now(
     axum::extract::State(shared): State,
     Path(name): Path<String>,
 ) -> Result<Response, Problem> {
-    let result = shared.control.run_now(&name)?;
-    let collector = full_name(&shared, &name);
-    Ok(match result {
-        RunNow::AlreadyRunning => ActionResult::answer(
-            StatusCode::CONFLICT,
-            collector,
-            "run",
-            "already_running",
-            "a run of it is going on; no second run was started".to_owned(),
-        ),
-        _ => ActionResult::answer(
-            StatusCode::ACCEPTED,
-            collector,
-            "run",
-            "started",
-            "a run starts now".to_owned(),
-        ),
-    })
+    let ran = shared.control.run_now(&name)?;
+    Ok(ActionResult::ran(
+        full_name(&shared, &name),
+        "run",
+        ran,
+        "a run starts now".to_owned(),
+        "a run of it is going on; no second run was started".to_owned(),
+    ))
 }
 
 /// Pauses a collector: it starts no scheduled run until resumed.
@@ -447,23 +457,13 @@ pub(super) async fn crawl_key(
     Path((name, key)): Path<(String, String)>,
 ) -> Result<Response, Problem> {
     let ran = shared.control.crawl_key(&name, &key).await?;
-    let collector = full_name(&shared, &name);
-    Ok(match ran {
-        RunNow::AlreadyRunning => ActionResult::answer(
-            StatusCode::CONFLICT,
-            collector,
-            "crawl_key",
-            "already_running",
-            format!("`{key}` is due; the run going on, or the next, reads it"),
-        ),
-        _ => ActionResult::answer(
-            StatusCode::ACCEPTED,
-            collector,
-            "crawl_key",
-            "started",
-            format!("`{key}` is due, and a run starts now"),
-        ),
-    })
+    Ok(ActionResult::ran(
+        full_name(&shared, &name),
+        "crawl_key",
+        ran,
+        format!("`{key}` is due, and a run starts now"),
+        format!("`{key}` is due; the run going on, or the next, reads it"),
+    ))
 }
 
 /// `?confirm=true` of a reset.
