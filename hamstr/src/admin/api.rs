@@ -369,10 +369,8 @@ impl ActionResult {
 fn full_name(shared: &super::Shared, name: &str) -> String {
     shared
         .control
-        .collectors()
-        .into_iter()
-        .find(|id| id.to_string() == name || id.collector == name)
-        .map_or_else(|| name.to_owned(), |id| id.to_string())
+        .collector_id(name)
+        .map_or_else(|_| name.to_owned(), |id| id.to_string())
 }
 
 /// Runs a collector now, whatever its schedule (even when paused); never a second run at once.

@@ -217,18 +217,7 @@ pub(super) async fn record(
 }
 
 fn schema_of(shared: &super::Shared, model: &str) -> Result<std::sync::Arc<Schema>, Problem> {
-    let models = shared.control.models();
-    models
-        .iter()
-        .find(|info| info.schema.name() == model)
-        .map(|info| std::sync::Arc::clone(&info.schema))
-        .ok_or_else(|| {
-            let names: Vec<&str> = models.iter().map(|info| info.schema.name()).collect();
-            Problem::not_found(format!(
-                "no model is named `{model}` (models: {})",
-                names.join(", ")
-            ))
-        })
+    Ok(shared.control.model(model)?.schema)
 }
 
 /// A filter parameter: `FIELD` or `FIELD__OP`, its value parsed as the field's type.

@@ -297,6 +297,25 @@ impl AppControl {
         models
     }
 
+    /// The model (table) named `model`.
+    ///
+    /// # Errors
+    /// [`AppError::UnknownModel`], listing the models.
+    pub fn model(&self, model: &str) -> Result<ModelInfo, AppError> {
+        self.models()
+            .into_iter()
+            .find(|info| info.schema.name() == model)
+            .ok_or_else(|| self.unknown_model(model))
+    }
+
+    /// The full id of `collector` (`collector` or `service/collector`).
+    ///
+    /// # Errors
+    /// [`AppError::UnknownCollector`].
+    pub fn collector_id(&self, collector: &str) -> Result<CollectorId, AppError> {
+        Ok(self.find(collector)?.id.clone())
+    }
+
     /// A page of the stored rows of `model` (see [`Query`]); never blocks a run.
     ///
     /// # Errors
@@ -367,15 +386,19 @@ impl AppControl {
             .iter()
             .find(|planned| planned.schema.name() == model)
             .map(AsRef::as_ref)
-            .ok_or_else(|| AppError::UnknownModel {
-                model: model.to_owned(),
-                known: self
-                    .models()
-                    .iter()
-                    .map(|model| model.schema.name().to_owned())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            })
+            .ok_or_else(|| self.unknown_model(model))
+    }
+
+    fn unknown_model(&self, model: &str) -> AppError {
+        AppError::UnknownModel {
+            model: model.to_owned(),
+            known: self
+                .models()
+                .iter()
+                .map(|model| model.schema.name().to_owned())
+                .collect::<Vec<_>>()
+                .join(", "),
+        }
     }
 }
 

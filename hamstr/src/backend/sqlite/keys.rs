@@ -2,10 +2,10 @@
 //! RFC 3339 in UTC at microseconds, all of one width, so text order is time order.
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 
 use super::store_error;
-use crate::backend::{BackendError, CollectorId, DueKey, Frontier, KeyRead, KeyRow, frontier_of};
+use crate::backend::{BackendError, CollectorId, DueKey, Frontier, KeyRead, frontier_of};
 
 pub(super) const KEYS_TABLE: &str = "_hamstr_keys";
 
@@ -82,29 +82,16 @@ pub(super) fn record_key(
     collector: &CollectorId,
     read: &KeyRead,
 ) -> Result<(), BackendError> {
-    let fail = |error| store_error("recording a key's read", error);
-    let failures: u32 = connection
-        .query_row(
-            &format!(
-                "SELECT failures FROM {KEYS_TABLE} WHERE service = ?1 AND collector = ?2 AND key = ?3"
-            ),
-            params![collector.service, collector.collector, read.key],
-            |row| row.get(0),
-        )
-        .optional()
-        .map_err(fail)?
-        .unwrap_or(0);
-    let mut row = KeyRow::new(read.at);
-    row.failures = failures;
-    row.after(read);
+    // One statement, the failures counted by the row itself, as in PostgreSQL.
     connection
         .execute(
             &format!(
-                "INSERT INTO {KEYS_TABLE} (service, collector, key, status, added_at, read_at, due_at, failures, error)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, ?8)
+                "INSERT INTO {KEYS_TABLE} AS keys (service, collector, key, status, added_at, read_at, due_at, failures, error)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, CASE WHEN ?4 = 'failed' THEN 1 ELSE 0 END, ?7)
                  ON CONFLICT (service, collector, key) DO UPDATE SET
                      status = excluded.status, read_at = excluded.read_at, due_at = excluded.due_at,
-                     failures = excluded.failures, error = excluded.error"
+                     failures = CASE WHEN excluded.status = 'failed' THEN keys.failures + 1 ELSE 0 END,
+                     error = excluded.error"
             ),
             params![
                 collector.service,
@@ -112,12 +99,11 @@ pub(super) fn record_key(
                 read.key,
                 read.status.as_str(),
                 time(read.at),
-                row.due_at.map(time),
-                row.failures,
+                read.due_at.map(time),
                 read.error,
             ],
         )
-        .map_err(fail)?;
+        .map_err(|error| store_error("recording a key's read", error))?;
     Ok(())
 }
 
