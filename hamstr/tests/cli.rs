@@ -942,7 +942,7 @@ async fn processes_starting_at_once_migrate_once() {
             &url,
             "SELECT version FROM _hamstr_migrations ORDER BY version"
         ),
-        ["1", "2", "3"]
+        ["1", "2", "3", "4"]
     );
     assert_eq!(psql(&url, "SELECT count(*) FROM items"), ["1"]);
 }

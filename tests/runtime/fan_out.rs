@@ -19,7 +19,7 @@ use serde_json::json;
 
 #[derive(Model, serde::Deserialize, Debug)]
 #[hamstr(name = "users")]
-struct User {
+pub(super) struct User {
     #[hamstr(primary_key)]
     login: String,
     id: i64,
@@ -27,7 +27,7 @@ struct User {
 
 #[derive(Model, serde::Deserialize, Debug)]
 #[hamstr(name = "follows")]
-struct Follow {
+pub(super) struct Follow {
     /// Who is followed: the key of the listing.
     #[hamstr(primary_key)]
     parent_login: String,
@@ -39,7 +39,7 @@ struct Follow {
 /// A social graph of `count` users: user i is followed by a few others chosen by a fixed-seed
 /// generator, user 0 by 120 (three pages of 50). Users that follow no one reachable stay
 /// undiscovered.
-fn graph(count: usize) -> BTreeMap<String, Vec<String>> {
+pub(super) fn graph(count: usize) -> BTreeMap<String, Vec<String>> {
     let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
     let mut random = |below: usize| {
         seed ^= seed << 13;
@@ -61,7 +61,7 @@ fn graph(count: usize) -> BTreeMap<String, Vec<String>> {
     followers
 }
 
-fn serve(api: &MockApi, followers: &BTreeMap<String, Vec<String>>) {
+pub(super) fn serve(api: &MockApi, followers: &BTreeMap<String, Vec<String>>) {
     for (login, of_user) in followers {
         let id: i64 = login[1..].parse().unwrap();
         api.route(
@@ -137,7 +137,7 @@ async fn crawl_until_quiet(api: &MockApi, store: &Arc<dyn Backend>, refresh: Opt
 }
 
 /// Every stored row of `schema`'s model, as JSON.
-async fn stored(store: &Arc<dyn Backend>, schema: &Schema) -> Vec<serde_json::Value> {
+pub(super) async fn stored(store: &Arc<dyn Backend>, schema: &Schema) -> Vec<serde_json::Value> {
     let page = store
         .query(schema, &Query::new().limit(100_000))
         .await
@@ -149,7 +149,7 @@ async fn stored(store: &Arc<dyn Backend>, schema: &Schema) -> Vec<serde_json::Va
 }
 
 /// The stores a crawl is tried on: memory, SQLite, PostgreSQL.
-async fn stores(dir: &std::path::Path) -> Vec<Arc<dyn Backend>> {
+pub(super) async fn stores(dir: &std::path::Path) -> Vec<Arc<dyn Backend>> {
     let postgres = hamstr::testing::scratch_database("crawl").await.unwrap();
     let sqlite = format!("sqlite://{}", dir.join("crawl.db").display());
     ["memory", sqlite.as_str(), postgres.as_str()]

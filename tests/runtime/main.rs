@@ -6,6 +6,7 @@ mod callbacks_and_misfits;
 mod dynamic_models;
 mod end_to_end;
 mod fan_out;
+mod fan_out_limits;
 mod files;
 mod handle;
 mod incremental;

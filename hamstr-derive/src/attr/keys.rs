@@ -9,7 +9,7 @@ use super::{Slot, duration_text, parse_interval, skip_value};
 use crate::errors::Errors;
 
 const KEYS_KEYS: &str =
-    "`from`, `seeds`, `refresh_after`, `max_per_run`, `concurrency` or `parent_field`";
+    "`from`, `seeds`, `refresh_after`, `max_per_run`, `concurrency`, `parent_field` or `max_depth`";
 const KEYS_EXAMPLE: &str =
     "keys(from = \"users.login\", seeds = [\"octocat\"], refresh_after = \"1d\")";
 
@@ -21,6 +21,7 @@ pub(crate) struct Keys {
     max_per_run: Option<LitInt>,
     concurrency: Option<LitInt>,
     parent_field: Option<LitStr>,
+    max_depth: Option<LitInt>,
 }
 
 /// The strings of `"a"` or `["a", "b"]`, each where it was written.
@@ -55,11 +56,13 @@ impl Keys {
             max_per_run: None,
             concurrency: None,
             parent_field: None,
+            max_depth: None,
         };
         let mut is_usable = true;
         let mut max_per_run = Slot::<LitInt>::new("max_per_run");
         let mut concurrency = Slot::<LitInt>::new("concurrency");
         let mut parent_field = Slot::<LitStr>::new("parent_field");
+        let mut max_depth = Slot::<LitInt>::new("max_depth");
         meta.parse_nested_meta(|nested| {
             let name = &nested.path;
             if name.is_ident("from") {
@@ -104,6 +107,14 @@ impl Keys {
                     errors.error_at(&count, "a count from 1");
                     is_usable = false;
                 }
+            } else if name.is_ident("max_depth") {
+                let depth: LitInt = nested.value()?.parse()?;
+                if depth.base10_parse::<u32>().is_ok() {
+                    max_depth.set(errors, name, depth);
+                } else {
+                    errors.error_at(&depth, "a depth from 0 (the seeds only)");
+                    is_usable = false;
+                }
             } else if name.is_ident("parent_field") {
                 parent_field.set(errors, name, nested.value()?.parse()?);
             } else {
@@ -127,6 +138,7 @@ impl Keys {
         keys.max_per_run = max_per_run.get().cloned();
         keys.concurrency = concurrency.get().cloned();
         keys.parent_field = parent_field.get().cloned();
+        keys.max_depth = max_depth.get().cloned();
         Ok(is_usable.then_some(keys))
     }
 
@@ -156,9 +168,13 @@ impl Keys {
             .parent_field
             .as_ref()
             .map(|field| quote!(.parent_field(#field)));
+        let max_depth = self
+            .max_depth
+            .as_ref()
+            .map(|depth| quote!(.max_depth(#depth)));
         quote! {
             ::hamstr::collector::FanOut::new()
-                #(#sources)* #seeds #refresh #max_per_run #concurrency #parent_field
+                #(#sources)* #seeds #refresh #max_per_run #concurrency #parent_field #max_depth
         }
     }
 }

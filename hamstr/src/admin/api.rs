@@ -66,6 +66,8 @@ pub(super) struct FrontierView {
     failed: usize,
     /// The API said they are gone (404, 410).
     gone: usize,
+    /// Beyond the collector's depth limit (or at a depth not known): not read.
+    beyond_depth: usize,
 }
 
 impl From<Frontier> for FrontierView {
@@ -76,6 +78,7 @@ impl From<Frontier> for FrontierView {
             due: frontier.due,
             failed: frontier.failed,
             gone: frontier.gone,
+            beyond_depth: frontier.beyond_depth,
         }
     }
 }

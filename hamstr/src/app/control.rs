@@ -9,7 +9,7 @@ use chrono::Utc;
 
 use super::{AppError, RunNow, plan};
 use crate::{
-    backend::{Batch, ClusterStatus, Frontier, KeyRead, KeyStatus, Query, RowPage},
+    backend::{Batch, ClusterStatus, FoundKeys, Frontier, KeyRead, KeyStatus, Query, RowPage},
     events::{Event, EventBus, Events},
     model::{Cell, Row, Schema},
     runtime::{Planned, Refused},
@@ -191,11 +191,14 @@ impl AppControl {
     /// [`AppError::UnknownCollector`], or the backend's.
     pub async fn frontier(&self, collector: &str) -> Result<Option<Frontier>, AppError> {
         let planned = self.find(collector)?;
-        if planned.fan_out.is_none() {
+        let Some(plan) = &planned.fan_out else {
             return Ok(None);
-        }
+        };
         Ok(Some(
-            planned.backend.frontier(&planned.id, Utc::now()).await?,
+            planned
+                .backend
+                .frontier(&planned.id, Utc::now(), plan.max_depth)
+                .await?,
         ))
     }
 
@@ -208,15 +211,17 @@ impl AppControl {
     /// the backend's; as [`run_now`](Self::run_now).
     pub async fn crawl_key(&self, collector: &str, key: &str) -> Result<RunNow, AppError> {
         let planned = self.find(collector)?;
-        if planned.fan_out.is_none() {
+        let Some(plan) = &planned.fan_out else {
             return Err(AppError::FanOut {
                 collector: planned.id.clone(),
                 reason: "it reads no keys: its endpoint has no {placeholder}".to_owned(),
             });
-        }
+        };
         let now = Utc::now();
         let keys = [key.to_owned()];
-        if planned.backend.add_keys(&planned.id, &keys, now).await? == 0 {
+        // A key asked for is a seed: at depth 0.
+        let found = FoundKeys::new(&keys).depth(0).revisit(plan.revisit);
+        if planned.backend.add_keys(&planned.id, &found, now).await? == 0 {
             // Known: due now, as a key read now would be.
             let read = KeyRead::new(key, KeyStatus::Done, now, Some(now));
             planned.backend.record_key(&planned.id, &read).await?;

@@ -8,7 +8,7 @@ use super::AppError;
 use crate::{
     backend::Backend,
     collector::{CollectorSettings, FanOut, fill, placeholders},
-    runtime::{Planned, PlannedFanOut},
+    runtime::{Feed, Planned, PlannedFanOut},
     state::CollectorId,
 };
 
@@ -81,7 +81,8 @@ pub(super) fn check(
     }
 }
 
-/// Resolves each pending fan-out against the models of every planned collector.
+/// Resolves each pending fan-out against the models of every planned collector, then links the
+/// fan-outs that feed each other keys.
 pub(super) fn resolve(
     planned: &mut [Planned],
     pending: Vec<Option<Pending>>,
@@ -91,7 +92,8 @@ pub(super) fn resolve(
         .iter()
         .map(|planned| Arc::clone(&planned.schema))
         .collect();
-    for (planned, pending) in planned.iter_mut().zip(pending) {
+    let mut plans: Vec<Option<PlannedFanOut>> = Vec::with_capacity(planned.len());
+    for (planned, pending) in planned.iter().zip(pending) {
         let Some(Pending {
             fan_out,
             placeholder,
@@ -100,6 +102,7 @@ pub(super) fn resolve(
             params,
         }) = pending
         else {
+            plans.push(None);
             continue;
         };
         let id = &planned.id;
@@ -145,18 +148,82 @@ pub(super) fn resolve(
                 "its store keeps no keys for a fan-out (JSON Lines, stdout); use sqlite://, postgres:// or memory",
             ));
         }
-        planned.fan_out = Some(Arc::new(PlannedFanOut {
+        plans.push(Some(PlannedFanOut {
             parent_field: fan_out.parent_field_for(&placeholder),
             template,
             placeholder,
-            sources,
+            sources: sources
+                .into_iter()
+                .map(|(schema, field)| (schema, field, Some(0)))
+                .collect(),
             seeds: fan_out.seed_keys().to_vec(),
             refresh_after,
             max_per_run: fan_out.keys_per_run(),
             concurrency: fan_out.keys_at_once(),
+            max_depth: fan_out.depth_limit(),
+            revisit: false,
+            feeds: Vec::new(),
             records,
             params,
         }));
     }
+    link(planned, &mut plans);
+    for (planned, plan) in planned.iter_mut().zip(plans) {
+        planned.fan_out = plan.map(Arc::new);
+    }
     Ok(())
+}
+
+/// Links the fan-outs: which collectors' keys each one's records feed (so that a key found is
+/// in the frontier, with its depth, before the record that holds it is stored); which sources
+/// are another fan-out's rows (whose depth only the read that found them knows); which
+/// collectors re-read a key whose depth is lowered (those whose depths some limit depends on).
+fn link(planned: &[Planned], plans: &mut [Option<PlannedFanOut>]) {
+    let model_of = |index: usize| planned[index].schema.name();
+    let fan_outs: Vec<usize> = (0..plans.len()).filter(|&i| plans[i].is_some()).collect();
+    let mut feeds: Vec<Vec<(usize, String)>> = vec![Vec::new(); plans.len()];
+    for &reader in &fan_outs {
+        let Some(plan) = plans[reader].as_mut() else {
+            continue;
+        };
+        for (schema, field, depth) in &mut plan.sources {
+            for &writer in &fan_outs {
+                if model_of(writer) == schema.name() {
+                    feeds[writer].push((reader, field.clone()));
+                    *depth = None;
+                }
+            }
+        }
+    }
+    // A collector's depths matter when it has a limit, or feeds one whose depths do.
+    let mut matters: Vec<bool> = plans
+        .iter()
+        .map(|plan| plan.as_ref().is_some_and(|plan| plan.max_depth.is_some()))
+        .collect();
+    loop {
+        let mut changed = false;
+        for &writer in &fan_outs {
+            if !matters[writer] && feeds[writer].iter().any(|(reader, _)| matters[*reader]) {
+                matters[writer] = true;
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    for &writer in &fan_outs {
+        let linked: Vec<Feed> = feeds[writer]
+            .iter()
+            .map(|(reader, field)| Feed {
+                collector: planned[*reader].id.clone(),
+                field: field.clone(),
+                revisit: matters[*reader],
+            })
+            .collect();
+        if let Some(plan) = plans[writer].as_mut() {
+            plan.feeds = linked;
+            plan.revisit = matters[writer];
+        }
+    }
 }

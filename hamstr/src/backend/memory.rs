@@ -11,9 +11,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::{
-    Backend, BackendError, Batch, CollectorId, Committed, DueKey, Frontier, KeyRead, KeyRow, Query,
-    RecentRuns, RowPage, RunRecord, Scheme, State, Storage, added_fields, check_key, count_keys,
-    distinct_values, find_by_key,
+    Backend, BackendError, Batch, CollectorId, Committed, DueKey, FoundKeys, Frontier, KeyRead,
+    KeyRow, Query, RecentRuns, RowPage, RunRecord, Scheme, State, Storage, added_fields, check_key,
+    count_keys, distinct_values, find_by_key,
 };
 use crate::model::{Cell, Row, Schema, row_to_json};
 
@@ -150,14 +150,19 @@ impl Backend for MemoryBackend {
     async fn add_keys(
         &self,
         collector: &CollectorId,
-        keys: &[String],
+        found: &FoundKeys<'_>,
         now: DateTime<Utc>,
     ) -> Result<usize, BackendError> {
         let mut tables = self.lock();
         let known = tables.keys.entry(collector.clone()).or_default();
         let before = known.len();
-        for key in keys {
-            known.entry(key.clone()).or_insert_with(|| KeyRow::new(now));
+        for key in found.keys {
+            match known.get_mut(key) {
+                Some(row) => row.found_at(found, now),
+                None => {
+                    known.insert(key.clone(), KeyRow::new(now, found.depth));
+                }
+            }
         }
         Ok(known.len() - before)
     }
@@ -167,21 +172,26 @@ impl Backend for MemoryBackend {
         collector: &CollectorId,
         now: DateTime<Utc>,
         limit: usize,
+        max_depth: Option<u32>,
     ) -> Result<Vec<DueKey>, BackendError> {
         let tables = self.lock();
         let Some(known) = tables.keys.get(collector) else {
             return Ok(Vec::new());
         };
-        let mut due: Vec<(&DateTime<Utc>, &String, u32)> = known
+        let mut due: Vec<(&DateTime<Utc>, &String, &KeyRow)> = known
             .iter()
-            .filter(|(_, row)| row.is_due(now))
-            .filter_map(|(key, row)| Some((row.due_at.as_ref()?, key, row.failures)))
+            .filter(|(_, row)| row.is_due(now) && row.is_within(max_depth))
+            .filter_map(|(key, row)| Some((row.due_at.as_ref()?, key, row)))
             .collect();
-        due.sort();
+        due.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
         Ok(due
             .into_iter()
             .take(limit)
-            .map(|(_, key, failures)| DueKey::new(key.clone(), failures))
+            .map(|(_, key, row)| {
+                DueKey::new(key.clone(), row.failures)
+                    .depth(row.depth)
+                    .mark(row.mark.clone())
+            })
             .collect())
     }
 
@@ -194,7 +204,7 @@ impl Backend for MemoryBackend {
         let known = tables.keys.entry(collector.clone()).or_default();
         known
             .entry(read.key.clone())
-            .or_insert_with(|| KeyRow::new(read.at))
+            .or_insert_with(|| KeyRow::new(read.at, None))
             .after(read);
         Ok(())
     }
@@ -203,12 +213,13 @@ impl Backend for MemoryBackend {
         &self,
         collector: &CollectorId,
         now: DateTime<Utc>,
+        max_depth: Option<u32>,
     ) -> Result<Frontier, BackendError> {
         let tables = self.lock();
         Ok(tables
             .keys
             .get(collector)
-            .map(|known| count_keys(known.values(), now))
+            .map(|known| count_keys(known.values(), now, max_depth))
             .unwrap_or_default())
     }
 

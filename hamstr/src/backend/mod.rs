@@ -42,8 +42,10 @@ pub use crate::state::{CollectorId, RunRecord, State};
 
 pub use continuation::{Continuation, Position};
 pub use jsonl::JsonLines;
-pub use keys::{DueKey, Frontier, KeyRead, KeyStatus};
-pub(crate) use keys::{KeyRow, count as count_keys, frontier_of};
+pub use keys::{DueKey, FoundKeys, Frontier, KeyRead, KeyStatus};
+pub(crate) use keys::{
+    KeyRow, count as count_keys, depth_of, frontier_of, mark_of, mark_text, within_depth_sql,
+};
 pub use lease::{
     Claim, Claimed, ClusterStatus, LeaseStatus, SharedPause, SharedPauses, WorkerStatus,
     default_worker_name,
@@ -265,22 +267,25 @@ pub trait Backend: Send + Sync + fmt::Debug + 'static {
         false
     }
 
-    /// Adds `keys` to `collector`'s frontier, due at `now`; keys it knows are left as they are.
-    /// Returns how many were new.
+    /// Adds the keys `found` to `collector`'s frontier, due at `now`, at their depth. Of the
+    /// keys it knows, only the depth changes, and only to a lower one (and then, with
+    /// [`FoundKeys::revisit`], a key already read is due now). Returns how many were new.
     ///
     /// # Errors
     /// [`BackendError::Unsupported`] from a backend that keeps no keys (the default).
     async fn add_keys(
         &self,
         collector: &CollectorId,
-        keys: &[String],
+        found: &FoundKeys<'_>,
         now: DateTime<Utc>,
     ) -> Result<usize, BackendError> {
-        let _ = (collector, keys, now);
+        let _ = (collector, found, now);
         Err(unsupported_keys::<Self>())
     }
 
-    /// At most `limit` of `collector`'s keys due at `now`, the longest due first (then by key).
+    /// At most `limit` of `collector`'s keys due at `now`, the longest due first (then by key),
+    /// with their depth and mark; with `max_depth`, only keys known to be that close to the
+    /// seeds.
     ///
     /// # Errors
     /// As [`add_keys`](Self::add_keys).
@@ -289,8 +294,9 @@ pub trait Backend: Send + Sync + fmt::Debug + 'static {
         collector: &CollectorId,
         now: DateTime<Utc>,
         limit: usize,
+        max_depth: Option<u32>,
     ) -> Result<Vec<DueKey>, BackendError> {
-        let _ = (collector, now, limit);
+        let _ = (collector, now, limit, max_depth);
         Err(unsupported_keys::<Self>())
     }
 
@@ -307,7 +313,7 @@ pub trait Backend: Send + Sync + fmt::Debug + 'static {
         Err(unsupported_keys::<Self>())
     }
 
-    /// How many keys `collector` knows, and in what state, at `now`.
+    /// How many keys `collector` knows, and in what state, at `now`, under `max_depth`.
     ///
     /// # Errors
     /// As [`add_keys`](Self::add_keys).
@@ -315,8 +321,9 @@ pub trait Backend: Send + Sync + fmt::Debug + 'static {
         &self,
         collector: &CollectorId,
         now: DateTime<Utc>,
+        max_depth: Option<u32>,
     ) -> Result<Frontier, BackendError> {
-        let _ = (collector, now);
+        let _ = (collector, now, max_depth);
         Err(unsupported_keys::<Self>())
     }
 

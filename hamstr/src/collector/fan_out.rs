@@ -12,7 +12,8 @@ use super::Interval;
 /// [`max_per_run`](Self::max_per_run), [`concurrency`](Self::concurrency) at a time. A key
 /// whose read fails is tried again later with backoff; one the API says is gone (404, 410) is
 /// not asked again until its refresh. Each record carries its key in the field
-/// [`parent_field`](Self::parent_field) (default `parent_<placeholder>`).
+/// [`parent_field`](Self::parent_field) (default `parent_<placeholder>`). A crawl is bounded by
+/// [`max_depth`](Self::max_depth): how many keys may lie between a key and a seed.
 ///
 /// # Examples
 /// ```
@@ -34,6 +35,7 @@ pub struct FanOut {
     max_per_run: usize,
     concurrency: usize,
     parent_field: Option<String>,
+    max_depth: Option<u32>,
 }
 
 impl Default for FanOut {
@@ -45,6 +47,7 @@ impl Default for FanOut {
             max_per_run: Self::DEFAULT_MAX_PER_RUN,
             concurrency: Self::DEFAULT_CONCURRENCY,
             parent_field: None,
+            max_depth: None,
         }
     }
 }
@@ -100,6 +103,20 @@ impl FanOut {
     pub fn parent_field(mut self, name: impl Into<String>) -> Self {
         self.parent_field = Some(name.into());
         self
+    }
+
+    /// Reads only keys at most `depth` reads away from a seed: the seeds are at 0; a key found
+    /// in what was read for a key at depth `d` is at `d + 1`, or at `d` when it is that key
+    /// itself (a user's profile found in its own followers listing is the same user). Keys
+    /// found in rows of a collector that is no fan-out are at 0.
+    pub fn max_depth(mut self, depth: u32) -> Self {
+        self.max_depth = Some(depth);
+        self
+    }
+
+    /// The depth limit, if there is one.
+    pub fn depth_limit(&self) -> Option<u32> {
+        self.max_depth
     }
 
     /// The `(model, field)` sources of keys.

@@ -14,13 +14,14 @@ use super::{
 use crate::collector::{FanOut, placeholders};
 
 /// The keys of `keys:`.
-pub(super) const KEYS_KEYS: [&str; 6] = [
+pub(super) const KEYS_KEYS: [&str; 7] = [
     "from",
     "seeds",
     "refresh_after",
     "max_per_run",
     "concurrency",
     "parent_field",
+    "max_depth",
 ];
 
 /// The `from:` nodes of a `keys:` mapping: one `MODEL.FIELD`, or a list of them.
@@ -112,6 +113,12 @@ pub(super) fn keys(
     if let Some(node) = get(keys, "refresh_after") {
         match checker.duration(node, "`refresh_after`") {
             Some(refresh) => fan_out = fan_out.refresh_after(refresh),
+            None => is_complete = false,
+        }
+    }
+    if let Some(node) = get(keys, "max_depth") {
+        match checker.whole_number_in(node, "`max_depth`", 0..=1_000_000, None) {
+            Some(depth) => fan_out = fan_out.max_depth(u32::try_from(depth).unwrap_or(u32::MAX)),
             None => is_complete = false,
         }
     }

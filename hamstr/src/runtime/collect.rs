@@ -248,7 +248,7 @@ impl Running<'_> {
     }
 
     /// The error for a record of `page` that lacks the strategy's field.
-    fn missing_field(&self, page: &Page, index: usize) -> CollectError {
+    pub(super) fn missing_field(&self, page: &Page, index: usize) -> CollectError {
         let strategy = self.tally.progress.strategy();
         IncrementalError::MissingField(Box::new(MissingField {
             collector: self.planned.id.clone(),

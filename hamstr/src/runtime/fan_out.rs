@@ -1,6 +1,7 @@
 //! One run of a fan-out collector: the keys of its sources into its frontier, then the keys that
-//! are due read one listing each (several at once), each listing's records stored with their
-//! key, and each key's read kept in the frontier.
+//! are due read one listing each (several at once, each under the collector's incremental
+//! strategy from the mark its last read left), each listing's records stored with their key
+//! (the keys they hold for other fan-outs first), and each key's read kept in the frontier.
 
 use std::{sync::Arc, time::Duration};
 
@@ -8,13 +9,17 @@ use chrono::{DateTime, Utc};
 use futures_util::{StreamExt, TryStreamExt};
 use serde_json::value::RawValue;
 
-use super::collect::{LOGGED_SKIPS, Running};
+use super::{
+    collect::{LOGGED_SKIPS, Running},
+    progress::{PageVerdict, Progress},
+};
 use crate::{
-    backend::{DueKey, KeyRead, KeyStatus},
+    backend::{DueKey, FoundKeys, KeyRead, KeyStatus},
     collector::{CollectError, PageRows, RunHost, fill, is_path_key},
-    model::{Cell, DecodeError, Schema},
+    model::{Cell, DecodeError, Row, Schema},
     records::Records,
     service::{Endpoint, Page, Service, SourceError},
+    state::{Mark, State},
 };
 
 /// A fan-out collector as planned: its endpoint's template, where its keys come from, how it
@@ -25,16 +30,35 @@ pub(crate) struct PlannedFanOut {
     pub(crate) template: String,
     /// The placeholder's name, `login`.
     pub(crate) placeholder: String,
-    /// Models whose stored rows give keys, with the field that holds them.
-    pub(crate) sources: Vec<(Arc<Schema>, String)>,
+    /// Models whose stored rows give keys, with the field that holds them and the depth of the
+    /// keys found there: 0 for a collector that is no fan-out; not known for a fan-out's rows
+    /// (the read that stored them gave their keys, with depths, to the frontier first).
+    pub(crate) sources: Vec<(Arc<Schema>, String, Option<u32>)>,
     pub(crate) seeds: Vec<String>,
     pub(crate) refresh_after: Option<Duration>,
     pub(crate) max_per_run: usize,
     pub(crate) concurrency: usize,
+    /// Keys farther than this from the seeds are not read.
+    pub(crate) max_depth: Option<u32>,
+    /// Whether a key read already whose depth is lowered is read again (a limit depends on it).
+    pub(crate) revisit: bool,
+    /// The fan-outs whose keys this one's records hold.
+    pub(crate) feeds: Vec<Feed>,
     /// The field each record gets with its key.
     pub(crate) parent_field: String,
     pub(crate) records: Option<Records>,
     pub(crate) params: Vec<(String, String)>,
+}
+
+/// A fan-out whose keys are a field of another fan-out's records: they go to its frontier as
+/// each page is stored, one deeper than the key the page was read for.
+#[derive(Debug)]
+pub(crate) struct Feed {
+    pub(crate) collector: crate::state::CollectorId,
+    /// The field of the records that holds its keys.
+    pub(crate) field: String,
+    /// As [`PlannedFanOut::revisit`], of the collector fed.
+    pub(crate) revisit: bool,
 }
 
 /// How long a key whose read failed waits before it is tried again: a minute, doubling with each
@@ -103,9 +127,30 @@ fn with_key(record: &RawValue, field: &str, key: &str) -> Option<Box<RawValue>> 
     RawValue::from_string(joined).ok()
 }
 
-/// Every page of one key's listing.
-async fn read_key(endpoint: Endpoint) -> Result<Vec<Page>, SourceError> {
-    endpoint.list_pages().try_collect().await
+/// One key's listing as read: its pages with what the strategy made of each, and the mark the
+/// read leaves.
+struct KeyPages {
+    pages: Vec<(Page, PageVerdict)>,
+    mark: Option<Mark>,
+}
+
+/// The pages of one key's listing, from the key's mark under the collector's strategy, to the
+/// last page (or, `stop_when_seen`, to the page that reaches the mark).
+async fn read_key(endpoint: Endpoint, mut progress: Progress) -> Result<KeyPages, SourceError> {
+    let mut listing = std::pin::pin!(progress.start(&endpoint).list_pages());
+    let mut pages = Vec::new();
+    while let Some(page) = listing.try_next().await? {
+        let verdict = progress.page(&page);
+        let is_done = verdict.is_done;
+        pages.push((page, verdict));
+        if is_done {
+            break;
+        }
+    }
+    Ok(KeyPages {
+        pages,
+        mark: progress.state().mark.clone(),
+    })
 }
 
 /// Runs `plan` for the collector of `running`; records become rows through `shape`.
@@ -118,18 +163,23 @@ pub(super) async fn collect(
     let (backend, id) = (&planned.backend, &planned.id);
     let now = Utc::now();
     // Keys come from what is stored, so a key found by a run that died is found again.
-    let mut keys = plan.seeds.clone();
-    for (schema, field) in &plan.sources {
-        keys.extend(
-            backend
-                .distinct(schema, field)
-                .await?
-                .iter()
-                .filter_map(key_text),
-        );
+    let found = FoundKeys::new(&plan.seeds).depth(0).revisit(plan.revisit);
+    let mut added = backend.add_keys(id, &found, now).await?;
+    for (schema, field, depth) in &plan.sources {
+        let keys: Vec<String> = backend
+            .distinct(schema, field)
+            .await?
+            .iter()
+            .filter_map(key_text)
+            .collect();
+        let found = FoundKeys::new(&keys)
+            .maybe_depth(*depth)
+            .revisit(plan.revisit);
+        added += backend.add_keys(id, &found, now).await?;
     }
-    let added = backend.add_keys(id, &keys, now).await?;
-    let due = backend.due_keys(id, now, plan.max_per_run).await?;
+    let due = backend
+        .due_keys(id, now, plan.max_per_run, plan.max_depth)
+        .await?;
     tracing::debug!(service = %id.service, collector = %id.collector, added, due = due.len(), "keys");
     // A key a URL would read as "here" or "up" is never sent.
     let (due, unusable): (Vec<DueKey>, Vec<DueKey>) = due
@@ -141,9 +191,23 @@ pub(super) async fn collect(
         backend.record_key(id, &read).await?;
     }
     let service = planned.service.clone();
-    let mut reads = futures_util::stream::iter(due.into_iter().map(|due| {
+    let is_backfill = running.tally.progress.is_backfill();
+    let mut reads = futures_util::stream::iter(due.into_iter().map(|mut due| {
         let endpoint = plan.endpoint(&service, &due.key);
-        async move { (due, read_key(endpoint).await) }
+        let stored = due.mark.take().map(|mark| State {
+            mark: Some(mark),
+            ..State::default()
+        });
+        let progress = Progress::new(
+            id.clone(),
+            planned.incremental.clone(),
+            stored,
+            is_backfill,
+            // No walk of a key is kept (a key's listing is read whole before it is stored).
+            due.key.clone(),
+            now,
+        );
+        async move { (due, read_key(endpoint, progress).await) }
     }))
     .buffer_unordered(plan.concurrency);
     let (mut failed, mut read_fine) = (0, 0);
@@ -154,15 +218,16 @@ pub(super) async fn collect(
             () = running.stop.cancelled() => break,
             next = reads.next() => next,
         };
-        let Some((DueKey { key, failures, .. }, read)) = next else {
+        let Some((due, read)) = next else {
             break;
         };
+        let (key, failures) = (due.key.as_str(), due.failures);
         let at = Utc::now();
         let status = match read {
-            Ok(pages) => {
+            Ok(KeyPages { pages, mark }) => {
                 read_fine += 1;
-                store_key(running, shape, plan, &key, pages).await?;
-                KeyRead::new(key.as_str(), KeyStatus::Done, at, None)
+                store_key(running, shape, plan, &due, pages).await?;
+                KeyRead::new(key, KeyStatus::Done, at, None).mark(mark)
             }
             Err(error)
                 if matches!(
@@ -170,15 +235,14 @@ pub(super) async fn collect(
                     Some(404 | 410)
                 ) =>
             {
-                KeyRead::new(key.as_str(), KeyStatus::Gone, at, None).error(error.to_string())
+                KeyRead::new(key, KeyStatus::Gone, at, None).error(error.to_string())
             }
             Err(error) => {
                 failed += 1;
                 if failed <= LOGGED_SKIPS {
                     tracing::warn!(service = %id.service, collector = %id.collector, key = %key, error = %error, "key failed; tried again later");
                 }
-                let read = KeyRead::new(key.as_str(), KeyStatus::Failed, at, None)
-                    .error(error.to_string());
+                let read = KeyRead::new(key, KeyStatus::Failed, at, None).error(error.to_string());
                 last_error = Some(error);
                 read
             }
@@ -200,23 +264,29 @@ pub(super) async fn collect(
     }
 }
 
-/// Stores the pages of `key`'s listing, each page's records with the key, a commit per page.
+/// Stores the pages of `due`'s listing, each page's records with the key, a commit per page;
+/// the keys the rows hold for other fan-outs go to their frontiers before the rows are stored,
+/// so that a key found is never lost, and its depth is known.
 async fn store_key(
     running: &mut Running<'_>,
     shape: &mut dyn PageRows,
     plan: &PlannedFanOut,
-    key: &str,
-    pages: Vec<Page>,
+    due: &DueKey,
+    pages: Vec<(Page, PageVerdict)>,
 ) -> Result<(), CollectError> {
-    for page in pages {
+    let key = due.key.as_str();
+    for (page, verdict) in pages {
         running
             .tally
             .pages
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         for (index, record) in page.records().iter().enumerate() {
             let taken = match with_key(record, &plan.parent_field, key) {
-                Some(record) => shape.take(&record, page.url(), index),
-                None => Err(DecodeError {
+                _ if verdict.is_missing(index) => Err(running.missing_field(&page, index)),
+                Some(record) => shape
+                    .take(&record, page.url(), index)
+                    .map_err(CollectError::from),
+                None => Err(CollectError::from(DecodeError {
                     url: page.url().clone(),
                     index,
                     path: ".".to_owned(),
@@ -224,9 +294,8 @@ async fn store_key(
                         "a fan-out record must be an object, to carry its key in `{}`",
                         plan.parent_field
                     ),
-                }),
-            }
-            .map_err(CollectError::from);
+                })),
+            };
             if let Err(error) = taken {
                 shape.report(&error);
                 running.skip(error);
@@ -235,7 +304,49 @@ async fn store_key(
         running.count(shape.taken(), 0);
         let rows = shape.rows(&running.planned.id).await?;
         running.count(0, rows.dropped);
+        feed(running, plan, due, &rows.rows).await?;
         running.commit(rows.rows).await?;
+    }
+    Ok(())
+}
+
+/// Gives the keys `rows` hold to the fan-outs they feed: the key `due` itself at its depth,
+/// any other one deeper.
+async fn feed(
+    running: &Running<'_>,
+    plan: &PlannedFanOut,
+    due: &DueKey,
+    rows: &[Row],
+) -> Result<(), CollectError> {
+    let planned = running.planned;
+    let now = Utc::now();
+    for feed in &plan.feeds {
+        let Some((index, _)) = planned.schema.field(&feed.field) else {
+            continue;
+        };
+        let mut keys: Vec<String> = rows
+            .iter()
+            .filter_map(|row| row.get(index).and_then(key_text))
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let (same, found): (Vec<String>, Vec<String>) =
+            keys.into_iter().partition(|key| *key == due.key);
+        for (keys, depth) in [
+            (same, due.depth),
+            (found, due.depth.map(|depth| depth.saturating_add(1))),
+        ] {
+            if keys.is_empty() {
+                continue;
+            }
+            let found = FoundKeys::new(&keys)
+                .maybe_depth(depth)
+                .revisit(feed.revisit);
+            planned
+                .backend
+                .add_keys(&feed.collector, &found, now)
+                .await?;
+        }
     }
     Ok(())
 }

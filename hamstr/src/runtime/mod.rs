@@ -11,6 +11,6 @@ mod run;
 mod scheduler;
 
 pub(crate) use control::Refused;
-pub(crate) use fan_out::PlannedFanOut;
+pub(crate) use fan_out::{Feed, PlannedFanOut};
 pub(crate) use run::{Planned, Worker, run_collector};
 pub(crate) use scheduler::schedule;

@@ -125,6 +125,11 @@ impl Progress {
         &self.state
     }
 
+    /// Whether the run was asked to read everything (a backfill).
+    pub(crate) fn is_backfill(&self) -> bool {
+        self.is_backfill
+    }
+
     /// Whether this run reads everything.
     pub(crate) fn is_full(&self) -> bool {
         self.is_full

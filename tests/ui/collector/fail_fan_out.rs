@@ -27,4 +27,8 @@ struct BadKeys;
 #[hamstr(model = User, endpoint = "users/{login}", keys())]
 struct EmptyKeys;
 
+#[derive(hamstr::Collector)]
+#[hamstr(model = User, endpoint = "users/{login}", keys(seeds = ["a"], refresh_after = "0s", max_depth = -1))]
+struct NeverEnds;
+
 fn main() {}

@@ -18,7 +18,8 @@ struct User {
         refresh_after = "1d",
         max_per_run = 5,
         concurrency = 2,
-        parent_field = "followed"
+        parent_field = "followed",
+        max_depth = 3
     ),
     interval = "1h"
 )]
@@ -36,5 +37,6 @@ fn main() {
     assert_eq!(fan_out.model_sources().len(), 2);
     assert_eq!((fan_out.keys_per_run(), fan_out.keys_at_once()), (5, 2));
     assert_eq!(fan_out.parent_field_for("login"), "followed");
+    assert_eq!(fan_out.depth_limit(), Some(3));
     assert!(Links.settings().fan_out_settings().is_some());
 }

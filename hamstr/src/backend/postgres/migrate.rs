@@ -68,6 +68,11 @@ const MIGRATIONS: &[Migration] = &[
             PRIMARY KEY (service, collector, key));
         CREATE INDEX _hamstr_keys_due ON {schema}._hamstr_keys (service, collector, due_at, key);",
     },
+    Migration {
+        version: 4,
+        description: "a fan-out key's depth from the seeds, and its incremental mark",
+        sql: "ALTER TABLE {schema}._hamstr_keys ADD COLUMN depth integer, ADD COLUMN mark text;",
+    },
 ];
 
 /// Brings hamstr's tables in `schema` up to the newest migration, in one transaction under an

@@ -20,8 +20,8 @@ mod write;
 
 use super::{
     Backend, BackendError, Batch, Claim, Claimed, ClusterStatus, CollectorId, Committed, DueKey,
-    Frontier, KeyRead, Query, RowPage, RunRecord, Scheme, SharedPause, SharedPauses, State,
-    Storage, TablePlan, check_key, sql::quote_name as quote,
+    FoundKeys, Frontier, KeyRead, Query, RowPage, RunRecord, Scheme, SharedPause, SharedPauses,
+    State, Storage, TablePlan, check_key, sql::quote_name as quote,
 };
 use crate::model::{Cell, Row, Schema};
 use chrono::{DateTime, Utc};
@@ -439,11 +439,11 @@ impl Backend for Postgres {
     async fn add_keys(
         &self,
         collector: &CollectorId,
-        keys: &[String],
+        found: &FoundKeys<'_>,
         now: DateTime<Utc>,
     ) -> Result<usize, BackendError> {
         self.with_client("adding keys", |mut client| async move {
-            keys::add_keys(&mut client, self, collector, keys, now).await
+            keys::add_keys(&mut client, self, collector, found, now).await
         })
         .await
     }
@@ -453,9 +453,10 @@ impl Backend for Postgres {
         collector: &CollectorId,
         now: DateTime<Utc>,
         limit: usize,
+        max_depth: Option<u32>,
     ) -> Result<Vec<DueKey>, BackendError> {
         self.with_client("reading due keys", |client| async move {
-            keys::due_keys(&client, self, collector, now, limit).await
+            keys::due_keys(&client, self, collector, now, limit, max_depth).await
         })
         .await
     }
@@ -475,9 +476,10 @@ impl Backend for Postgres {
         &self,
         collector: &CollectorId,
         now: DateTime<Utc>,
+        max_depth: Option<u32>,
     ) -> Result<Frontier, BackendError> {
         self.with_client("counting keys", |client| async move {
-            keys::frontier(&client, self, collector, now).await
+            keys::frontier(&client, self, collector, now, max_depth).await
         })
         .await
     }

@@ -21,8 +21,8 @@ use history::{load_state, record_run, run_history};
 use read::stored_schema;
 
 use super::{
-    Backend, BackendError, Batch, CollectorId, Committed, DueKey, Frontier, KeyRead, Query,
-    RowPage, RunRecord, Scheme, State, Storage, TablePlan, added_fields, check_key,
+    Backend, BackendError, Batch, CollectorId, Committed, DueKey, FoundKeys, Frontier, KeyRead,
+    Query, RowPage, RunRecord, Scheme, State, Storage, TablePlan, added_fields, check_key,
     sql::{self, quote_name as quote},
 };
 use crate::model::{Cell, FieldType, Row, Schema};
@@ -224,7 +224,8 @@ fn set_up(connection: &Connection) -> rusqlite::Result<()> {
          CREATE INDEX IF NOT EXISTS {RUNS_TABLE}_by_collector ON {RUNS_TABLE} (service, collector, id);
          {}",
         keys::create_table()
-    ))
+    ))?;
+    keys::add_columns(connection)
 }
 
 fn run_writer(mut connection: Connection, mut commands: mpsc::Receiver<Command>) {
@@ -535,12 +536,16 @@ impl Backend for Sqlite {
     async fn add_keys(
         &self,
         collector: &CollectorId,
-        keys: &[String],
+        found: &FoundKeys<'_>,
         now: DateTime<Utc>,
     ) -> Result<usize, BackendError> {
-        let (collector, keys) = (collector.clone(), keys.to_vec());
-        self.on_thread(move |connection| keys::add_keys(connection, &collector, &keys, now))
-            .await
+        let (collector, keys) = (collector.clone(), found.keys.to_vec());
+        let (depth, revisit) = (found.depth, found.revisit);
+        self.on_thread(move |connection| {
+            let found = FoundKeys::new(&keys).maybe_depth(depth).revisit(revisit);
+            keys::add_keys(connection, &collector, &found, now)
+        })
+        .await
     }
 
     async fn due_keys(
@@ -548,9 +553,10 @@ impl Backend for Sqlite {
         collector: &CollectorId,
         now: DateTime<Utc>,
         limit: usize,
+        max_depth: Option<u32>,
     ) -> Result<Vec<DueKey>, BackendError> {
         let collector = collector.clone();
-        self.read(move |connection| keys::due_keys(connection, &collector, now, limit))
+        self.read(move |connection| keys::due_keys(connection, &collector, now, limit, max_depth))
             .await
     }
 
@@ -568,9 +574,10 @@ impl Backend for Sqlite {
         &self,
         collector: &CollectorId,
         now: DateTime<Utc>,
+        max_depth: Option<u32>,
     ) -> Result<Frontier, BackendError> {
         let collector = collector.clone();
-        self.read(move |connection| keys::frontier(connection, &collector, now))
+        self.read(move |connection| keys::frontier(connection, &collector, now, max_depth))
             .await
     }
 
