@@ -345,3 +345,38 @@ async fn every_store_keeps_depths_and_marks_alike() {
         assert_eq!(a_row.failures, 1, "{name}");
     }
 }
+
+/// A SQLite file whose frontier was made before keys had depths and marks gets both columns,
+/// and keeps its keys.
+#[tokio::test]
+async fn an_older_sqlite_frontier_gains_depths_and_marks() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch(
+            "CREATE TABLE _hamstr_keys (
+                 service TEXT NOT NULL, collector TEXT NOT NULL, key TEXT NOT NULL,
+                 status TEXT NOT NULL, added_at TEXT NOT NULL, read_at TEXT, due_at TEXT,
+                 failures INTEGER NOT NULL DEFAULT 0, error TEXT,
+                 PRIMARY KEY (service, collector, key));
+             INSERT INTO _hamstr_keys (service, collector, key, status, added_at, due_at)
+             VALUES ('github', 'users', 'old', 'new', '2026-01-01T00:00:00.000000Z', '2026-01-01T00:00:00.000000Z');",
+        )
+        .unwrap();
+    let store = hamstr::backend::Sqlite::open(&path).unwrap();
+    let id = CollectorId::new("github", "users");
+    let new = vec!["new".to_owned()];
+    store
+        .add_keys(&id, &FoundKeys::new(&new).depth(1), Utc::now())
+        .await
+        .unwrap();
+    let due: Vec<(String, Option<u32>)> = store
+        .due_keys(&id, Utc::now(), 10, None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|due| (due.key, due.depth))
+        .collect();
+    assert_eq!(due, [("old".to_owned(), None), ("new".to_owned(), Some(1))]);
+}

@@ -1,6 +1,7 @@
 //! A discovery crawl, the GitHub crawler rebuilt: from one seed user, every user reachable by
-//! following followers, who follows whom, and each user's repositories, into SQLite; each user
-//! read again when a day old, five at a time per run, inside GitHub's rate limit.
+//! following followers (and starring), who follows whom, each user's repositories and who starred
+//! them, into SQLite; each user read again when a day old, five at a time per run, inside
+//! GitHub's rate limit, at most `GITHUB_DEPTH` follows away from the seed when it is set.
 //!
 //! `cargo run -p github_crawler` crawls a generated graph of 300 users served by a local mock of
 //! GitHub's API (its paging, `Link` headers and rate-limit headers) until the crawl has ended,
@@ -54,10 +55,21 @@ struct Repository {
     stargazers_count: Option<i64>,
 }
 
-/// How much of the API one run may use.
+/// A star: `login` starred the repository `parent_full_name`.
+#[derive(Model, serde::Deserialize, Debug)]
+#[hamstr(name = "stargazers")]
+struct Stargazer {
+    #[hamstr(primary_key)]
+    parent_full_name: String,
+    #[hamstr(primary_key)]
+    login: String,
+}
+
+/// How much of the API one run may use, and how far from the seed the crawl goes.
 struct Pace {
     max_per_run: usize,
     interval: &'static str,
+    max_depth: Option<u32>,
 }
 
 fn crawler(github: Service, seed: &str, pace: &Pace) -> ServiceWithCollectors {
@@ -67,13 +79,20 @@ fn crawler(github: Service, seed: &str, pace: &Pace) -> ServiceWithCollectors {
             .max_per_run(pace.max_per_run)
             .concurrency(4)
     };
+    let mut developers = fan_out()
+        .seeds([seed])
+        .from_model("follows", "login")
+        .from_model("stargazers", "login");
+    if let Some(depth) = pace.max_depth {
+        developers = developers.max_depth(depth);
+    }
     github
         .add_collector(
             CollectorSpec::endpoint("users/{login}")
                 .records(Records::object(""))
                 .model::<Developer>()
                 .interval(pace.interval)
-                .fan_out(fan_out().seeds([seed]).from_model("follows", "login")),
+                .fan_out(developers),
         )
         .add_collector(
             CollectorSpec::endpoint("users/{login}/followers")
@@ -89,10 +108,18 @@ fn crawler(github: Service, seed: &str, pace: &Pace) -> ServiceWithCollectors {
                 .interval(pace.interval)
                 .fan_out(fan_out().from_model("developers", "login")),
         )
+        .add_collector(
+            // `{+full_name}`: `owner/name`, a path of two segments.
+            CollectorSpec::endpoint("repos/{+full_name}/stargazers")
+                .model::<Stargazer>()
+                .param("per_page", "100")
+                .interval(pace.interval)
+                .fan_out(fan_out().from_model("repositories", "full_name")),
+        )
 }
 
 /// A graph of `count` users for the mock: user i is followed by a few of the others, the seed
-/// by 150 (two pages), and has one or two repositories.
+/// by 150 (two pages), and has one or two repositories, each starred by a few.
 fn serve_graph(api: &MockApi, count: usize) {
     let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
     let mut random = |below: usize| {
@@ -118,9 +145,22 @@ fn serve_graph(api: &MockApi, count: usize) {
                 .paging(Paging::link_header())
                 .page_size(100),
         );
-        let repos = (0..1 + user % 2)
-            .map(|index| json!({"id": user * 10 + index, "full_name": format!("{login}/project-{index}"), "stargazers_count": random(50)}))
-            .collect();
+        let mut repos = Vec::new();
+        for index in 0..1 + user % 2 {
+            let full_name = format!("{login}/project-{index}");
+            let stars: BTreeSet<usize> = (0..random(4)).map(|_| random(count)).collect();
+            repos.push(json!({"id": user * 10 + index, "full_name": full_name, "stargazers_count": stars.len()}));
+            let stars = stars
+                .iter()
+                .map(|star| json!({"login": format!("dev{star}"), "id": star}))
+                .collect();
+            api.route(
+                &format!("/repos/{full_name}/stargazers"),
+                Collection::new(stars)
+                    .records_at("")
+                    .paging(Paging::link_header()),
+            );
+        }
         api.route(
             &format!("/users/{login}/repos"),
             Collection::new(repos)
@@ -164,6 +204,10 @@ async fn main() -> anyhow::Result<()> {
                 Pace {
                     max_per_run: 5,
                     interval: "1m",
+                    max_depth: match std::env::var("GITHUB_DEPTH") {
+                        Ok(depth) => Some(depth.parse()?),
+                        Err(_) => None,
+                    },
                 },
             )
         }
@@ -179,6 +223,7 @@ async fn main() -> anyhow::Result<()> {
                 Pace {
                     max_per_run: 100,
                     interval: "10s",
+                    max_depth: None,
                 },
             )
         }
@@ -223,11 +268,13 @@ async fn main() -> anyhow::Result<()> {
     let developers = rows(store.as_ref(), &Developer::schema()).await?;
     let follows = rows(store.as_ref(), &Follow::schema()).await?;
     let repositories = rows(store.as_ref(), &Repository::schema()).await?;
+    let stars = rows(store.as_ref(), &Stargazer::schema()).await?;
     println!(
-        "found {} developers, {} follows, {} repositories (in github.db)",
+        "found {} developers, {} follows, {} repositories, {} stars (in github.db)",
         developers.len(),
         follows.len(),
-        repositories.len()
+        repositories.len(),
+        stars.len()
     );
     // Who is followed most, among those found.
     let mut followed: std::collections::BTreeMap<&str, usize> = Default::default();

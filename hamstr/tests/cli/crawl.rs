@@ -1,6 +1,7 @@
 //! A crawl from a YAML project: `users/{login}` and `users/{login}/followers` feeding each
-//! other's keys, killed with SIGKILL at random points, then finished: the users and edges are
-//! exact, and a key already read is read again only when it was in flight at a kill.
+//! other's keys within a depth limit, killed with SIGKILL at random points, then finished: the
+//! users and edges are exact, and a key already read is read again only when it was in flight at
+//! a kill.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -42,7 +43,7 @@ services:
       /users/{login}:
         name: users
         record: .
-        keys: {from: follows.login, seeds: [u0], concurrency: 4}
+        keys: {from: follows.login, seeds: [u0], concurrency: 4, max_depth: 2}
         model: {login: string, id: integer}
         primary_key: login
       /users/{login}/followers:
@@ -74,15 +75,29 @@ async fn a_killed_crawl_finishes_exactly() {
                 .page_size(25),
         );
     }
-    let mut reached = BTreeSet::from(["u0".to_owned()]);
+    // Who a crawl from u0 reaches within two follows: the profiles read under `max_depth: 2`.
+    let mut distance = BTreeMap::from([("u0".to_owned(), 0)]);
     let mut queue = VecDeque::from(["u0".to_owned()]);
     while let Some(user) = queue.pop_front() {
+        let next = distance[&user] + 1;
         for follower in &followers[&user] {
-            if reached.insert(follower.clone()) {
+            if !distance.contains_key(follower) {
+                distance.insert(follower.clone(), next);
                 queue.push_back(follower.clone());
             }
         }
     }
+    let reached: BTreeSet<String> = distance
+        .iter()
+        .filter(|(_, hops)| **hops <= 2)
+        .map(|(user, _)| user.clone())
+        .collect();
+    assert!(
+        reached.len() < distance.len(),
+        "the limit leaves some out: {} of {}",
+        reached.len(),
+        distance.len()
+    );
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("hamstr.yml"),
