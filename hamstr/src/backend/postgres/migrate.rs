@@ -340,7 +340,7 @@ mod tests {
         let collector = CollectorId::new("shop", "orders");
         assert_eq!(newer.load_state(&collector).await.unwrap(), None);
         let client = newer.inner.pool.get().await.unwrap();
-        assert_eq!(versions(&client, &table).await, [1, 2, 3]);
+        assert_eq!(versions(&client, &table).await, [1, 2, 3, 4]);
         client
             .execute(
                 &format!(
