@@ -9,9 +9,12 @@
 //! With `HAMSTR_TEST_POSTGRES_URL` set (`eval "$(scripts/test-postgres start)"`), the PostgreSQL
 //! rows run too, each scenario into a database of its own on that server.
 //!
-//! The parent process serves pre-rendered pages on 127.0.0.1 from a thread of its own and runs
-//! each scenario in a child process (this binary again, `--scenario NAME`), so that each one's
-//! peak RSS and CPU time are its own. Linux only: they come from `/proc/self`.
+//! The parent process serves pre-rendered pages on 127.0.0.1 from a thread of its own (each with
+//! an `ETag` and a `Last-Modified`, as a static file server or GitHub sends them) and runs each
+//! scenario in a child process (this binary again, `--scenario NAME`), so that each one's peak
+//! RSS and CPU time are its own. The `hamstr` command's rows are the command's own: it runs as a
+//! process of its own under the scenario, and its CPU time and peak RSS are read when it is
+//! reaped (`getrusage(RUSAGE_CHILDREN)`). Linux only: the others come from `/proc/self`.
 
 use std::{
     fmt::Write as _,
@@ -132,6 +135,14 @@ async fn serve_page(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
+    // Validators on every page, as nginx serving files (or GitHub) sends them: what makes a
+    // client keep pages for conditional requests.
+    let etag = format!("\"{}-{page}\"", body.len());
+    headers.insert(header::ETAG, HeaderValue::from_str(&etag).expect("ascii"));
+    headers.insert(
+        header::LAST_MODIFIED,
+        HeaderValue::from_static("Sun, 06 Dec 2026 00:00:00 GMT"),
+    );
     if link_style && page < pages.bodies.len() {
         let link = format!("<{base}/link/orders?page={}>; rel=\"next\"", page + 1);
         headers.insert(header::LINK, HeaderValue::from_str(&link).expect("ascii"));
@@ -217,6 +228,42 @@ fn usage() -> (Duration, u64) {
     (cpu, peak_kib)
 }
 
+/// The `hamstr` command's own CPU time and peak RSS, for the scenarios that run it.
+static COMMAND_USAGE: std::sync::OnceLock<(Duration, u64)> = std::sync::OnceLock::new();
+
+/// Runs `command` to its end and keeps its own CPU time (user + system) and peak RSS in
+/// [`COMMAND_USAGE`]: its `VmHWM` (a high-water mark) is read every 2 ms while it runs, and its
+/// CPU time from its `stat` once it has exited and before it is reaped (a zombie keeps its
+/// times, not its memory figures).
+fn run_measured(command: &mut std::process::Command) {
+    let mut child = command.spawn().expect("the hamstr binary runs");
+    let proc = format!("/proc/{}", child.id());
+    let mut peak_kib = 0;
+    let cpu = loop {
+        let stat = std::fs::read_to_string(format!("{proc}/stat")).unwrap_or_default();
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .map(|(_, rest)| rest.split_whitespace().collect())
+            .unwrap_or_default();
+        if fields.first() == Some(&"Z") {
+            let ticks = |index: usize| fields[index].parse::<u64>().expect("ticks");
+            // utime, stime are fields 14 and 15; `fields` starts at field 3. Ticks are 1/100 s.
+            break Duration::from_millis((ticks(11) + ticks(12)) * 10);
+        }
+        let status = std::fs::read_to_string(format!("{proc}/status")).unwrap_or_default();
+        if let Some(kib) = status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        {
+            peak_kib = peak_kib.max(kib);
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    assert!(child.wait().expect("reaped").success(), "the command failed");
+    let _ = COMMAND_USAGE.set((cpu, peak_kib));
+}
+
 /// What one scenario did.
 struct Measured {
     records: usize,
@@ -254,7 +301,8 @@ fn main() {
                 eprintln!("{scenario}: {line}");
             }
         }
-        let (cpu, peak_kib) = usage();
+        // The command's own figures, not those of the process that waits for it.
+        let (cpu, peak_kib) = COMMAND_USAGE.get().copied().unwrap_or_else(usage);
         println!(
             "RESULT {stored} {} {} {peak_kib}",
             wall.as_micros(),
@@ -297,6 +345,17 @@ fn parent(records: usize) {
             "hamstr CLI (YAML): SQLite",
             "cli-sqlite",
             Some("floor-sqlite"),
+        ),
+        (
+            "hamstr CLI (YAML): JSON Lines",
+            "cli-jsonl",
+            Some("floor-jsonl"),
+        ),
+        ("floor: stdout", "floor-stdout", None),
+        (
+            "hamstr CLI (YAML): stdout",
+            "cli-stdout",
+            Some("floor-stdout"),
         ),
         ("floor: CSV file -> SQLite", "floor-file", None),
         (
@@ -547,6 +606,26 @@ async fn run_scenario(scenario: &str, base: &str, records: usize) -> usize {
             .await
         }
         "floor-sqlite" => floor_sqlite(base, &dir.path().join("floor.db")).await,
+        "floor-stdout" => {
+            // A JSON line per record, on a pipe another process drains, as `hamstr run --once`
+            // with `--storage stdout` writes them.
+            let mut drain = std::process::Command::new("wc")
+                .arg("-l")
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .expect("wc runs");
+            let mut writer = std::io::BufWriter::new(drain.stdin.take().expect("a pipe"));
+            floor(base, move |page: Vec<Order>| {
+                for record in &page {
+                    serde_json::to_writer(&mut writer, record).expect("written");
+                    writer.write_all(b"\n").expect("written");
+                }
+                writer.flush().expect("flushed");
+            })
+            .await;
+            lines_counted(drain)
+        }
         "floor-file" => floor_file(&bench_csv(), &dir.path().join("floor.db")),
         "hamstr-file" => {
             let path = dir.path().join("file.db");
@@ -584,6 +663,29 @@ async fn run_scenario(scenario: &str, base: &str, records: usize) -> usize {
         "cli-sqlite" => {
             run_cli(base, dir.path(), "sqlite://cli.db").await;
             count_rows(&dir.path().join("cli.db"))
+        }
+        "cli-jsonl" => {
+            run_cli(base, dir.path(), "jsonl://out").await;
+            count_lines(&dir.path().join("out").join("orders.jsonl"))
+        }
+        "cli-stdout" => {
+            // The command's lines go to `wc` through a pipe, as the floor's do.
+            let mut drain = std::process::Command::new("wc")
+                .arg("-l")
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .expect("wc runs");
+            let pipe = drain.stdin.take().expect("a pipe");
+            std::fs::write(dir.path().join("hamstr.yml"), yaml(base)).expect("written");
+            run_measured(
+                std::process::Command::new(env!("CARGO_BIN_EXE_hamstr"))
+                    .args(["run", "hamstr.yml", "--once", "--storage", "stdout"])
+                    .current_dir(dir.path())
+                    .env("RUST_LOG", "hamstr=warn")
+                    .stdout(pipe),
+            );
+            lines_counted(drain)
         }
         "floor-postgres" => {
             let url = scratch_database().await;
@@ -717,18 +819,25 @@ async fn floor_sqlite(base: &str, path: &std::path::Path) -> usize {
     count_rows(path)
 }
 
-/// The `hamstr` command on the YAML project, in `dir`, into `storage`.
+/// The `hamstr` command on the YAML project, in `dir`, into `storage`, measured.
 async fn run_cli(base: &str, dir: &std::path::Path, storage: &str) {
     std::fs::write(dir.join("hamstr.yml"), yaml(base)).expect("written");
-    let status = tokio::process::Command::new(env!("CARGO_BIN_EXE_hamstr"))
-        .args(["run", "hamstr.yml", "--once", "--storage", storage])
-        .current_dir(dir)
-        .env("RUST_LOG", "hamstr=warn")
-        .stdout(std::process::Stdio::null())
-        .status()
-        .await
-        .expect("the hamstr binary runs");
-    assert!(status.success());
+    run_measured(
+        std::process::Command::new(env!("CARGO_BIN_EXE_hamstr"))
+            .args(["run", "hamstr.yml", "--once", "--storage", storage])
+            .current_dir(dir)
+            .env("RUST_LOG", "hamstr=warn")
+            .stdout(std::process::Stdio::null()),
+    );
+}
+
+/// The number `wc -l` printed, once its input is closed.
+fn lines_counted(drain: std::process::Child) -> usize {
+    let output = drain.wait_with_output().expect("wc ends");
+    String::from_utf8_lossy(&output.stdout)
+        .trim()
+        .parse()
+        .expect("a count")
 }
 
 async fn scratch_database() -> String {
