@@ -321,7 +321,8 @@ async fn the_concurrency_cap_and_the_rate_hold_across_walks() {
 
 /// A poll whose answer has not changed is sent with `If-None-Match` (or `If-Modified-Since`),
 /// gets a 304, and stores nothing new; with GitHub's quota it costs nothing. A changed page is
-/// fetched in full again.
+/// fetched in full again. Copies are kept from the second poll on: the pages of a walk read once
+/// are never kept.
 #[tokio::test]
 async fn unchanged_pages_are_answered_304() {
     for validators in [Validators::ETag, Validators::LastModified] {
@@ -332,6 +333,8 @@ async fn unchanged_pages_are_answered_304() {
         let store = MemoryBackend::new();
         let first = run_once(&service, "items", &store).await;
         assert_eq!((first.inserted, first.not_modified), (25, 0), "{first}");
+        let full = run_once(&service, "items", &store).await;
+        assert_eq!((full.unchanged, full.not_modified), (25, 0), "{full}");
         let remaining = service.rate_limit().unwrap().remaining.unwrap();
         let second = run_once(&service, "items", &store).await;
         assert!(second.is_success(), "{second}");
@@ -346,7 +349,14 @@ async fn unchanged_pages_are_answered_304() {
             "{validators:?}: {second}"
         );
         assert_eq!(api.not_modified_count(), 3);
-        let conditional = api.requests("/items")[3].clone();
+        assert!(
+            api.requests("/items")[..6]
+                .iter()
+                .all(|request| request.header("if-none-match").is_none()
+                    && request.header("if-modified-since").is_none()),
+            "no validators before a copy is kept"
+        );
+        let conditional = api.requests("/items")[6].clone();
         let header = match validators {
             Validators::ETag => "if-none-match",
             _ => "if-modified-since",

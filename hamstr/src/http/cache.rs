@@ -1,9 +1,14 @@
 //! Conditional requests: the last answer to each URL that came with an `ETag` or a
 //! `Last-Modified`, so the next request for it can ask "only if it changed" and a `304 Not
 //! Modified` is answered from here. Bounded by bytes; the oldest entries go first.
+//!
+//! A body is kept only for a URL asked for before: a URL polled again is worth its copy, while
+//! the pages of a one-off walk (thousands, each read once) would fill the budget with copies
+//! no one asks for again. The URLs seen once are remembered as hashes, a bounded number of them.
 
 use std::{
-    collections::{HashMap, VecDeque},
+    collections::{HashMap, HashSet, VecDeque},
+    hash::{BuildHasher, RandomState},
     sync::{Mutex, PoisonError},
 };
 
@@ -12,15 +17,23 @@ use reqwest::header::{
     ETAG, HeaderMap, HeaderValue, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED,
 };
 
+/// How many URLs seen once are remembered (8 bytes each, twice): a poll of up to this many pages
+/// is kept from its second round on.
+const SEEN_URLS: usize = 8192;
+
 #[derive(Debug)]
 pub(crate) struct Cache {
     /// The most bytes of bodies kept; 0 turns conditional requests off.
     budget: usize,
+    hasher: RandomState,
     entries: Mutex<Entries>,
 }
 
 #[derive(Debug, Default)]
 struct Entries {
+    /// Hashes of the URLs answered once with validators and not kept, oldest first.
+    seen: HashSet<u64>,
+    seen_order: VecDeque<u64>,
     by_url: HashMap<String, Entry>,
     /// URLs from the oldest stored to the newest (a URL stored again appears twice; the
     /// stale position is skipped on eviction).
@@ -42,6 +55,7 @@ impl Cache {
     pub(crate) fn new(budget: usize) -> Self {
         Self {
             budget,
+            hasher: RandomState::new(),
             entries: Mutex::new(Entries::default()),
         }
     }
@@ -78,7 +92,8 @@ impl Cache {
         Some((headers, entry.body.clone()))
     }
 
-    /// Keeps a successful answer that has validators; forgets the URL's old answer otherwise.
+    /// Keeps a successful answer that has validators, if its URL was asked for before; forgets
+    /// the URL's old answer otherwise.
     pub(crate) fn store(&self, url: &str, headers: &HeaderMap, body: &Bytes) {
         if self.budget == 0 {
             return;
@@ -86,11 +101,18 @@ impl Cache {
         let etag = headers.get(ETAG).cloned();
         let last_modified = headers.get(LAST_MODIFIED).cloned();
         let mut entries = self.entries();
-        if let Some(old) = entries.by_url.remove(url) {
-            entries.bytes -= old.body.len();
-        }
+        let was_kept = match entries.by_url.remove(url) {
+            Some(old) => {
+                entries.bytes -= old.body.len();
+                true
+            }
+            None => false,
+        };
         // One body may take a quarter of the budget, so a few large pages cannot evict all.
         if (etag.is_none() && last_modified.is_none()) || body.len() > self.budget / 4 {
+            return;
+        }
+        if !was_kept && !entries.seen_before(self.hasher.hash_one(url)) {
             return;
         }
         entries.generation += 1;
@@ -132,6 +154,31 @@ impl Cache {
     }
 }
 
+impl Entries {
+    /// Whether the URL of hash `url` was seen before (and is no longer counted as seen once);
+    /// if not, it is now.
+    fn seen_before(&mut self, url: u64) -> bool {
+        if self.seen.remove(&url) {
+            // Its place in `seen_order` stays, and is skipped when it comes up.
+            return true;
+        }
+        if self.seen.len() >= SEEN_URLS {
+            while let Some(oldest) = self.seen_order.pop_front() {
+                if self.seen.remove(&oldest) {
+                    break;
+                }
+            }
+        }
+        self.seen.insert(url);
+        self.seen_order.push_back(url);
+        if self.seen_order.len() > 2 * SEEN_URLS {
+            let seen = &self.seen;
+            self.seen_order.retain(|url| seen.contains(url));
+        }
+        false
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,16 +189,22 @@ mod tests {
         headers
     }
 
+    /// Stores an answer for `url` twice: the first time it is only seen.
+    fn store_twice(cache: &Cache, url: &str, headers: &HeaderMap, body: &Bytes) {
+        cache.store(url, headers, body);
+        cache.store(url, headers, body);
+    }
+
     #[test]
     fn answers_with_validators_are_kept_within_the_budget() {
         let cache = Cache::new(40);
         let body = Bytes::from_static(b"0123456789");
-        cache.store("a", &with_etag("\"a\""), &body);
+        store_twice(&cache, "a", &with_etag("\"a\""), &body);
         assert_eq!(cache.validators("a").get(IF_NONE_MATCH).unwrap(), "\"a\"");
-        cache.store("b", &HeaderMap::new(), &body);
+        store_twice(&cache, "b", &HeaderMap::new(), &body);
         assert!(cache.validators("b").is_empty(), "no validators, not kept");
         for url in ["c", "d", "e", "f"] {
-            cache.store(url, &with_etag("\"x\""), &body);
+            store_twice(&cache, url, &with_etag("\"x\""), &body);
         }
         assert!(cache.validators("a").is_empty(), "the oldest went first");
         assert!(!cache.validators("e").is_empty());
@@ -163,5 +216,28 @@ mod tests {
             "too large for a quarter of the budget"
         );
         assert!(Cache::new(0).validators("c").is_empty());
+    }
+
+    #[test]
+    fn a_url_read_once_is_not_kept_and_the_urls_seen_once_are_bounded() {
+        let cache = Cache::new(1 << 20);
+        let body = Bytes::from_static(b"0123456789");
+        cache.store("once", &with_etag("\"1\""), &body);
+        assert!(cache.validators("once").is_empty(), "seen once: no copy");
+        cache.store("once", &with_etag("\"1\""), &body);
+        assert!(!cache.validators("once").is_empty(), "asked for again: kept");
+        // A walk of many pages, each read once: nothing kept, and a bounded memory of them.
+        for page in 0..3 * SEEN_URLS {
+            cache.store(&format!("page={page}"), &with_etag("\"p\""), &body);
+        }
+        let entries = cache.entries();
+        assert_eq!(entries.by_url.len(), 1);
+        assert!(entries.seen.len() <= SEEN_URLS);
+        assert!(entries.seen_order.len() <= 2 * SEEN_URLS + 1);
+        drop(entries);
+        // The most recent of them are still known: a second round of those pages is kept.
+        let last = format!("page={}", 3 * SEEN_URLS - 1);
+        cache.store(&last, &with_etag("\"p\""), &body);
+        assert!(!cache.validators(&last).is_empty());
     }
 }
