@@ -254,13 +254,23 @@ fn run_measured(command: &mut std::process::Command) {
         if let Some(kib) = status
             .lines()
             .find_map(|line| line.strip_prefix("VmHWM:"))
-            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .and_then(|value| {
+                value
+                    .trim()
+                    .trim_end_matches("kB")
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+            })
         {
             peak_kib = peak_kib.max(kib);
         }
         std::thread::sleep(Duration::from_millis(2));
     };
-    assert!(child.wait().expect("reaped").success(), "the command failed");
+    assert!(
+        child.wait().expect("reaped").success(),
+        "the command failed"
+    );
     let _ = COMMAND_USAGE.set((cpu, peak_kib));
 }
 

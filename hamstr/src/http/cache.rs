@@ -225,7 +225,10 @@ mod tests {
         cache.store("once", &with_etag("\"1\""), &body);
         assert!(cache.validators("once").is_empty(), "seen once: no copy");
         cache.store("once", &with_etag("\"1\""), &body);
-        assert!(!cache.validators("once").is_empty(), "asked for again: kept");
+        assert!(
+            !cache.validators("once").is_empty(),
+            "asked for again: kept"
+        );
         // A walk of many pages, each read once: nothing kept, and a bounded memory of them.
         for page in 0..3 * SEEN_URLS {
             cache.store(&format!("page={page}"), &with_etag("\"p\""), &body);

@@ -1,7 +1,7 @@
 //! [`DynamicModel`]: a model described at run time (a YAML file's `model:`), whose rows are read
 //! from each record's raw JSON by path and type.
 
-use std::{borrow::Cow, collections::HashMap, sync::Arc};
+use std::{borrow::Cow, fmt, sync::Arc};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::value::RawValue;
@@ -40,6 +40,9 @@ use crate::{json::JsonPath, text::excerpt, url::RedactedUrl};
 pub struct DynamicModel {
     schema: Arc<Schema>,
     paths: Vec<FieldPath>,
+    /// The distinct top-level keys the fields are read from, in first use; `FieldPath::key`
+    /// indexes them.
+    keys: Arc<[String]>,
 }
 
 /// Where a field is: a key of the record's top-level object (read from one pass over the
@@ -47,18 +50,68 @@ pub struct DynamicModel {
 #[derive(Debug, Clone)]
 struct FieldPath {
     path: JsonPath,
-    key: Option<String>,
+    /// Its top-level key, as an index into [`DynamicModel::keys`]; `None`: the record itself.
+    key: Option<usize>,
     rest: JsonPath,
 }
 
 impl FieldPath {
-    fn new(path: JsonPath) -> Self {
+    /// The path `path`, its top-level key found in (or added to) `keys`.
+    fn new(path: JsonPath, keys: &mut Vec<String>) -> Self {
         let (key, rest) = match path.as_str().split_once('.') {
-            Some((key, rest)) => (Some(key.to_owned()), JsonPath::new(rest)),
+            Some((key, rest)) => (Some(key), JsonPath::new(rest)),
             None if path.is_root() => (None, JsonPath::root()),
-            None => (Some(path.as_str().to_owned()), JsonPath::root()),
+            None => (Some(path.as_str()), JsonPath::root()),
         };
+        let key = key.map(|key| {
+            keys.iter()
+                .position(|known| known == key)
+                .unwrap_or_else(|| {
+                    keys.push(key.to_owned());
+                    keys.len() - 1
+                })
+        });
         Self { path, key, rest }
+    }
+}
+
+/// The values of a record's wanted top-level keys, by their place in the model's key list: one
+/// pass over the record, values left as raw JSON, no map built (a record's keys are compared
+/// with the dozen or so wanted, cheaper than hashing each).
+struct TopValues<'k> {
+    keys: &'k [String],
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for TopValues<'_> {
+    type Value = Vec<Option<&'de RawValue>>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for TopValues<'_> {
+    type Value = Vec<Option<&'de RawValue>>;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("an object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut values = vec![None; self.keys.len()];
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            match self.keys.iter().position(|wanted| *wanted == key) {
+                // The last of repeated keys wins, as in a map.
+                Some(index) => values[index] = Some(map.next_value::<&'de RawValue>()?),
+                None => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(values)
     }
 }
 
@@ -84,11 +137,13 @@ impl DynamicModel {
     pub fn row(&self, record: &RawValue) -> Result<Row, RowError> {
         // One pass over the record for its top-level keys; nested paths then read only their
         // own value. Scanning the whole record once per field cost a pass per column.
-        let top: HashMap<Cow<'_, str>, &RawValue> =
-            serde_json::from_str(record.get()).map_err(|_| RowError {
-                path: ".".to_owned(),
-                message: format!("a record is an object, found {}", excerpt(record.get(), 40)),
-            })?;
+        let mut reader = serde_json::Deserializer::from_str(record.get());
+        let top =
+            serde::de::DeserializeSeed::deserialize(TopValues { keys: &self.keys }, &mut reader)
+                .map_err(|_| RowError {
+                    path: ".".to_owned(),
+                    message: format!("a record is an object, found {}", excerpt(record.get(), 40)),
+                })?;
         self.schema
             .fields()
             .iter()
@@ -98,9 +153,9 @@ impl DynamicModel {
                     path: path.path.as_str().to_owned(),
                     message,
                 };
-                let parent = match &path.key {
+                let parent = match path.key {
                     None => Some(record),
-                    Some(key) => top.get(key.as_str()).copied(),
+                    Some(key) => top[key],
                 };
                 let found = match parent {
                     Some(parent) if !path.rest.is_root() => path
@@ -175,14 +230,16 @@ impl DynamicModelBuilder {
     pub fn build(self) -> Result<DynamicModel, SchemaError> {
         let mut schema = Schema::builder(self.name);
         let mut paths = Vec::with_capacity(self.fields.len());
+        let mut keys = Vec::new();
         for (column, path, field_type, is_required) in self.fields {
             let is_key = self.primary_key.contains(&column);
             schema = schema.column(column, field_type, !(is_required || is_key));
-            paths.push(FieldPath::new(path));
+            paths.push(FieldPath::new(path, &mut keys));
         }
         Ok(DynamicModel {
             schema: Arc::new(schema.primary_key(self.primary_key).build()?),
             paths,
+            keys: keys.into(),
         })
     }
 }
@@ -198,21 +255,32 @@ pub struct RowError {
 }
 
 /// The cell for `value` (raw JSON, not null) as a `field_type`.
+/// A JSON string's content, for types that also accept text: borrowed when it has no escapes
+/// (the usual case, and no parser run), decoded otherwise; `None` when `text` is no string.
+fn string_content(text: &str) -> Option<Cow<'_, str>> {
+    let inner = text.strip_prefix('"')?.strip_suffix('"')?;
+    // The text is valid JSON: a quote inside is escaped, so a backslash is all to look for.
+    if inner.as_bytes().contains(&b'\\') {
+        serde_json::from_str::<String>(text).ok().map(Cow::Owned)
+    } else {
+        Some(Cow::Borrowed(inner))
+    }
+}
+
 pub(super) fn cell(field_type: FieldType, value: &RawValue) -> Result<Cell, String> {
     let text = value.get();
     let unexpected = || format!("expected {field_type}, found {}", excerpt(text, 40));
-    // A JSON string's content, for types that also accept text.
-    let string = || serde_json::from_str::<String>(text).ok();
+    let string = || string_content(text);
     match field_type {
         FieldType::Json => Ok(Cell::Json(text.to_owned())),
         FieldType::String => match string() {
-            Some(value) => Ok(Cell::String(value)),
+            Some(value) => Ok(Cell::String(value.into_owned())),
             // Ids and codes arrive as numbers from some APIs: keep their text.
-            None if !text.starts_with(['{', '[']) => Ok(Cell::String(text.to_owned())),
+            None if !text.starts_with(['{', '[', '"']) => Ok(Cell::String(text.to_owned())),
             None => Err(unexpected()),
         },
         FieldType::Integer => {
-            let digits = string().unwrap_or_else(|| text.to_owned());
+            let digits = string().unwrap_or(Cow::Borrowed(text));
             digits
                 .trim()
                 .parse::<i64>()
@@ -220,7 +288,7 @@ pub(super) fn cell(field_type: FieldType, value: &RawValue) -> Result<Cell, Stri
                 .map_err(|_| unexpected())
         }
         FieldType::Float => {
-            let number = string().unwrap_or_else(|| text.to_owned());
+            let number = string().unwrap_or(Cow::Borrowed(text));
             number
                 .trim()
                 .parse::<f64>()

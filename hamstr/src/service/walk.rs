@@ -2,7 +2,7 @@
 
 use std::{
     collections::{HashSet, VecDeque},
-    hash::{DefaultHasher, Hash, Hasher},
+    hash::{Hash, Hasher},
     sync::Arc,
     time::Instant,
 };
@@ -434,8 +434,11 @@ impl Walk {
     }
 }
 
+/// A hash of `parts`: a page's URL, or its records' text (tens of kilobytes a page, so a fast
+/// hash; a collision would only make a walk stop early with an error, never lose a record
+/// silently).
 fn fingerprint<'a>(parts: impl IntoIterator<Item = &'a str>) -> u64 {
-    let mut hasher = DefaultHasher::new();
+    let mut hasher = std::hash::BuildHasher::build_hasher(&foldhash::fast::FixedState::default());
     for part in parts {
         part.hash(&mut hasher);
     }
