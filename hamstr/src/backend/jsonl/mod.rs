@@ -11,9 +11,11 @@ use std::{
 
 use async_trait::async_trait;
 
+mod index;
 mod line;
 mod read;
 
+use index::KeyIndex;
 use line::{JsonRow, line_hash, record_key, row_key};
 
 use super::{
@@ -88,11 +90,14 @@ struct Table {
     schema: Schema,
     /// For each primary key written so far (hashed), the hash of its last line: tells new records
     /// from updates, and unchanged records from both.
-    keys: HashMap<u64, u64>,
+    keys: KeyIndex,
     file: Option<BufWriter<File>>,
     /// Lines written since the file was last synced to disk.
     is_unsynced: bool,
 }
+
+/// How many of the latest keys standard output remembers (16 bytes each, and the map's share).
+const STDOUT_KEYS: usize = 8_192;
 
 /// `jsonl://DIR` (a file per model in DIR, created when missing) and `stdout` (JSON lines on
 /// standard output).
@@ -281,13 +286,13 @@ fn complete_length(file: &mut File, length: u64) -> io::Result<u64> {
 
 /// The primary keys already in a model's file, each with its last line's hash, so a restart
 /// still tells new from updated and unchanged.
-fn existing_keys(path: &Path, schema: &Schema) -> io::Result<HashMap<u64, u64>> {
+fn existing_keys(path: &Path, schema: &Schema) -> io::Result<KeyIndex> {
+    let mut keys = KeyIndex::whole();
     let file = match File::open(path) {
         Ok(file) => file,
-        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(HashMap::new()),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(keys),
         Err(error) => return Err(error),
     };
-    let mut keys = HashMap::new();
     for line in BufReader::new(file).lines() {
         let line = line?;
         // A line cut short by a crash is skipped: its record is written again by the next run.
@@ -309,7 +314,8 @@ impl Inner {
             return self.save_schema(&name);
         }
         let (keys, file) = match &self.target {
-            Target::Writer(_) => (HashMap::new(), None),
+            // Standard output cannot be read back: a window of the latest keys, flat in memory.
+            Target::Writer(_) => (KeyIndex::window(STDOUT_KEYS), None),
             Target::Dir(dir) => {
                 let schema_path = dir.join(format!("{name}.schema.json"));
                 let stored = load_schema(&schema_path, &name).map_err(|error| {
