@@ -243,11 +243,17 @@ impl AdminServer {
         format!("http://{}/", self.addr)
     }
 
-    /// Stops it: no new connection is taken, and this returns when open requests are answered.
+    /// Stops it: no new connection is taken, and this returns when open requests are answered,
+    /// or after 5 seconds (a client that stopped reading an answer cannot hold the process).
     pub async fn stop(mut self) {
         self.stop.cancel();
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
+        if let Some(mut task) = self.task.take()
+            && tokio::time::timeout(Duration::from_secs(5), &mut task)
+                .await
+                .is_err()
+        {
+            tracing::warn!("open admin requests were cut off after 5 s");
+            task.abort();
         }
     }
 }

@@ -64,7 +64,9 @@ pub(crate) async fn schedule(
             None => None,
         };
         if let Some(worker) = &planned.cluster {
-            match claim(&planned, worker, is_asked).await {
+            // Boxed, as the run below: the scheduler's own future, which every idle collector
+            // holds for its whole life, stays small.
+            match Box::pin(claim(&planned, worker, is_asked)).await {
                 Ok(()) => {}
                 Err(retry_in) => {
                     // Not this worker's run now: look again when it may be.
@@ -80,7 +82,7 @@ pub(crate) async fn schedule(
         let held = live.begin_run().await;
         live.set_running(true);
         let started = Instant::now();
-        let ran = run_collector(&planned, number, &stop, grace).await;
+        let ran = Box::pin(run_collector(&planned, number, &stop, grace)).await;
         let is_success = ran.report.is_success();
         let is_rejected = is_credentials_rejected(&ran.report);
         failures = if is_success { 0 } else { failures + 1 };
@@ -93,7 +95,7 @@ pub(crate) async fn schedule(
             if let (Some(due), Some(period)) = (&mut next, planned.interval) {
                 *due = (*due).max(started + period);
             }
-            release(&planned, next).await;
+            Box::pin(release(&planned, next)).await;
         }
         drop(place);
         live.set_next_run(next);

@@ -1,15 +1,21 @@
 //! One line of a model's log: a row written as one JSON object, and read back.
 
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::{BuildHasher, Hash, Hasher};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::value::RawValue;
 
 use crate::model::{Cell, FieldType, Row, Schema};
 
+/// The hasher of keys and lines: fast on text (a line is hundreds of bytes), and the same in
+/// every process (the hashes are only compared within one, rebuilt from the file on start).
+fn hasher() -> impl Hasher {
+    foldhash::fast::FixedState::default().build_hasher()
+}
+
 /// [`record_key`] of a row about to be written: the same hash as its line gives when read back.
 pub(super) fn row_key(schema: &Schema, row: &[Cell]) -> u64 {
-    let mut hasher = DefaultHasher::new();
+    let mut hasher = hasher();
     for &index in schema.primary_key_indexes() {
         row[index].to_json().to_string().hash(&mut hasher);
     }
@@ -66,7 +72,7 @@ pub(super) fn record_key(
     schema: &Schema,
     record: &serde_json::Map<String, serde_json::Value>,
 ) -> u64 {
-    let mut hasher = DefaultHasher::new();
+    let mut hasher = hasher();
     for field in schema.primary_key() {
         match record.get(field.name()) {
             Some(value) => value.to_string().hash(&mut hasher),
@@ -78,7 +84,7 @@ pub(super) fn record_key(
 
 /// The hash of a line's text, to tell a record written again unchanged.
 pub(super) fn line_hash(line: &[u8]) -> u64 {
-    let mut hasher = DefaultHasher::new();
+    let mut hasher = hasher();
     line.hash(&mut hasher);
     hasher.finish()
 }
