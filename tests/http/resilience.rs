@@ -191,6 +191,45 @@ async fn retry_after_zero_and_absurd_waits_are_tamed() {
     }
 }
 
+/// A rate-limit reset further away than `max_wait` (GitHub's first answer of an hour's window,
+/// 3601 s away with a `max_wait` of an hour) is no news while the quota lasts: nothing is
+/// logged about it. Only when requests do wait for it does a warning say the wait was cut.
+#[tokio::test]
+async fn a_far_reset_is_warned_of_only_when_requests_wait() {
+    let captured = super::auth_and_secrets::Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let cut = "further away than the service's max_wait";
+
+    let api = paged_api("/items", 30).await;
+    api.rate_limit(MockRateLimit::github(100, Duration::from_secs(3601)));
+    let store = MemoryBackend::new();
+    let report = run_once(&paged_service(&api), "items", &store).await;
+    assert!(report.is_success(), "{report}");
+    assert!(!captured.text().contains("max_wait"), "{}", captured.text());
+
+    // A quota of 2 in that window, and a `max_wait` of 50 ms: the third page waits, cut short.
+    let api = paged_api("/items", 30).await;
+    api.rate_limit(MockRateLimit::github(2, Duration::from_secs(3601)));
+    let service = paged_service(&api).retry(
+        RetryPolicy::new()
+            .max_attempts(1)
+            .max_wait(Duration::from_millis(50)),
+    );
+    let _ = run_once(&service, "items", &store).await;
+    assert_eq!(
+        captured.text().matches(cut).count(),
+        1,
+        "{}",
+        captured.text()
+    );
+}
+
 /// A service walking more pages than its quota allows pauses until each reset: no request
 /// arrives while the quota is used up, and the walk completes. For GitHub's headers (epoch
 /// reset), the IETF draft's (seconds) and its structured fields.

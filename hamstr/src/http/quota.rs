@@ -222,6 +222,9 @@ struct QuotaState {
     limit: Option<u64>,
     remaining: Option<u64>,
     reset_at: Option<(Instant, DateTime<Utc>)>,
+    /// The reset the API reported, when it was further than `max_wait` and `reset_at` is cut to
+    /// it: said only if requests do wait for it.
+    reset_cut: Option<Duration>,
     updated: Option<DateTime<Utc>>,
     /// A pause the API asked for (`Retry-After`, or a refusal for the rate limit).
     paused: Option<(Instant, DateTime<Utc>)>,
@@ -327,14 +330,19 @@ impl Quota {
         if reported.limit.is_some() {
             state.limit = reported.limit;
         }
+        // A reset further than `max_wait` is taken as at `max_wait`; that is worth a warning only
+        // when requests wait for it (the quota runs out), not on every answer of a fresh window.
         let reset = reported.reset_in.map(|reset_in| {
-            let reset_in = self.capped(reset_in, service, "a rate-limit reset");
-            (now + reset_in, wall(reset_in))
+            let cut = reset_in.min(self.max_wait);
+            (
+                (now + cut, wall(cut)),
+                (reset_in > self.max_wait).then_some(reset_in),
+            )
         });
         // A later window's answer starts its count afresh; within a window, only a lower count
         // is news (a higher one was counted before answers already taken in).
         let is_new_window = match (reset, state.reset_at) {
-            (Some((new, _)), Some((known, _))) => new >= known + SAME_WINDOW,
+            (Some(((new, _), _)), Some((known, _))) => new >= known + SAME_WINDOW,
             _ => state.reset_at.is_none(),
         };
         if is_new_window {
@@ -350,10 +358,11 @@ impl Quota {
                 state.remaining = Some(remaining.saturating_sub(others));
             }
         }
-        if let Some(reset) = reset
+        if let Some((reset, asked)) = reset
             && (is_new_window || state.reset_at.is_none_or(|(known, _)| reset.0 > known))
         {
             state.reset_at = Some(reset);
+            state.reset_cut = asked;
         }
         tracing::debug!(
             service,
@@ -373,6 +382,12 @@ impl Quota {
         if state.paused.is_none_or(|(paused, _)| paused < until) {
             state.paused = Some((until, wall(wait)));
         }
+    }
+
+    /// The reset the API reported for the current window, when it was further than `max_wait`
+    /// and is waited for only that long: for the warning when requests do wait for it.
+    pub(crate) fn cut_reset(&self) -> Option<Duration> {
+        self.state().reset_cut
     }
 
     /// When the quota resets, if known and still ahead: where a refusal for the rate limit

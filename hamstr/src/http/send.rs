@@ -116,6 +116,16 @@ impl HttpClient {
                             reason,
                             "requests paused"
                         );
+                        if pause == Pause::Quota
+                            && let Some(asked) = self.inner.quota.cut_reset()
+                        {
+                            tracing::warn!(
+                                service = %self.service(),
+                                asked_s = asked.as_secs(),
+                                max_wait_s = self.inner.settings.retry.max_wait.as_secs(),
+                                "the rate-limit reset is further away than the service's max_wait; waiting max_wait instead"
+                            );
+                        }
                         let _ = self.inner.events.send(RequestEvent::Paused {
                             resumes_at,
                             is_quota: matches!(pause, Pause::Quota),
