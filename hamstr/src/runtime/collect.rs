@@ -113,7 +113,20 @@ impl RunHost for Running<'_> {
             return super::fan_out::collect(self, shape, &plan).await;
         }
         let mut walker = Walker::new(self);
-        while let Some(page) = walker.next(self).await? {
+        // The page stored last, its commit under way while the next page is read and decoded:
+        // the store writes one page as the next is taken apart (two cores at work, not one).
+        // A page is sent to the store only once the one before it is stored, so a failed
+        // commit stops the run before anything after it is written.
+        let mut storing: Option<Storing> = None;
+        loop {
+            let page = match walker.next(self).await {
+                Ok(Some(page)) => page,
+                Ok(None) => break,
+                Err(error) => {
+                    self.stored(storing.take()).await?;
+                    return Err(error);
+                }
+            };
             let verdict = self.tally.progress.page(&page);
             for line in page.malformed() {
                 let error = CollectError::File(FileError::Malformed(line.clone()));
@@ -135,13 +148,23 @@ impl RunHost for Running<'_> {
             }
             // Counted before the callbacks: a page a callback refuses was still seen.
             self.count(shape.taken(), 0);
-            let Rows { rows, dropped } = shape.rows(&self.planned.id).await?;
-            self.count(0, dropped);
-            self.commit(rows).await?;
+            let rows = match shape.rows(&self.planned.id).await {
+                Ok(Rows { rows, dropped }) => {
+                    self.count(0, dropped);
+                    rows
+                }
+                Err(error) => {
+                    self.stored(storing.take()).await?;
+                    return Err(error.into());
+                }
+            };
+            self.stored(storing.take()).await?;
+            storing = self.store(rows);
             if verdict.is_done && !walker.walk_again(self) {
                 break;
             }
         }
+        self.stored(storing).await?;
         Ok(())
     }
 
@@ -151,21 +174,73 @@ impl RunHost for Running<'_> {
     }
 
     async fn commit(&mut self, rows: Vec<Row>) -> Result<Committed, CollectError> {
+        let Some(storing) = self.store(rows) else {
+            return Ok(Committed::default());
+        };
+        self.stored(Some(storing)).await
+    }
+
+    fn skip(&mut self, error: CollectError) {
+        if self.tally.skipped < LOGGED_SKIPS {
+            tracing::warn!(
+                service = %self.planned.id.service,
+                collector = %self.planned.id.collector,
+                error = %error,
+                "record skipped"
+            );
+        }
+        self.tally.skipped += 1;
+        if self.tally.skipped_records.len() < KEPT_SKIPS {
+            self.tally.skipped_records.push(error);
+        }
+    }
+}
+
+/// A page's rows on their way into the store: the commit runs on a task of its own.
+pub(crate) struct Storing {
+    records: usize,
+    commit: tokio::task::JoinHandle<Result<Committed, crate::backend::BackendError>>,
+}
+
+impl Running<'_> {
+    /// Sends `rows`, with the state changes that cover them, to the store; `None` when there is
+    /// nothing to store. The commit goes on while the caller reads on; [`stored`](Self::stored)
+    /// waits for it.
+    fn store(&mut self, rows: Vec<Row>) -> Option<Storing> {
         let state = self.tally.progress.take_changes();
         if rows.is_empty() && state.is_none() {
-            return Ok(Committed::default());
+            return None;
         }
         let records = rows.len();
-        let committed = self
-            .planned
-            .backend
-            .commit(Batch {
-                collector: self.planned.id.clone(),
-                schema: Arc::clone(&self.planned.schema),
-                rows,
-                state,
-            })
-            .await?;
+        let backend = Arc::clone(&self.planned.backend);
+        let batch = Batch {
+            collector: self.planned.id.clone(),
+            schema: Arc::clone(&self.planned.schema),
+            rows,
+            state,
+        };
+        let commit = tokio::spawn(async move { backend.commit(batch).await });
+        Some(Storing { records, commit })
+    }
+
+    /// Waits for the commit of `storing`, if any, and counts what it did.
+    async fn stored(&mut self, storing: Option<Storing>) -> Result<Committed, CollectError> {
+        let Some(Storing { records, commit }) = storing else {
+            return Ok(Committed::default());
+        };
+        let committed = match commit.await {
+            Ok(committed) => committed?,
+            // The store's own code panicked: that panic is this run's.
+            Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+            Err(error) => {
+                return Err(crate::backend::BackendError::store(
+                    "runtime",
+                    "committing a page (the runtime is shutting down)",
+                    error,
+                )
+                .into());
+            }
+        };
         self.tally.inserted += committed.inserted;
         self.tally.updated += committed.updated;
         self.tally.unchanged += committed.unchanged;
@@ -186,23 +261,6 @@ impl RunHost for Running<'_> {
         Ok(committed)
     }
 
-    fn skip(&mut self, error: CollectError) {
-        if self.tally.skipped < LOGGED_SKIPS {
-            tracing::warn!(
-                service = %self.planned.id.service,
-                collector = %self.planned.id.collector,
-                error = %error,
-                "record skipped"
-            );
-        }
-        self.tally.skipped += 1;
-        if self.tally.skipped_records.len() < KEPT_SKIPS {
-            self.tally.skipped_records.push(error);
-        }
-    }
-}
-
-impl Running<'_> {
     /// The pages of `listing`, counted in the tally, ending early at shutdown; for a collector
     /// with nothing to list, the error that says so.
     fn listing_pages(
