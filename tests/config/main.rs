@@ -21,6 +21,8 @@ pub(crate) fn environment(name: &str) -> Option<String> {
     match name {
         "MOLLIE_API_KEY" => Some(MOLLIE_TOKEN.to_owned()),
         "EMPTY" => Some(String::new()),
+        "OWNER" => Some("dacort".to_owned()),
+        "PAGE_PARAM" => Some("per_page".to_owned()),
         _ => None,
     }
 }

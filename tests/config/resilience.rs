@@ -245,3 +245,34 @@ async fn conditional_requests_can_be_turned_off() {
     assert!(condition.is_some());
     assert!(not_modified >= 1);
 }
+
+/// `${VAR}` is read wherever a value is text, keys included: an endpoint
+/// (`/repos/${OWNER}/items`, sent as `/repos/dacort/items`, not `$%7BOWNER%7D`) and a parameter's
+/// name. An unset one is an error at the key, before any request.
+#[tokio::test]
+async fn variables_in_endpoints_and_parameter_names_are_read() {
+    let api = api_with(&["repos/dacort/items"]).await;
+    let source = format!(
+        "services:\n  api:\n    base_url: {}\n    records: data\n    collectors:\n      /repos/${{OWNER}}/items:\n        name: items\n        params: {{\"${{PAGE_PARAM}}\": 50}}\n        model: {{id: string}}\n",
+        api.url()
+    );
+    let app = parse(&source)
+        .unwrap()
+        .into_app(&Storage::memory())
+        .unwrap();
+    let report = app.run_once().await.unwrap();
+    assert!(report.is_success(), "{report}");
+    let requests = api.requests("/repos/dacort/items");
+    assert_eq!(requests.len(), 1, "{:?}", api.all_requests());
+    assert_eq!(
+        requests[0].query,
+        [("per_page".to_owned(), "50".to_owned())]
+    );
+
+    let unset = source.replace("${OWNER}", "${NO_SUCH_OWNER}");
+    let error = parse(&unset).unwrap_err().to_string();
+    assert!(
+        error.contains("hamstr.yml:6:7") && error.contains("NO_SUCH_OWNER"),
+        "{error}"
+    );
+}

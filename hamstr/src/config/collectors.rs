@@ -53,7 +53,8 @@ fn collector(
     node: &Node,
     names: &mut Names,
 ) -> Option<CollectorConfig> {
-    let endpoint = endpoint_key.as_str();
+    // `${VAR}` in the endpoint too: `/repos/${OWNER}/traffic/views`.
+    let endpoint = &checker.key_text(endpoint_key)?;
     let owner = checker.place_of_scalar(endpoint_key);
     let section = format!("collector {}", quote(endpoint));
     let empty = MarkedMappingNode::new_empty(*node.span());

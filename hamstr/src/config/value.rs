@@ -268,6 +268,21 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// A mapping key's text with `${VAR}` replaced (an endpoint `/repos/${OWNER}/traffic`, a
+    /// parameter's name): problems reported at the key.
+    pub(super) fn key_text(&mut self, key: &MarkedScalarNode) -> Option<String> {
+        match env::expand(key.as_str(), self.env) {
+            Ok(expanded) => Some(expanded.value),
+            Err(problems) => {
+                let place = self.place_of_scalar(key);
+                for problem in problems {
+                    self.report(place, problem.message(), problem.help());
+                }
+                None
+            }
+        }
+    }
+
     /// A text that must not be empty (a name, a path).
     pub(super) fn name(&mut self, node: &Node, what: &str) -> Option<String> {
         self.name_text(node, what).map(|text| text.value)
@@ -447,8 +462,8 @@ impl<'a> Checker<'a> {
                 );
                 continue;
             }
-            if let Some(text) = self.text(value, &value_what) {
-                pairs.push((key.as_str().to_owned(), text.value));
+            if let (Some(name), Some(text)) = (self.key_text(key), self.text(value, &value_what)) {
+                pairs.push((name, text.value));
             }
         }
         pairs
