@@ -155,7 +155,7 @@ impl RunHost for Running<'_> {
                 }
                 Err(error) => {
                     self.stored(storing.take()).await?;
-                    return Err(error.into());
+                    return Err(error);
                 }
             };
             self.stored(storing.take()).await?;
