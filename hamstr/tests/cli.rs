@@ -16,6 +16,8 @@ mod admin;
 mod cluster;
 #[path = "cli/crawl.rs"]
 mod crawl;
+#[path = "cli/selection.rs"]
+mod selection;
 
 fn items(count: usize) -> Vec<Value> {
     (1..=count)

@@ -79,6 +79,8 @@ pub struct Hamstr {
     events: EventBus,
     /// Who this process is when its store is shared (PostgreSQL).
     cluster: Arc<Worker>,
+    /// The collectors to run, when not all of them (`hamstr run --only`).
+    only: Option<Vec<String>>,
 }
 
 impl Hamstr {
@@ -97,6 +99,7 @@ impl Hamstr {
                 name: crate::backend::default_worker_name(),
                 lease: Self::DEFAULT_LEASE,
             }),
+            only: None,
         }
     }
 
@@ -184,6 +187,19 @@ impl Hamstr {
         self
     }
 
+    /// Runs only these collectors (`collector` or `service/collector`): the others are still
+    /// planned (their models are known, and a fan-out may take its keys from their rows) but not
+    /// run. A name no collector has is an error before any request ([`check`](Self::check)).
+    /// `hamstr run --only`.
+    pub fn only<I, S>(mut self, collectors: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.only = Some(collectors.into_iter().map(Into::into).collect());
+        self
+    }
+
     /// Makes the first run of every collector a backfill: it reads everything once, as if it had
     /// no incremental strategy, and the stored state is kept and moved on (a mark only ever
     /// moves to newer values). Later runs are incremental again. `hamstr run --full`.
@@ -263,7 +279,7 @@ impl Hamstr {
     /// The first problem found: see [`AppError`], and [`ServiceError`](crate::service::ServiceError)
     /// for a service's own settings.
     pub fn check(&self) -> Result<(), AppError> {
-        self.plan().map(drop)
+        self.selected(self.plan()?).map(drop)
     }
 
     /// Runs every collector once, all at the same time, and reports what each did. A collector

@@ -80,7 +80,22 @@ impl Hamstr {
         for (backend, schema) in tables(&planned)? {
             backend.prepare(schema).await?;
         }
-        Ok(planned)
+        self.selected(planned)
+    }
+
+    /// The collectors [`only`](Hamstr::only) names, or all of them.
+    pub(super) fn selected(&self, planned: Vec<Planned>) -> Result<Vec<Planned>, AppError> {
+        let Some(names) = &self.only else {
+            return Ok(planned);
+        };
+        let ids = names
+            .iter()
+            .map(|name| find(planned.iter(), name).map(|found| found.id.clone()))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(planned
+            .into_iter()
+            .filter(|planned| ids.contains(&planned.id))
+            .collect())
     }
 
     /// How every model's table would change to take the model as it is now; nothing changes.

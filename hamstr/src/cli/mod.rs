@@ -49,6 +49,7 @@ Examples:
   hamstr run hamstr.yml --once
   hamstr run hamstr.yml --once --storage stdout | jq .id
   hamstr run hamstr.yml --once --storage jsonl://out
+  hamstr run hamstr.yml --once --only payments refunds
 
 Exit status with --once: 0 when every collector succeeded, 1 when one failed (what the others
 collected stays stored), 2 when the file has errors (nothing runs).")]
@@ -79,6 +80,9 @@ collected stays stored), 2 when the file has errors (nothing runs).")]
         /// (`admin.token`, or HAMSTR_ADMIN_TOKEN).
         #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:9650", conflicts_with = "once")]
         admin: Option<std::net::SocketAddr>,
+        /// Run only these collectors (`name` or `service/name`); the others' models stay known.
+        #[arg(long, value_name = "NAME", num_args = 1..)]
+        only: Vec<String>,
     },
     /// Show each collector's stored state and its last runs (the load history).
     #[command(
@@ -172,6 +176,7 @@ pub async fn main() -> ExitCode {
             worker,
             lease,
             admin,
+            only,
         } => {
             let options = RunOptions {
                 once,
@@ -180,6 +185,7 @@ pub async fn main() -> ExitCode {
                 worker,
                 lease,
                 admin,
+                only,
             };
             run(&file, options).await
         }
@@ -391,6 +397,7 @@ struct RunOptions {
     worker: Option<String>,
     lease: Option<std::time::Duration>,
     admin: Option<std::net::SocketAddr>,
+    only: Vec<String>,
 }
 
 fn parse_lease(text: &str) -> Result<std::time::Duration, String> {
@@ -409,6 +416,7 @@ async fn run(file: &Path, options: RunOptions) -> ExitCode {
         worker,
         lease,
         admin,
+        only,
     } = options;
     let (project, storage) = match project_and_storage(file, storage.as_deref()) {
         Ok(loaded) => loaded,
@@ -427,7 +435,8 @@ async fn run(file: &Path, options: RunOptions) -> ExitCode {
     let show_progress = once && std::io::stderr().is_terminal();
     init_logs(show_progress);
     let app = match project.into_app(&storage) {
-        Ok(app) => app,
+        Ok(app) if only.is_empty() => app,
+        Ok(app) => app.only(only),
         Err(error) => {
             report_error(&error);
             return ExitCode::from(2);
