@@ -160,6 +160,13 @@ impl RunHost for Running<'_> {
             };
             self.stored(storing.take()).await?;
             storing = self.store(rows);
+            if self.planned.cluster.is_some() {
+                // Among workers the commit holds the lease's row lock in its transaction: a
+                // worker frozen inside it (SIGSTOP, a paused VM) would hold off the worker taking
+                // its collectors over. Awaited at once, that window is one commit, not most of
+                // the walk.
+                self.stored(storing.take()).await?;
+            }
             if verdict.is_done && !walker.walk_again(self) {
                 break;
             }
