@@ -233,6 +233,45 @@ async fn stdout_storage_writes_only_json_lines() {
     assert!(!dir.path().join("hamstr.db").exists());
 }
 
+/// `--storage stdout+envelope`: each line names the collector and model its record came from,
+/// so one stream of seven collectors can be told apart.
+#[tokio::test(flavor = "multi_thread")]
+async fn stdout_envelopes_name_each_records_collector() {
+    let api = MockApi::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("hamstr.yml"), paged_project(&api)).unwrap();
+    let output = hamstr(
+        dir.path(),
+        &[
+            "run",
+            "hamstr.yml",
+            "--once",
+            "--storage",
+            "stdout+envelope",
+        ],
+        &[],
+    )
+    .await;
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let mut per_collector: std::collections::BTreeMap<String, Vec<i64>> = Default::default();
+    for line in text(&output.stdout).lines() {
+        let line: Value = serde_json::from_str(line).expect("every stdout line is a JSON object");
+        let collector = line["collector"].as_str().expect("a collector").to_owned();
+        let model = line["model"].as_str().expect("a model");
+        assert_eq!(collector, format!("{model}/{model}"), "{line}");
+        per_collector
+            .entry(collector)
+            .or_default()
+            .push(line["record"]["id"].as_i64().expect("the record"));
+    }
+    assert_eq!(per_collector.len(), 7, "{per_collector:?}");
+    for ids in per_collector.values() {
+        let mut ids = ids.clone();
+        ids.sort_unstable();
+        assert_eq!(ids, (1..=25).collect::<Vec<_>>());
+    }
+}
+
 /// `--storage memory` keeps nothing on disk, and a failing collector makes the exit status 1
 /// while the others' records are still collected; the summary names what failed and why.
 #[tokio::test(flavor = "multi_thread")]

@@ -69,6 +69,8 @@ struct Inner {
     states_saved: Option<Instant>,
     /// The history of a writer's runs (a folder keeps it in a file).
     history: RecentRuns,
+    /// A writer puts each record in an envelope naming its collector and model.
+    is_enveloped: bool,
 }
 
 enum Target {
@@ -99,9 +101,10 @@ struct Table {
 /// How many of the latest keys standard output remembers (16 bytes each, and the map's share).
 const STDOUT_KEYS: usize = 8_192;
 
-/// `jsonl://DIR` (a file per model in DIR, created when missing) and `stdout` (JSON lines on
-/// standard output).
-pub(in crate::backend) const SCHEMES: [Scheme; 2] = [
+/// `jsonl://DIR` (a file per model in DIR, created when missing), `stdout` (JSON lines on
+/// standard output) and `stdout+envelope` (each record in an envelope naming its collector and
+/// model).
+pub(in crate::backend) const SCHEMES: [Scheme; 3] = [
     Scheme {
         name: "jsonl",
         location: Some("DIR"),
@@ -117,6 +120,14 @@ pub(in crate::backend) const SCHEMES: [Scheme; 2] = [
         is_local_path: false,
         writes_stdout: true,
         open: |_: &Storage| Ok(Arc::new(JsonLines::stdout())),
+    },
+    Scheme {
+        name: "stdout+envelope",
+        location: None,
+        is_persistent: false,
+        is_local_path: false,
+        writes_stdout: true,
+        open: |_: &Storage| Ok(Arc::new(JsonLines::stdout().enveloped())),
     },
 ];
 
@@ -154,6 +165,19 @@ impl JsonLines {
         Self::new(Target::Writer(Box::new(writer)), HashMap::new())
     }
 
+    /// Puts each record a writer writes in an envelope that names where it came from, so that
+    /// one stream of several collectors and models can be told apart:
+    /// `{"collector":"shop/orders","model":"orders","record":{…}}`. A folder's files are one
+    /// per model already; it writes records as they are.
+    #[must_use]
+    pub fn enveloped(self) -> Self {
+        self.inner
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_enveloped = true;
+        self
+    }
+
     fn new(target: Target, states: HashMap<CollectorId, State>) -> Self {
         Self {
             inner: Arc::new(Mutex::new(Inner {
@@ -162,6 +186,7 @@ impl JsonLines {
                 states,
                 states_saved: None,
                 history: RecentRuns::default(),
+                is_enveloped: false,
             })),
         }
     }
@@ -357,7 +382,12 @@ impl Inner {
 
     fn commit(&mut self, batch: Batch) -> Result<Committed, BackendError> {
         let name = batch.schema.name();
-        let Self { target, tables, .. } = self;
+        let Self {
+            target,
+            tables,
+            is_enveloped,
+            ..
+        } = self;
         let table = tables
             .get_mut(name)
             .filter(|table| table.schema == *batch.schema)
@@ -367,8 +397,20 @@ impl Inner {
         batch.check_rows()?;
         let mut committed = Committed::default();
         let mut lines = Vec::with_capacity(batch.rows.len() * 256);
+        let envelope = (*is_enveloped && matches!(target, Target::Writer(_))).then(|| {
+            let text = |value: &str| serde_json::Value::from(value).to_string();
+            format!(
+                "{{\"collector\":{},\"model\":{},\"record\":",
+                text(&batch.collector.to_string()),
+                text(name)
+            )
+        });
         for row in &batch.rows {
             let start = lines.len();
+            if let Some(envelope) = &envelope {
+                lines.extend_from_slice(envelope.as_bytes());
+            }
+            let record = lines.len();
             // Straight from the cells to the line: no `serde_json::Value` per record.
             serde_json::to_writer(
                 &mut lines,
@@ -378,7 +420,7 @@ impl Inner {
                 },
             )
             .map_err(|error| io_error("encoding a record", error))?;
-            let line = line_hash(&lines[start..]);
+            let line = line_hash(&lines[record..]);
             match table.keys.insert(row_key(&table.schema, row), line) {
                 None => committed.inserted += 1,
                 Some(previous) if previous == line => {
@@ -387,6 +429,9 @@ impl Inner {
                     continue;
                 }
                 Some(_) => committed.updated += 1,
+            }
+            if envelope.is_some() {
+                lines.push(b'}');
             }
             lines.push(b'\n');
         }
