@@ -424,6 +424,7 @@ fn every_storage_form() {
             "app@db.local/shop",
         ),
         ("stdout", "stdout", ""),
+        ("stdout+envelope", "stdout+envelope", ""),
         ("memory", "memory", ""),
     ] {
         let expected = Storage::parse(text).unwrap();
@@ -435,7 +436,7 @@ fn every_storage_form() {
         let error = Storage::parse(text).unwrap_err().to_string();
         assert!(
             error.contains(
-                "sqlite://PATH, postgres://USER:PASSWORD@HOST:PORT/DATABASE, postgresql://USER:PASSWORD@HOST:PORT/DATABASE, jsonl://DIR, stdout or memory"
+                "sqlite://PATH, postgres://USER:PASSWORD@HOST:PORT/DATABASE, postgresql://USER:PASSWORD@HOST:PORT/DATABASE, jsonl://DIR, stdout, stdout+envelope or memory"
             ),
             "{error}"
         );

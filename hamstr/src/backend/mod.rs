@@ -58,6 +58,7 @@ pub use read::{Direction, Filter, Op, Order, Query, RowPage, check_key};
 pub use scan::{distinct_values, find_by_key};
 #[cfg(feature = "sqlite")]
 pub use sqlite::Sqlite;
+pub(crate) use storage::expected_forms;
 pub use storage::{Scheme, Storage, StorageError, register_scheme, schemes};
 
 /// Rows of one model and the state that covers them, committed together.

@@ -66,6 +66,17 @@ impl fmt::Debug for Scheme {
 /// Schemes added at run time, after the built-in ones.
 static REGISTERED: RwLock<Vec<Scheme>> = RwLock::new(Vec::new());
 
+/// "expected sqlite://PATH, …, stdout or memory": every form a storage can be written in, for
+/// an error about one that is none.
+pub(crate) fn expected_forms() -> String {
+    let forms: Vec<String> = schemes().iter().map(Scheme::form).collect();
+    match forms.split_last() {
+        Some((last, [])) => format!("expected {last}"),
+        Some((last, rest)) => format!("expected {} or {last}", rest.join(", ")),
+        None => "no storage is available".to_owned(),
+    }
+}
+
 /// Adds `scheme` to the registry; a scheme of the same name registered before is replaced.
 pub fn register_scheme(scheme: Scheme) {
     let mut registered = REGISTERED.write().unwrap_or_else(PoisonError::into_inner);
@@ -120,14 +131,7 @@ impl Storage {
     pub fn parse(text: &str) -> Result<Storage, StorageError> {
         let text = text.trim();
         let schemes = schemes();
-        let allowed = || {
-            let forms: Vec<String> = schemes.iter().map(Scheme::form).collect();
-            match forms.split_last() {
-                Some((last, [])) => format!("expected {last}"),
-                Some((last, rest)) => format!("expected {} or {last}", rest.join(", ")),
-                None => "no storage is available".to_owned(),
-            }
-        };
+        let allowed = expected_forms;
         for scheme in &schemes {
             let location = match (scheme.location, text.strip_prefix(scheme.name)) {
                 (None, Some("")) => "",

@@ -259,8 +259,9 @@ fn storage(checker: &mut Checker<'_>, node: &Node) -> Option<Storage> {
             // The message quotes the value; a value from the environment is shown as written.
             let message = if text.is_expanded {
                 format!(
-                    "{} is not a storage; expected sqlite://PATH, jsonl://DIR, stdout or memory",
-                    text.shown()
+                    "{} is not a storage; {}",
+                    text.shown(),
+                    crate::backend::expected_forms()
                 )
             } else {
                 error.to_string()
