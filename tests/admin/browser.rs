@@ -19,9 +19,6 @@ use serde_json::{Value, json};
 
 use super::{Payment, mollie, next_event, serve};
 
-/// The key WebDriver names an element by.
-const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
-
 /// chromedriver on a port of its own, ended when dropped.
 struct Driver {
     child: Child,
@@ -195,51 +192,40 @@ impl<'d> Session<'d> {
             .await;
     }
 
-    /// The ids of the elements `css` finds, under `within` or in the whole page.
-    async fn find(&self, css: &str, within: Option<&str>) -> Vec<String> {
-        let path = match within {
-            Some(element) => format!("/element/{element}/elements"),
-            None => "/elements".to_owned(),
-        };
-        let body = json!({"using": "css selector", "value": css});
-        let found = self.call(reqwest::Method::POST, &path, Some(body)).await;
-        found
-            .as_array()
-            .map(|elements| {
-                elements
-                    .iter()
-                    .filter_map(|element| element[ELEMENT].as_str().map(str::to_owned))
+    /// What `script` returns, run in the page in one turn of its event loop: a snapshot the
+    /// page's refreshes cannot change halfway (an element found, then re-rendered, is stale).
+    async fn script(&self, script: &str) -> Value {
+        self.call(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({"script": script, "args": []})),
+        )
+        .await
+    }
+
+    /// Each collector row as the page shows it now: its text, its state word and the result of
+    /// its last action.
+    async fn rows(&self) -> Vec<(String, String, String)> {
+        let rows = self
+            .script(
+                "return [...document.querySelectorAll('tr[data-collector]')].map(row => [
+                    row.innerText,
+                    row.querySelector('.state')?.innerText ?? '',
+                    row.querySelector('.action-result')?.innerText ?? '',
+                ]);",
+            )
+            .await;
+        rows.as_array()
+            .map(|rows| {
+                rows.iter()
+                    .map(|row| {
+                        let cell =
+                            |index: usize| row[index].as_str().unwrap_or_default().to_owned();
+                        (cell(0), cell(1), cell(2))
+                    })
                     .collect()
             })
             .unwrap_or_default()
-    }
-
-    async fn text(&self, element: &str) -> String {
-        let text = self
-            .call(
-                reqwest::Method::GET,
-                &format!("/element/{element}/text"),
-                None,
-            )
-            .await;
-        text.as_str().unwrap_or_default().to_owned()
-    }
-
-    /// The text of the first element `css` finds under `within`; empty when none.
-    async fn text_of(&self, css: &str, within: &str) -> String {
-        match self.find(css, Some(within)).await.first() {
-            Some(element) => self.text(element).await,
-            None => String::new(),
-        }
-    }
-
-    async fn click(&self, element: &str) {
-        self.call(
-            reqwest::Method::POST,
-            &format!("/element/{element}/click"),
-            Some(json!({})),
-        )
-        .await;
     }
 
     async fn screenshot(&self) -> Vec<u8> {
@@ -301,37 +287,52 @@ async fn the_status_page_shows_the_collectors_and_runs_one() {
     let session = Session::open(&driver).await;
     session.go(&format!("{}/", served.base)).await;
 
-    // What a person sees: each collector by name, its state in words, the last run.
+    // What a person sees: each collector by name, its state in words, the last run. Read as
+    // one snapshot: the page re-renders its rows as it refreshes.
     let rows = driver
         .until("the collectors' rows", || async {
-            let rows = session.find("tr[data-collector]", None).await;
+            let rows = session.rows().await;
             (rows.len() == 2).then_some(rows)
         })
         .await;
-    let mut payments = None;
-    for row in &rows {
-        let text = session.text(row).await;
-        let state = session.text_of(".state", row).await;
+    for (text, state, _) in &rows {
         if text.contains("mollie/payments") {
             assert_eq!(state, "idle", "{text}");
             assert!(text.contains("succeeded"), "{text}");
             assert!(text.contains("120"), "{text}");
-            payments = Some(row.clone());
         } else {
             assert!(text.contains("mollie/refunds"), "{text}");
             assert_eq!(state, "failing", "{text}");
             assert!(text.contains("500"), "the last error is shown: {text}");
         }
     }
-    let payments = payments.expect("the payments row");
-    let services = session.find("#services tr[data-service]", None).await;
+    let services = session
+        .script(
+            "return [...document.querySelectorAll('#services tr[data-service]')].map(row => row.innerText);",
+        )
+        .await;
+    let services = services.as_array().expect("the services' rows");
     assert_eq!(services.len(), 1);
-    assert!(session.text(&services[0]).await.contains("mollie"));
+    assert!(services[0].as_str().unwrap_or_default().contains("mollie"));
 
     // The run-now button starts a run, seen at the app and at the API.
     let before = api.requests("/v2/payments").len();
-    let button = session.find("button.run-now", Some(&payments)).await;
-    session.click(&button[0]).await;
+    // Found and clicked in one script, so that no refresh comes between: the button's own
+    // click handler runs, as for a person's click.
+    let clicked = session
+        .script(
+            "const row = [...document.querySelectorAll('tr[data-collector]')]
+                 .find(row => row.innerText.includes('mollie/payments'));
+             const button = row?.querySelector('button.run-now');
+             button?.click();
+             return Boolean(button);",
+        )
+        .await;
+    assert_eq!(
+        clicked,
+        json!(true),
+        "the payments row has a run-now button"
+    );
     next_event(&mut served.events, |event| match event {
         Event::RunFinished { record } if record.collector.collector == "payments" => Some(()),
         _ => None,
@@ -340,18 +341,14 @@ async fn the_status_page_shows_the_collectors_and_runs_one() {
     assert_eq!(api.requests("/v2/payments").len(), before + 3);
     driver
         .until("the page says the run started", || async {
-            let rows = session.find("tr[data-collector]", None).await;
-            for row in rows {
-                if session.text(&row).await.contains("mollie/payments")
-                    && session
-                        .text_of(".action-result", &row)
-                        .await
-                        .contains("started")
-                {
-                    return Some(());
-                }
-            }
-            None
+            session
+                .rows()
+                .await
+                .iter()
+                .any(|(text, _, result)| {
+                    text.contains("mollie/payments") && result.contains("started")
+                })
+                .then_some(())
         })
         .await;
 
