@@ -1061,6 +1061,25 @@ struct Small {
     id: i64,
 }
 
+/// `collectors` collectors of one service, each reading the one-record page `small` every
+/// `interval`.
+fn small_collectors(base: &str, collectors: usize, interval: Duration) -> ServiceWithCollectors {
+    let mut service = ServiceWithCollectors::from(
+        Service::new(format!("{base}/"))
+            .name("local")
+            .records("data"),
+    );
+    for index in 0..collectors {
+        service = service.add_collector(
+            CollectorSpec::endpoint("small")
+                .name(format!("c{index}"))
+                .model::<Small>()
+                .interval(interval),
+        );
+    }
+    service
+}
+
 /// The memory of this process now (`VmRSS`), in KiB.
 fn resident_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -1077,19 +1096,7 @@ fn resident_kib() -> u64 {
 /// built, over their number. Returns how many collectors ran.
 async fn idle(base: &str, collectors: usize) -> usize {
     let before_kib = resident_kib();
-    let mut service = ServiceWithCollectors::from(
-        Service::new(format!("{base}/"))
-            .name("local")
-            .records("data"),
-    );
-    for index in 0..collectors {
-        service = service.add_collector(
-            CollectorSpec::endpoint("small")
-                .name(format!("c{index}"))
-                .model::<Small>()
-                .interval(Duration::from_secs(3600)),
-        );
-    }
+    let service = small_collectors(base, collectors, Duration::from_secs(3600));
     let finished = Arc::new(Finished::default());
     let mut handle = Hamstr::new()
         .backend(MemoryBackend::new())
@@ -1149,19 +1156,7 @@ impl Observer for Finished {
 /// memory per collector. Returns how many collectors ran.
 async fn scale(base: &str, collectors: usize) -> usize {
     let (_, before_kib) = usage();
-    let mut service = ServiceWithCollectors::from(
-        Service::new(format!("{base}/"))
-            .name("local")
-            .records("data"),
-    );
-    for index in 0..collectors {
-        service = service.add_collector(
-            CollectorSpec::endpoint("small")
-                .name(format!("c{index}"))
-                .model::<Small>()
-                .interval(Duration::from_secs(1)),
-        );
-    }
+    let service = small_collectors(base, collectors, Duration::from_secs(1));
     let starts = Arc::new(Starts::default());
     let app = Hamstr::new()
         .backend(MemoryBackend::new())

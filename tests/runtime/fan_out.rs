@@ -148,6 +148,27 @@ pub(super) async fn stored(store: &Arc<dyn Backend>, schema: &Schema) -> Vec<ser
         .collect()
 }
 
+/// The logins of the stored users.
+pub(super) async fn stored_users(store: &Arc<dyn Backend>) -> BTreeSet<String> {
+    stored(store, &User::schema())
+        .await
+        .iter()
+        .map(|row| row["login"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The stored edges: (who is followed, the follower).
+pub(super) async fn stored_edges(store: &Arc<dyn Backend>) -> BTreeSet<(String, String)> {
+    stored(store, &Follow::schema())
+        .await
+        .iter()
+        .map(|row| {
+            let parent = row["parent_login"].as_str().unwrap().to_owned();
+            (parent, row["login"].as_str().unwrap().to_owned())
+        })
+        .collect()
+}
+
 /// The stores a crawl is tried on: memory, SQLite, PostgreSQL.
 pub(super) async fn stores(dir: &std::path::Path) -> Vec<Arc<dyn Backend>> {
     let postgres = hamstr::testing::scratch_database("crawl").await.unwrap();
@@ -190,21 +211,8 @@ async fn a_crawl_finds_exactly_every_reachable_user_and_edge() {
     for store in stores(dir.path()).await {
         let requests_before = api.request_count();
         crawl_until_quiet(&api, &store, None).await;
-        let users: BTreeSet<String> = stored(&store, &User::schema())
-            .await
-            .iter()
-            .map(|row| row["login"].as_str().unwrap().to_owned())
-            .collect();
-        assert_eq!(users, reached, "{store:?}");
-        let edges: BTreeSet<(String, String)> = stored(&store, &Follow::schema())
-            .await
-            .iter()
-            .map(|row| {
-                let parent = row["parent_login"].as_str().unwrap().to_owned();
-                (parent, row["login"].as_str().unwrap().to_owned())
-            })
-            .collect();
-        assert_eq!(edges, expected, "{store:?}");
+        assert_eq!(stored_users(&store).await, reached, "{store:?}");
+        assert_eq!(stored_edges(&store).await, expected, "{store:?}");
         // Each profile was read once: nothing again without a refresh.
         let profiles = api.all_requests()[requests_before..]
             .iter()

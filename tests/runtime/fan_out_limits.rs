@@ -19,7 +19,7 @@ use hamstr::{
 };
 use serde_json::json;
 
-use super::fan_out::{Follow, User, graph, serve, stored, stores};
+use super::fan_out::{Follow, User, graph, serve, stored, stored_edges, stored_users, stores};
 
 /// The stores [`stores`] opens, in its order.
 const STORES: [&str; 3] = ["memory", "sqlite", "postgres"];
@@ -139,21 +139,8 @@ async fn a_depth_limit_reads_exactly_the_users_within_it() {
             runs += 1;
             assert!(runs < 400, "the crawl does not end");
         }
-        let users: BTreeSet<String> = stored(&store, &User::schema())
-            .await
-            .iter()
-            .map(|row| row["login"].as_str().unwrap().to_owned())
-            .collect();
-        assert_eq!(users, within, "{name}");
-        let found: BTreeSet<(String, String)> = stored(&store, &Follow::schema())
-            .await
-            .iter()
-            .map(|row| {
-                let parent = row["parent_login"].as_str().unwrap().to_owned();
-                (parent, row["login"].as_str().unwrap().to_owned())
-            })
-            .collect();
-        assert_eq!(found, edges, "{name}");
+        assert_eq!(stored_users(&store).await, within, "{name}");
+        assert_eq!(stored_edges(&store).await, edges, "{name}");
         // No profile beyond the limit was asked for.
         for request in api.all_requests() {
             let user = request.path.trim_start_matches("/users/");
