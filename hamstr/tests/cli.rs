@@ -38,6 +38,31 @@ async fn hamstr(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     command.output().await.expect("the hamstr binary runs")
 }
 
+/// Runs `hamstr run hamstr.yml --once` in `dir` and sends it SIGKILL once `api` has received
+/// `kill_after` requests in all; whether it was killed (a run that ends first must succeed).
+async fn run_killed_after(dir: &Path, api: &MockApi, kill_after: usize) -> bool {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hamstr"))
+        .args(["run", "hamstr.yml", "--once"])
+        .current_dir(dir)
+        .env("RUST_LOG", "hamstr=warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    tokio::select! {
+        status = child.wait() => {
+            assert!(status.unwrap().success());
+            false
+        }
+        () = api.wait_for_requests(kill_after) => {
+            child.start_kill().unwrap(); // SIGKILL
+            child.wait().await.unwrap();
+            true
+        }
+    }
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -625,23 +650,7 @@ async fn killed_runs_lose_nothing_and_store_nothing_twice() {
             }
             count += arriving;
             let kill_after = api.request_count() + 1 + random(20) as usize;
-            let mut child = Command::new(env!("CARGO_BIN_EXE_hamstr"))
-                .args(["run", "hamstr.yml", "--once"])
-                .current_dir(dir.path())
-                .env("RUST_LOG", "hamstr=warn")
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .kill_on_drop(true)
-                .spawn()
-                .unwrap();
-            tokio::select! {
-                status = child.wait() => assert!(status.unwrap().success()),
-                () = api.wait_for_requests(kill_after) => {
-                    child.start_kill().unwrap(); // SIGKILL
-                    child.wait().await.unwrap();
-                    kills += 1;
-                }
-            }
+            kills += usize::from(run_killed_after(dir.path(), &api, kill_after).await);
         }
         assert!(kills >= 12, "{storage}: only {kills} runs were killed");
         let last = hamstr(dir.path(), &["run", "hamstr.yml", "--once"], &[]).await;

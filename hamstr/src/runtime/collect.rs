@@ -204,7 +204,7 @@ impl RunHost for Running<'_> {
 }
 
 /// A page's rows on their way into the store: the commit runs on a task of its own.
-pub(crate) struct Storing {
+struct Storing {
     records: usize,
     commit: tokio::task::JoinHandle<Result<Committed, crate::backend::BackendError>>,
 }

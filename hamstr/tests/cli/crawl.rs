@@ -7,9 +7,8 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use hamstr::testing::{Collection, MockApi, MockResponse, Paging};
 use serde_json::json;
-use tokio::process::Command;
 
-use super::hamstr;
+use super::{hamstr, run_killed_after};
 
 /// Who follows whom: `count` users, each followed by up to three of the first two thirds; user
 /// 0 by 60 (three pages of 25).
@@ -115,23 +114,7 @@ async fn a_killed_crawl_finishes_exactly() {
     let mut kills = 0;
     for _ in 0..12 {
         let kill_after = api.request_count() + 1 + random(15) as usize;
-        let mut child = Command::new(env!("CARGO_BIN_EXE_hamstr"))
-            .args(["run", "hamstr.yml", "--once"])
-            .current_dir(dir.path())
-            .env("RUST_LOG", "hamstr=warn")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        tokio::select! {
-            status = child.wait() => assert!(status.unwrap().success()),
-            () = api.wait_for_requests(kill_after) => {
-                child.start_kill().unwrap(); // SIGKILL
-                child.wait().await.unwrap();
-                kills += 1;
-            }
-        }
+        kills += usize::from(run_killed_after(dir.path(), &api, kill_after).await);
     }
     assert!(kills > 0);
     // The last runs, left to end, until one sends nothing.
