@@ -12,6 +12,8 @@ use tokio::process::Command;
 
 #[path = "cli/admin.rs"]
 mod admin;
+#[path = "cli/catalog.rs"]
+mod catalog;
 #[path = "cli/cluster.rs"]
 mod cluster;
 #[path = "cli/crawl.rs"]

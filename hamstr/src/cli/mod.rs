@@ -1,15 +1,13 @@
 //! The `hamstr` command line (feature `cli`): run, check, mock and init a YAML project.
 
+mod args;
+mod extract;
 mod output;
 mod serve;
 
-use std::{
-    io::IsTerminal,
-    path::{Path, PathBuf},
-    process::ExitCode,
-};
+use std::{io::IsTerminal, path::Path, process::ExitCode};
 
-use clap::{Parser, Subcommand};
+use clap::Parser;
 
 use crate::{
     app::{AppError, Hamstr, shutdown_signal},
@@ -17,152 +15,9 @@ use crate::{
     testing::{MockApi, demo},
     text::ErrorChain,
 };
+pub use args::Cli;
+use args::Command;
 use output::{Progress, cluster_tables, print_summary, status_tables};
-
-const EXAMPLES: &str = "\
-Examples:
-  hamstr init                              write a starter hamstr.yml
-  hamstr mock &                            serve the demo API it points at, on 127.0.0.1:8080
-  hamstr check hamstr.yml                  validate it, without sending a request
-  hamstr run hamstr.yml --once             one pass of every collector into hamstr.db
-  hamstr run hamstr.yml --once --storage stdout > records.jsonl
-  hamstr run hamstr.yml                    collect on every interval until Ctrl-C
-  hamstr status hamstr.yml                 each collector's state and its last runs
-  hamstr run hamstr.yml --once --full      read everything once (a backfill), keeping the state
-  hamstr reset hamstr.yml payments         forget a collector's state: its next run reads everything
-  hamstr migrate hamstr.yml --apply        change tables whose model changed a field's type or its key";
-
-/// Collect records from HTTP APIs into one store, described in a YAML file.
-#[derive(Debug, Parser)]
-#[command(name = "hamstr", version, after_help = EXAMPLES)]
-pub struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Run every collector of a project: on its interval until Ctrl-C/SIGTERM, or once.
-    #[command(after_help = "\
-Examples:
-  hamstr run hamstr.yml
-  hamstr run hamstr.yml --once
-  hamstr run hamstr.yml --once --storage stdout | jq .id
-  hamstr run hamstr.yml --once --storage jsonl://out
-  hamstr run hamstr.yml --once --only payments refunds
-
-Exit status with --once: 0 when every collector succeeded, 1 when one failed (what the others
-collected stays stored), 2 when the file has errors (nothing runs).")]
-    Run {
-        /// The project file.
-        file: PathBuf,
-        /// One pass of every collector, then exit.
-        #[arg(long)]
-        once: bool,
-        /// Where to store instead of the file's `storage`: sqlite://PATH, jsonl://DIR, stdout
-        /// (JSON lines; nothing else goes to stdout), memory.
-        #[arg(long, value_name = "STORAGE")]
-        storage: Option<String>,
-        /// Read everything once, ignoring incremental strategies (a backfill); the stored state
-        /// is kept and moved on. With intervals, only each collector's first run.
-        #[arg(long)]
-        full: bool,
-        /// This process's name among workers sharing a PostgreSQL store (instead of the file's
-        /// `cluster.worker`; default: host and process id).
-        #[arg(long, value_name = "NAME")]
-        worker: Option<String>,
-        /// How long a worker's claim on a collector holds unless renewed (instead of the file's
-        /// `cluster.lease`; default 30s).
-        #[arg(long, value_name = "DURATION", value_parser = parse_lease)]
-        lease: Option<std::time::Duration>,
-        /// Serve the admin API, status page and metrics on ADDR (default 127.0.0.1:9650;
-        /// instead of the file's `admin.listen`). Off loopback it needs a token
-        /// (`admin.token`, or HAMSTR_ADMIN_TOKEN).
-        #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:9650", conflicts_with = "once")]
-        admin: Option<std::net::SocketAddr>,
-        /// Run only these collectors (`name` or `service/name`); the others' models stay known.
-        #[arg(long, value_name = "NAME", num_args = 1..)]
-        only: Vec<String>,
-    },
-    /// Show each collector's stored state and its last runs (the load history).
-    #[command(
-        after_help = "Examples:\n  hamstr status hamstr.yml\n  hamstr status hamstr.yml --runs 50"
-    )]
-    Status {
-        /// The project file.
-        file: PathBuf,
-        /// Read this storage instead of the file's `storage`: sqlite://PATH or jsonl://DIR.
-        #[arg(long, value_name = "STORAGE")]
-        storage: Option<String>,
-        /// How many runs to show per collector.
-        #[arg(long, default_value_t = 10)]
-        runs: usize,
-    },
-    /// Forget what a collector remembers (its walk in progress, its mark): its next run reads
-    /// everything. Stored records stay.
-    #[command(
-        after_help = "Examples:\n  hamstr reset hamstr.yml payments\n  hamstr reset hamstr.yml mollie/payments"
-    )]
-    Reset {
-        /// The project file.
-        file: PathBuf,
-        /// The collector: its name, or service/name.
-        collector: String,
-        /// Use this storage instead of the file's `storage`: sqlite://PATH or jsonl://DIR.
-        #[arg(long, value_name = "STORAGE")]
-        storage: Option<String>,
-    },
-    /// Show how each model's table must change to take the model as it is now (a field whose
-    /// type changed, another primary key), as the statements that would run; with --apply, run
-    /// them, every table in one transaction.
-    #[command(after_help = "\
-Examples:
-  hamstr migrate hamstr.yml
-  hamstr migrate hamstr.yml --apply
-  hamstr migrate hamstr.yml --storage postgres://app:secret@db:5432/shop --apply
-
-A field a model gained needs no migration: `hamstr run` adds its column. A value that does not
-convert, or two rows that would share a new key, stop --apply with nothing changed.")]
-    Migrate {
-        /// The project file.
-        file: PathBuf,
-        /// Run the statements (in one transaction) instead of printing them.
-        #[arg(long)]
-        apply: bool,
-        /// Migrate this storage instead of the file's `storage`: sqlite://PATH or
-        /// postgres://USER:PASSWORD@HOST:PORT/DATABASE.
-        #[arg(long, value_name = "STORAGE")]
-        storage: Option<String>,
-    },
-    /// Validate a project without sending a request: every error, with its line and column.
-    #[command(after_help = "Example:\n  hamstr check hamstr.yml")]
-    Check {
-        /// The project file.
-        file: PathBuf,
-    },
-    /// Serve the bundled demo API (or a folder of recorded fixtures) on 127.0.0.1.
-    #[command(after_help = "\
-Examples:
-  hamstr mock                   the demo API on http://127.0.0.1:8080/
-  hamstr mock --port 9000 fixtures/")]
-    Mock {
-        /// The port to listen on.
-        #[arg(long, default_value_t = 8080)]
-        port: u16,
-        /// A folder of fixtures recorded with `Service::record_to`, served instead of the demo.
-        fixtures: Option<PathBuf>,
-    },
-    /// Write a commented starter hamstr.yml that runs as is against `hamstr mock`.
-    #[command(after_help = "Examples:\n  hamstr init\n  hamstr init shop.yml")]
-    Init {
-        /// Where to write it.
-        #[arg(default_value = "hamstr.yml")]
-        path: PathBuf,
-        /// Replace the file if it exists.
-        #[arg(long)]
-        force: bool,
-    },
-}
 
 /// Runs the command line; `main` is this and the exit code.
 pub async fn main() -> ExitCode {
@@ -177,6 +32,7 @@ pub async fn main() -> ExitCode {
             lease,
             admin,
             only,
+            set,
         } => {
             let options = RunOptions {
                 once,
@@ -186,6 +42,7 @@ pub async fn main() -> ExitCode {
                 lease,
                 admin,
                 only,
+                set,
             };
             run(&file, options).await
         }
@@ -206,7 +63,35 @@ pub async fn main() -> ExitCode {
         } => migrate(&file, apply, storage.as_deref()).await,
         Command::Check { file } => check(&file),
         Command::Mock { port, fixtures } => mock(port, fixtures.as_deref()).await,
-        Command::Init { path, force } => init(&path, force),
+        Command::Extract {
+            source,
+            collector,
+            arguments,
+            set,
+            envelope,
+            output,
+        } => {
+            let request = extract::Request {
+                source,
+                collector,
+                arguments,
+                set,
+                is_enveloped: envelope,
+                output,
+            };
+            extract::extract(request).await
+        }
+        Command::Catalog { api } => extract::catalog(api.as_deref()),
+        Command::Init {
+            path,
+            force,
+            from: Some(api),
+        } => extract::init_from(&api, path, force),
+        Command::Init {
+            path,
+            force,
+            from: None,
+        } => init(path.as_deref().unwrap_or(Path::new("hamstr.yml")), force),
     }
 }
 
@@ -398,14 +283,7 @@ struct RunOptions {
     lease: Option<std::time::Duration>,
     admin: Option<std::net::SocketAddr>,
     only: Vec<String>,
-}
-
-fn parse_lease(text: &str) -> Result<std::time::Duration, String> {
-    let lease = humantime::parse_duration(text).map_err(|error| error.to_string())?;
-    if lease < std::time::Duration::from_secs(1) {
-        return Err("a lease is at least 1s".to_owned());
-    }
-    Ok(lease)
+    set: Vec<(String, String)>,
 }
 
 async fn run(file: &Path, options: RunOptions) -> ExitCode {
@@ -417,11 +295,17 @@ async fn run(file: &Path, options: RunOptions) -> ExitCode {
         lease,
         admin,
         only,
+        set,
     } = options;
-    let (project, storage) = match project_and_storage(file, storage.as_deref()) {
+    let (mut project, storage) = match project_and_storage(file, storage.as_deref()) {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };
+    let mut values = config::ParameterValues::new().only(only.iter().cloned());
+    values.set = set;
+    if let Err(code) = bind(&mut project, values) {
+        return code;
+    }
     let admin = match serve::admin_of(admin, project.admin.clone()) {
         Ok(admin) => admin.filter(|_| !once),
         Err(error) => {
@@ -493,6 +377,16 @@ async fn run(file: &Path, options: RunOptions) -> ExitCode {
     }
 }
 
+/// Fills the project's parameters; a problem is reported, with exit code 2.
+fn bind(project: &mut config::Project, values: config::ParameterValues) -> Result<(), ExitCode> {
+    project.bind(&values).map_err(|error| {
+        for problem in error.problems() {
+            report_error_text(problem);
+        }
+        ExitCode::from(2)
+    })
+}
+
 #[allow(clippy::print_stderr)]
 fn report_error_text(message: &str) {
     eprintln!("error: {message}");
@@ -559,6 +453,15 @@ async fn mock(port: u16, fixtures: Option<&Path>) -> ExitCode {
 }
 
 fn init(path: &Path, force: bool) -> ExitCode {
+    let next = format!(
+        "try it: `hamstr mock` in one terminal, `hamstr run {} --once` in another",
+        path.display()
+    );
+    write_new(path, STARTER, force, &next)
+}
+
+/// Writes `text` to `path`, unless it exists and not `force`; says what to do `next`.
+fn write_new(path: &Path, text: &str, force: bool, next: &str) -> ExitCode {
     if path.exists() && !force {
         report_error_text(&format!(
             "{} exists; use --force to replace it",
@@ -566,12 +469,9 @@ fn init(path: &Path, force: bool) -> ExitCode {
         ));
         return ExitCode::FAILURE;
     }
-    match std::fs::write(path, STARTER) {
+    match std::fs::write(path, text) {
         Ok(()) => {
-            report_ok(&format!(
-                "wrote {path}; try it: `hamstr mock` in one terminal, `hamstr run {path} --once` in another",
-                path = path.display()
-            ));
+            report_ok(&format!("wrote {}; {next}", path.display()));
             ExitCode::SUCCESS
         }
         Err(error) => {

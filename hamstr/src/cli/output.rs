@@ -212,7 +212,7 @@ fn time(instant: &DateTime<Utc>) -> String {
     instant.format("%Y-%m-%d %H:%M:%S UTC").to_string()
 }
 
-fn table<const N: usize>(header: [&str; N]) -> comfy_table::Table {
+pub(super) fn table<const N: usize>(header: [&str; N]) -> comfy_table::Table {
     let mut table = comfy_table::Table::new();
     table.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
     table.set_header(header);

@@ -7,7 +7,7 @@ use crate::{
     collector::CollectorSettings,
     model::DynamicModel,
     paginate::{Cursor, LinkHeader, NextLink, Offset, PageNumber, Seek, SinglePage},
-    service::{FileFormat, FileKey, FileSource, Service},
+    service::{Endpoint, FileFormat, FileKey, FileSource, Service},
 };
 
 use super::{
@@ -23,8 +23,25 @@ impl Project {
     /// # Errors
     /// A storage that cannot be opened, or a model that cannot be a schema (a key naming no
     /// field, two fields with one column).
+    ///
+    /// Parameters not filled by [`bind`](Self::bind) get stand-in values
+    /// ([`bind_examples`](Self::bind_examples)): bind first to run it.
     pub fn into_app(self, storage: &Storage) -> Result<Hamstr, AppError> {
-        let mut app = Hamstr::new().shared_backend(storage.open()?);
+        let backend = storage.open()?;
+        self.into_app_on(backend)
+    }
+
+    /// [`into_app`](Self::into_app) storing into `backend` (a [`JsonLines`](crate::backend::JsonLines)
+    /// writer on a file, say).
+    ///
+    /// # Errors
+    /// As [`into_app`](Self::into_app), but for opening a storage.
+    pub fn into_app_on(
+        mut self,
+        backend: std::sync::Arc<dyn crate::backend::Backend>,
+    ) -> Result<Hamstr, AppError> {
+        self.bind_examples();
+        let mut app = Hamstr::new().shared_backend(backend);
         if let Some(worker) = self.cluster.worker {
             app = app.worker_name(worker);
         }
@@ -45,7 +62,52 @@ impl Project {
     }
 }
 
-fn build_service(config: ServiceConfig) -> Result<ServiceWithCollectors, AppError> {
+impl Project {
+    /// The endpoint of the collector `name` (`name` or `service/name`), with its service's
+    /// auth, paginator and limits and its own records path, parameters, `search:` and `get:`:
+    /// the unified interface (`list`, `list_pages`, `get`, `search`) over it, with no app and
+    /// no store. [`bind`](Self::bind) the project first when it has parameters.
+    ///
+    /// ```
+    /// # use hamstr::config;
+    /// let source = "services:\n  api:\n    base_url: https://api.example.com/\n    collectors:\n      repos:\n        search: q\n";
+    /// let project = config::parse_with_env(source, "hamstr.yml", &|_| None).unwrap();
+    /// let repos = project.endpoint("repos").unwrap();
+    /// # let _ = repos;
+    /// assert!(project.endpoint("nothing").is_none());
+    /// ```
+    pub fn endpoint(&self, name: &str) -> Option<Endpoint> {
+        let (service, collector) = self.services.iter().find_map(|service| {
+            service
+                .collectors
+                .iter()
+                .find(|collector| {
+                    collector.name == name || format!("{}/{}", service.name, collector.name) == name
+                })
+                .map(|collector| (service, collector))
+        })?;
+        let mut endpoint = service_of(service.clone()).endpoint(collector.endpoint.clone());
+        if let Some(path) = &collector.record {
+            endpoint = endpoint.records(crate::records::Records::object(path.as_str()));
+        }
+        if let Some(records) = &collector.records {
+            endpoint = endpoint.records(records.as_str());
+        }
+        for (name, value) in &collector.params {
+            endpoint = endpoint.param(name, value);
+        }
+        if let Some(search) = &collector.search {
+            endpoint = endpoint.search_with(search.clone());
+        }
+        if let Some(lookup) = &collector.lookup {
+            endpoint = endpoint.lookup(lookup.clone());
+        }
+        Some(endpoint)
+    }
+}
+
+/// The service alone: its base URL, settings, auth, records path and paginator.
+fn service_of(config: ServiceConfig) -> Service {
     let mut service = Service::with_settings(config.base_url, config.settings);
     if let Some(auth) = config.auth {
         service = service.auth(match auth {
@@ -58,8 +120,13 @@ fn build_service(config: ServiceConfig) -> Result<ServiceWithCollectors, AppErro
     if let Some(records) = config.records {
         service = service.records(records.as_str());
     }
-    let mut service = ServiceWithCollectors::from(with_paginator(service, config.paginator));
-    for collector in config.collectors {
+    with_paginator(service, config.paginator)
+}
+
+fn build_service(mut config: ServiceConfig) -> Result<ServiceWithCollectors, AppError> {
+    let collectors = std::mem::take(&mut config.collectors);
+    let mut service = ServiceWithCollectors::from(service_of(config));
+    for collector in collectors {
         let (settings, model) = build_collector(collector)?;
         service = service.add_dynamic_collector(settings, model);
     }

@@ -15,7 +15,11 @@ use super::{
     load::{COLLECTOR_KEYS, IN_A_FILE},
     value::{Checker, Place, get, is_null, quote},
 };
-use crate::state::Incremental;
+use crate::{
+    records::Records,
+    service::{Lookup, Search},
+    state::Incremental,
+};
 
 /// The names collectors and files have taken, each with where: every one stores into a table of
 /// its own, so a name is used once in a project.
@@ -137,6 +141,15 @@ fn collector(
         None => Some(Incremental::FullRefresh),
     };
     let keys = super::keys::keys(checker, mapping, endpoint, owner, &section);
+    let args = match get(mapping, "args") {
+        Some(node) => {
+            let declared = checker.parameters().to_vec();
+            super::parameters::args(checker, node, &declared)
+        }
+        None => Some(Vec::new()),
+    };
+    let search = get(mapping, "search").map(|node| search(checker, node));
+    let lookup = get(mapping, "get").map(|node| lookup(checker, node));
     let (fields, primary_key) = fields::model_in(checker, mapping, owner, &section)?;
     Some(CollectorConfig {
         endpoint: endpoint.to_owned(),
@@ -149,7 +162,66 @@ fn collector(
         primary_key,
         incremental: incremental?,
         keys: keys?,
+        args: args?,
+        search: match search {
+            Some(search) => Some(search?),
+            None => None,
+        },
+        lookup: match lookup {
+            Some(lookup) => Some(lookup?),
+            None => None,
+        },
     })
+}
+
+/// The keys of `search:`.
+const SEARCH_KEYS: [&str; 3] = ["param", "endpoint", "records"];
+
+/// `search: q` (the API searches this endpoint, the query in `?q=`), or `search: {endpoint:
+/// search/repositories, param: q, records: items}` (it searches at another endpoint).
+fn search(checker: &mut Checker<'_>, node: &Node) -> Option<Search> {
+    if let Node::Scalar(_) = node {
+        return checker.name(node, "`search`").map(Search::Param);
+    }
+    let mapping = checker.mapping(node, "`search`")?;
+    checker.check_keys(mapping, "`search`", &SEARCH_KEYS, &[]);
+    let param = match get(mapping, "param") {
+        Some(node) => checker.name(node, "`search.param`"),
+        None => {
+            let place = checker.place_of(node);
+            checker.report(
+                place,
+                "`search` needs `param`: the query parameter that carries the query".to_owned(),
+                "for example `search: {endpoint: search/repositories, param: q, records: items}`"
+                    .to_owned(),
+            );
+            None
+        }
+    };
+    let records = get(mapping, "records").and_then(|node| checker.name(node, "`search.records`"));
+    match get(mapping, "endpoint") {
+        Some(endpoint) => {
+            let path = checker.name(endpoint, "`search.endpoint`")?;
+            Some(Search::Endpoint {
+                path,
+                param: param?,
+                records: records.map(|records| Records::from(records.as_str())),
+            })
+        }
+        None => param.map(Search::Param),
+    }
+}
+
+/// `get: repos/{+id}` (one record at another path, `{id}` its id) or `get: {scan: FIELD}` (walk
+/// the listing for the record whose FIELD is the id).
+fn lookup(checker: &mut Checker<'_>, node: &Node) -> Option<Lookup> {
+    if let Node::Scalar(_) = node {
+        return checker.name(node, "`get`").map(Lookup::Path);
+    }
+    let mapping = checker.mapping(node, "`get`")?;
+    checker.check_keys(mapping, "`get`", &["scan"], &[]);
+    let field = get(mapping, "scan").and_then(|node| checker.name(node, "`get.scan`"))?;
+    Some(Lookup::scan(field.as_str()))
 }
 
 /// Takes `name` (shown as `shown`, at `place`) for a collector or, with `is_file`, a file;

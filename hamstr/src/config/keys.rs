@@ -40,13 +40,17 @@ pub(super) fn keys(
     owner: Place,
     section: &str,
 ) -> Option<Option<FanOut>> {
-    let names = placeholders(endpoint);
+    // A declared parameter's `{name}` is filled at run time, not by keys.
+    let names: Vec<&str> = placeholders(endpoint)
+        .into_iter()
+        .filter(|name| !checker.is_parameter(name.trim_start_matches('+')))
+        .collect();
     let Some(node) = get(mapping, "keys") else {
         if let Some(name) = names.first() {
             checker.report(
                 owner,
                 format!("{section} has the placeholder {{{name}}} in its endpoint, and no `keys:` to fill it"),
-                "add `keys: {from: MODEL.FIELD}` (the stored rows of another collector), `keys: {seeds: [...]}`, or both".to_owned(),
+                format!("add `keys: {{from: MODEL.FIELD}}` (the stored rows of another collector), `keys: {{seeds: [...]}}`, or both; or, for a value given at run time, declare `{}` under `parameters:`", name.trim_start_matches('+')),
             );
             return None;
         }

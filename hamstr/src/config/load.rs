@@ -17,8 +17,15 @@ use super::{
 };
 use crate::service::ServiceSettings;
 
-pub(super) const PROJECT_KEYS: [&str; 6] =
-    ["name", "storage", "cluster", "admin", "services", "files"];
+pub(super) const PROJECT_KEYS: [&str; 7] = [
+    "name",
+    "storage",
+    "cluster",
+    "admin",
+    "parameters",
+    "services",
+    "files",
+];
 /// The keys of `admin:`.
 pub(super) const ADMIN_KEYS: [&str; 2] = ["listen", "token"];
 /// The keys of `cluster:`.
@@ -43,8 +50,11 @@ pub(super) const SERVICE_KEYS: [&str; 18] = [
     "empty_pages",
     "collectors",
 ];
-pub(super) const COLLECTOR_KEYS: [&str; 9] = [
+pub(super) const COLLECTOR_KEYS: [&str; 12] = [
     "name",
+    "args",
+    "search",
+    "get",
     "keys",
     "record",
     "interval",
@@ -110,6 +120,15 @@ fn read_project(checker: &mut Checker<'_>, root: &MarkedMappingNode) -> Option<P
         Some(node) if !is_null(node) => admin(checker, node).map(Some),
         _ => Some(None),
     };
+    // Before the services: an endpoint's `{name}` is a parameter's when one is declared so.
+    let parameters = match get(root, "parameters") {
+        Some(node) => super::parameters::parameters(checker, node),
+        None => Some(Vec::new()),
+    };
+    // Every name written counts, even of a parameter with a mistake reported.
+    if let Some(Node::Mapping(declared)) = get(root, "parameters") {
+        checker.declare_parameters(declared.keys().map(|key| key.as_str().to_owned()));
+    }
     let section = |name: &str| root.iter().find(|(key, _)| key.as_str() == name);
     let (services_entry, files_entry) = (section("services"), section("files"));
     let mut names = Names::new();
@@ -145,6 +164,7 @@ fn read_project(checker: &mut Checker<'_>, root: &MarkedMappingNode) -> Option<P
         storage: storage?,
         cluster: cluster?,
         admin: admin?,
+        parameters: parameters?,
         services: services?,
         files: files?,
     })

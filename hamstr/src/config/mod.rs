@@ -33,7 +33,9 @@
 //! ```
 
 mod auth;
+mod bind;
 mod build;
+pub mod catalog;
 mod collectors;
 mod env;
 mod fields;
@@ -44,6 +46,7 @@ mod limits;
 mod load;
 mod number;
 mod paginator;
+mod parameters;
 mod render;
 mod resilience;
 mod suggest;
@@ -56,6 +59,10 @@ use std::{
     time::Duration,
 };
 
+pub use self::{
+    bind::{ParameterError, ParameterValues},
+    parameters::{ParameterConfig, ParameterType},
+};
 pub use crate::backend::{Storage, StorageError};
 use crate::{
     model::FieldType,
@@ -76,6 +83,8 @@ pub struct Project {
     pub cluster: ClusterConfig,
     /// The admin server `hamstr run` serves (`admin:`), if any.
     pub admin: Option<AdminConfig>,
+    /// The run-time parameters (`parameters:`), in file order; see [`Project::bind`].
+    pub parameters: Vec<ParameterConfig>,
     /// The services, in file order; there may be none when there are files.
     pub services: Vec<ServiceConfig>,
     /// The files (`files:`), in file order; there may be none when there are services.
@@ -238,6 +247,7 @@ pub enum PaginatorConfig {
 
 /// One collector: an endpoint of a service, read into one model.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct CollectorConfig {
     /// The endpoint, relative to the service's base URL: the key under `collectors:`.
     pub endpoint: String,
@@ -261,6 +271,12 @@ pub struct CollectorConfig {
     pub incremental: Incremental,
     /// Its keys (`keys:`), when its endpoint has a `{placeholder}`: read once per key.
     pub keys: Option<crate::collector::FanOut>,
+    /// The parameters its positional arguments fill, in order (`args:`).
+    pub args: Vec<String>,
+    /// How [`Endpoint::search`](crate::service::Endpoint::search) searches it (`search:`).
+    pub search: Option<crate::service::Search>,
+    /// How [`Endpoint::get`](crate::service::Endpoint::get) finds one of its records (`get:`).
+    pub lookup: Option<crate::service::Lookup>,
 }
 
 /// One file of a project, collected like an endpoint (`files: {NAME: {...}}`): a CSV or JSON

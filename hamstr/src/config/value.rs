@@ -49,6 +49,8 @@ pub(super) struct Checker<'a> {
     lines: Vec<&'a str>,
     env: &'a dyn Fn(&str) -> Option<String>,
     problems: Vec<Problem>,
+    /// The names under `parameters:`.
+    parameters: Vec<String>,
 }
 
 impl<'a> Checker<'a> {
@@ -57,7 +59,23 @@ impl<'a> Checker<'a> {
             lines: lines(source),
             env,
             problems: Vec::new(),
+            parameters: Vec::new(),
         }
+    }
+
+    /// Makes `names` the project's parameters, read before its services.
+    pub(super) fn declare_parameters(&mut self, names: impl IntoIterator<Item = String>) {
+        self.parameters = names.into_iter().collect();
+    }
+
+    /// The project's parameters.
+    pub(super) fn parameters(&self) -> &[String] {
+        &self.parameters
+    }
+
+    /// Whether `name` is one of the project's parameters.
+    pub(super) fn is_parameter(&self, name: &str) -> bool {
+        self.parameters.iter().any(|parameter| parameter == name)
     }
 
     /// The value, or every problem reported while making it.

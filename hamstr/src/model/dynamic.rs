@@ -305,6 +305,11 @@ pub(super) fn cell(field_type: FieldType, value: &RawValue) -> Result<Cell, Stri
         FieldType::DateTime => {
             let text = string().ok_or_else(unexpected)?;
             DateTime::parse_from_rfc3339(&text)
+                // ISO 8601 with an offset without its colon, as Jira writes it:
+                // `2024-01-01T09:30:00.000+0100`.
+                .or_else(|cause| {
+                    DateTime::parse_from_str(&text, "%Y-%m-%dT%H:%M:%S%.f%z").map_err(|_| cause)
+                })
                 .map(|instant| Cell::DateTime(instant.with_timezone(&Utc)))
                 .map_err(|cause| format!("`{text}` is not an RFC 3339 date and time: {cause}"))
         }
@@ -356,6 +361,9 @@ mod tests {
         assert_eq!(full[4].to_json(), "2026-01-01T09:00:00Z");
         assert_eq!(full[5].to_json(), "2026-02-03");
         assert_eq!(full[6], Cell::Json(r#"{"a": [1]}"#.into()));
+        // Jira's ISO 8601: an offset without its colon.
+        let jira = row(r#"{"id": 1, "name": "x", "at": "2024-01-01T09:30:00.000+0100"}"#).unwrap();
+        assert_eq!(jira[4].to_json(), "2024-01-01T08:30:00Z");
         let sparse = row(r#"{"id": 1, "name": "x", "extra": null}"#).unwrap();
         assert_eq!(sparse.iter().filter(|cell| **cell == Cell::Null).count(), 5);
     }

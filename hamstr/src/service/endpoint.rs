@@ -26,6 +26,17 @@ pub enum Search {
     /// The API searches: the query goes in this parameter (`?q=`), and what it returns is the
     /// result.
     Param(String),
+    /// The API searches at another endpoint of the service (GitHub's `search/repositories?q=`):
+    /// the query goes in `param` there, and the records are at `records` in its pages (the
+    /// service's records path when `None`).
+    Endpoint {
+        /// The search endpoint, relative to the service's base URL.
+        path: String,
+        /// The query parameter that carries the query.
+        param: String,
+        /// Where the results are in its pages.
+        records: Option<Records>,
+    },
     /// The naive fallback for APIs without search: every record is listed, and the ones kept
     /// contain every whitespace-separated word of the query, ignoring case, in some string or
     /// number value (keys do not count). It reads the whole listing.
@@ -44,6 +55,10 @@ pub enum Lookup {
         /// Where a record's id is.
         id_field: JsonPath,
     },
+    /// `GET` another path of the service, with `{id}` in it replaced by the id as one path
+    /// segment, or `{+id}` by the id as a path (slashes kept: GitHub's `repos/{+id}` for
+    /// `owner/name`); a 404 is "not found".
+    Path(String),
 }
 
 impl Lookup {
@@ -220,6 +235,13 @@ impl Endpoint {
             .unwrap_or_else(|| self.service.defaults().lookup.clone());
         match lookup {
             Lookup::ItemPath => self.get_item(id).await,
+            Lookup::Path(template) => {
+                let path =
+                    crate::collector::fill(&crate::collector::fill(&template, "id", id), "+id", id);
+                let mut endpoint = self.service.endpoint(path);
+                endpoint.item_records.clone_from(&self.item_records);
+                endpoint.get_at_path().await
+            }
             Lookup::Scan { id_field } => {
                 let mut pages = std::pin::pin!(self.list_pages());
                 while let Some(page) = pages.try_next().await? {
@@ -245,10 +267,6 @@ impl Endpoint {
 
     async fn get_item<T: DeserializeOwned>(&self, id: &str) -> Result<Option<T>, SourceError> {
         let (client, mut url) = self.base_request()?;
-        // A page size or a page number means nothing to one item.
-        for param in self.walk_paginator().params() {
-            crate::url::remove_param(&mut url, &param);
-        }
         let not_under_base = || ServiceError::EndpointOutsideBase {
             service: client.service().to_owned(),
             endpoint: self.path.clone(),
@@ -257,6 +275,24 @@ impl Endpoint {
             .map_err(|()| not_under_base())?
             .pop_if_empty()
             .push(id);
+        self.fetch_item(client, url).await
+    }
+
+    /// The one record at this endpoint's own path.
+    async fn get_at_path<T: DeserializeOwned>(&self) -> Result<Option<T>, SourceError> {
+        let (client, url) = self.base_request()?;
+        self.fetch_item(client, url).await
+    }
+
+    async fn fetch_item<T: DeserializeOwned>(
+        &self,
+        client: HttpClient,
+        mut url: Url,
+    ) -> Result<Option<T>, SourceError> {
+        // A page size or a page number means nothing to one item.
+        for param in self.walk_paginator().params() {
+            crate::url::remove_param(&mut url, &param);
+        }
         let shown = client.redact(&url);
         let item_records = self
             .item_records
@@ -313,6 +349,16 @@ impl Endpoint {
             .unwrap_or_else(|| self.service.defaults().search.clone());
         match search {
             Search::Param(name) => self.clone().param(name, query).list_pages().boxed(),
+            Search::Endpoint {
+                path,
+                param,
+                records,
+            } => {
+                let mut endpoint = self.service.endpoint(path).param(param, query);
+                endpoint.paginator.clone_from(&self.paginator);
+                endpoint.records = records;
+                endpoint.list_pages().boxed()
+            }
             Search::Naive => {
                 let words: Vec<String> = query.split_whitespace().map(str::to_lowercase).collect();
                 self.list_pages()

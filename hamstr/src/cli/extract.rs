@@ -1,0 +1,335 @@
+//! `hamstr extract`, `hamstr catalog` and `hamstr init --from`: one collector of a ready-made
+//! API (or a project file) run once into JSON lines, and the catalog it comes from.
+
+use std::{
+    io::IsTerminal,
+    path::{Path, PathBuf},
+    process::ExitCode,
+    sync::Arc,
+};
+
+use super::{
+    bind, init_logs, output, report_config_error, report_error, report_error_text, report_ok,
+};
+use crate::{
+    app::shutdown_signal,
+    backend::{Backend, JsonLines},
+    config::{self, ParameterValues, Project, catalog},
+};
+
+/// What `hamstr extract` was asked.
+pub(super) struct Request {
+    pub(super) source: String,
+    pub(super) collector: String,
+    pub(super) arguments: Vec<String>,
+    pub(super) set: Vec<(String, String)>,
+    pub(super) is_enveloped: bool,
+    pub(super) output: Option<PathBuf>,
+}
+
+pub(super) async fn extract(request: Request) -> ExitCode {
+    let Request {
+        source,
+        collector,
+        mut arguments,
+        set,
+        is_enveloped,
+        output,
+    } = request;
+    let mut project = match project_of(&source) {
+        Ok(project) => project,
+        Err(code) => return code,
+    };
+    let collector = match collector_named(&project, &collector, &mut arguments) {
+        Ok(collector) => collector,
+        Err(message) => {
+            report_error_text(&message);
+            return ExitCode::from(2);
+        }
+    };
+    let mut values = ParameterValues::new()
+        .only([collector.clone()])
+        .positional(arguments);
+    values.set = set;
+    if let Err(code) = bind(&mut project, values) {
+        return code;
+    }
+    let writer = match &output {
+        None => JsonLines::stdout(),
+        Some(path) => match std::fs::File::create(path) {
+            Ok(file) => JsonLines::writer(std::io::BufWriter::new(file)),
+            Err(error) => {
+                report_error_text(&format!("cannot write {}: {error}", path.display()));
+                return ExitCode::from(2);
+            }
+        },
+    };
+    let backend: Arc<dyn Backend> = if is_enveloped {
+        Arc::new(writer.enveloped())
+    } else {
+        Arc::new(writer)
+    };
+    init_logs(true);
+    let app = match project.into_app_on(backend) {
+        Ok(app) => app.only([collector]),
+        Err(error) => {
+            report_error(&error);
+            return ExitCode::from(2);
+        }
+    };
+    if let Err(error) = app.check() {
+        report_error(&error);
+        return ExitCode::from(2);
+    }
+    let signal = match shutdown_signal() {
+        Ok(signal) => signal,
+        Err(error) => {
+            report_error(&error);
+            return ExitCode::FAILURE;
+        }
+    };
+    let report = match app.run_once_until(signal).await {
+        Ok(report) => report,
+        Err(error) => {
+            report_error(&error);
+            return ExitCode::from(2);
+        }
+    };
+    // Cron and containers read the exit code; a person at a terminal gets the summary too.
+    if std::io::stderr().is_terminal() {
+        output::print_summary(&report, true);
+    }
+    if report.is_success() {
+        ExitCode::SUCCESS
+    } else {
+        for run in report.runs.iter().filter(|run| run.failure.is_some()) {
+            if let Some(failure) = &run.failure {
+                report_error_text(&format!(
+                    "{}: {}",
+                    run.collector,
+                    crate::text::ErrorChain(failure)
+                ));
+            }
+        }
+        ExitCode::FAILURE
+    }
+}
+
+/// The project of a catalog API, or of a file (a path, or a name ending in `.yml`/`.yaml`).
+fn project_of(source: &str) -> Result<Project, ExitCode> {
+    let path = Path::new(source);
+    let is_file = path.exists()
+        || path
+            .extension()
+            .is_some_and(|extension| extension == "yml" || extension == "yaml");
+    if is_file {
+        return config::load(path).map_err(|error| {
+            report_config_error(&error);
+            ExitCode::from(2)
+        });
+    }
+    let Some(api) = catalog::find(source) else {
+        let names: Vec<&str> = catalog::apis().iter().map(catalog::Api::name).collect();
+        report_error_text(&format!(
+            "`{source}` is neither a file nor an API of the catalog: {}",
+            names.join(", ")
+        ));
+        return Err(ExitCode::from(2));
+    };
+    api.project().map_err(|error| {
+        report_config_error(&error);
+        ExitCode::from(2)
+    })
+}
+
+/// The collector `name` names: its own name, or `a` with the last argument `b` for a collector
+/// `a_b` (`traffic dacort/cargo-crates views`), which then drops that argument.
+fn collector_named(
+    project: &Project,
+    name: &str,
+    arguments: &mut Vec<String>,
+) -> Result<String, String> {
+    let names: Vec<(String, String)> = project
+        .services
+        .iter()
+        .flat_map(|service| {
+            service
+                .collectors
+                .iter()
+                .map(|collector| (service.name.clone(), collector.name.clone()))
+        })
+        .collect();
+    let is_known = |wanted: &str| {
+        names.iter().any(|(service, collector)| {
+            collector == wanted || format!("{service}/{collector}") == wanted
+        })
+    };
+    if is_known(name) || project.files.iter().any(|file| file.name == name) {
+        return Ok(name.to_owned());
+    }
+    if let Some(last) = arguments.last() {
+        let joined = format!("{name}_{last}");
+        if is_known(&joined) {
+            arguments.pop();
+            return Ok(joined);
+        }
+    }
+    let known: Vec<&str> = names
+        .iter()
+        .map(|(_, collector)| collector.as_str())
+        .collect();
+    Err(format!(
+        "no collector is named `{name}`; the collectors: {}",
+        known.join(", ")
+    ))
+}
+
+/// `hamstr catalog [API]`.
+pub(super) fn catalog(api: Option<&str>) -> ExitCode {
+    let Some(name) = api else {
+        let mut table = output::table(["api", "collectors", "environment", "what"]);
+        for api in catalog::apis() {
+            let project = api.described();
+            let collectors: Vec<String> = collectors(&project)
+                .map(|(_, collector)| collector.name.clone())
+                .collect();
+            let variables: Vec<String> = api
+                .variables()
+                .into_iter()
+                .filter(|variable| !variable.is_optional)
+                .map(|variable| variable.name)
+                .collect();
+            table.add_row([
+                api.name().to_owned(),
+                collectors.join(", "),
+                variables.join(", "),
+                api.summary().to_owned(),
+            ]);
+        }
+        report_ok(&format!(
+            "{table}\n`hamstr catalog API` shows one; `hamstr extract API COLLECTOR ARGS...` runs one; `hamstr init --from API` copies one"
+        ));
+        return ExitCode::SUCCESS;
+    };
+    let Some(api) = catalog::find(name) else {
+        let names: Vec<&str> = catalog::apis().iter().map(catalog::Api::name).collect();
+        report_error_text(&format!(
+            "the catalog has no API `{name}`: {}",
+            names.join(", ")
+        ));
+        return ExitCode::from(2);
+    };
+    report_ok(&describe(api));
+    ExitCode::SUCCESS
+}
+
+fn collectors(
+    project: &Project,
+) -> impl Iterator<Item = (&config::ServiceConfig, &config::CollectorConfig)> {
+    project.services.iter().flat_map(|service| {
+        service
+            .collectors
+            .iter()
+            .map(move |collector| (service, collector))
+    })
+}
+
+/// One API: its notes, collectors with their arguments, parameters and environment.
+fn describe(api: &catalog::Api) -> String {
+    let project = api.described();
+    let mut table = output::table(["collector", "arguments", "endpoint", "search"]);
+    for (_, collector) in collectors(&project) {
+        let search = match &collector.search {
+            Some(crate::service::Search::Param(param)) => format!("?{param}="),
+            Some(crate::service::Search::Endpoint { path, param, .. }) => {
+                format!("{path}?{param}=")
+            }
+            _ => "naive".to_owned(),
+        };
+        table.add_row([
+            collector.name.clone(),
+            collector.args.join(" "),
+            collector.endpoint.clone(),
+            search,
+        ]);
+    }
+    let mut parameters = output::table(["parameter", "type", "default", "help"]);
+    for parameter in &project.parameters {
+        parameters.add_row([
+            parameter.name.clone(),
+            parameter.kind.name().to_owned(),
+            parameter.default.clone().unwrap_or_default(),
+            parameter.help.clone().unwrap_or_default(),
+        ]);
+    }
+    let variables: Vec<String> = api
+        .variables()
+        .into_iter()
+        .map(|variable| {
+            if variable.is_optional {
+                format!("{} (optional)", variable.name)
+            } else {
+                variable.name
+            }
+        })
+        .collect();
+    format!(
+        "{}\n\n{table}\n\n{parameters}\n\nenvironment: {}\nexample: hamstr extract {} {}",
+        api.notes(),
+        variables.join(", "),
+        api.name(),
+        example(&project)
+    )
+}
+
+/// The first collector with its example arguments.
+fn example(project: &Project) -> String {
+    let Some((_, collector)) = collectors(project).next() else {
+        return String::new();
+    };
+    let mut words = vec![collector.name.clone()];
+    for arg in &collector.args {
+        let value = project
+            .parameters
+            .iter()
+            .find(|parameter| &parameter.name == arg)
+            .and_then(|parameter| {
+                parameter
+                    .example
+                    .clone()
+                    .or_else(|| parameter.default.clone())
+            })
+            .unwrap_or_else(|| arg.to_uppercase());
+        words.push(value);
+    }
+    words.join(" ")
+}
+
+/// `hamstr init --from API [PATH]`.
+pub(super) fn init_from(name: &str, path: Option<PathBuf>, force: bool) -> ExitCode {
+    let Some(api) = catalog::find(name) else {
+        let names: Vec<&str> = catalog::apis().iter().map(catalog::Api::name).collect();
+        report_error_text(&format!(
+            "the catalog has no API `{name}`: {}",
+            names.join(", ")
+        ));
+        return ExitCode::from(2);
+    };
+    let path = path.unwrap_or_else(|| PathBuf::from(format!("{}.yml", api.name())));
+    let needed: Vec<String> = api
+        .variables()
+        .into_iter()
+        .filter(|variable| !variable.is_optional)
+        .map(|variable| variable.name)
+        .collect();
+    let set = if needed.is_empty() {
+        String::new()
+    } else {
+        format!("set {}, then ", needed.join(" and "))
+    };
+    let next = format!(
+        "{set}`hamstr run {path} --once --set NAME=VALUE`, or `hamstr extract {path} COLLECTOR ARGS...`",
+        path = path.display()
+    );
+    super::write_new(&path, api.source(), force, &next)
+}
