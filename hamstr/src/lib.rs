@@ -163,6 +163,9 @@ struct AdminDoctests;
 #[cfg(all(doctest, feature = "postgres"))]
 #[doc = include_str!("../../docs/postgres.md")]
 struct PostgresDoctests;
+#[cfg(all(doctest, feature = "yaml"))]
+#[doc = include_str!("../../docs/catalog.md")]
+struct CatalogDoctests;
 
 /// The HTTP client's types that appear in hamstr's API (`Url`, `Request`, `HeaderMap`).
 pub use reqwest;

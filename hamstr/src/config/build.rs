@@ -70,7 +70,7 @@ impl Project {
     ///
     /// ```
     /// # use hamstr::config;
-    /// let source = "services:\n  api:\n    base_url: https://api.example.com/\n    collectors:\n      repos:\n        search: q\n";
+    /// let source = "services:\n  api:\n    base_url: https://api.example.com/\n    collectors:\n      repos:\n        search: q\n        model: {id: integer}\n";
     /// let project = config::parse_with_env(source, "hamstr.yml", &|_| None).unwrap();
     /// let repos = project.endpoint("repos").unwrap();
     /// # let _ = repos;
