@@ -110,6 +110,14 @@ impl Auth {
         Self::custom(FnHook(hook))
     }
 
+    /// The hook, when the credentials are a hook's (OAuth2, say).
+    pub(crate) fn hook(&self) -> Option<&dyn AuthHook> {
+        match self {
+            Self::Custom(hook) => Some(hook.as_ref()),
+            _ => None,
+        }
+    }
+
     /// The query parameter that carries the credential, so URLs can be redacted.
     pub(crate) fn query_param(&self) -> Option<&str> {
         match self {
@@ -133,7 +141,7 @@ impl Auth {
                 base64::engine::general_purpose::STANDARD
                     .encode(format!("{username}:{}", password.expose())),
             ],
-            Self::Custom(_) => Vec::new(),
+            Self::Custom(hook) => return hook.mask(text),
         };
         let mut scrubbed = text.to_owned();
         for value in values.iter().filter(|value| !value.is_empty()) {
@@ -219,7 +227,7 @@ impl Auth {
                 let pair = format!("{username}:{}", password.expose());
                 add(&base64::engine::general_purpose::STANDARD.encode(pair));
             }
-            Self::Custom(_) => {}
+            Self::Custom(hook) => return hook.mask(text),
         }
         // Longest first, so a form that contains another is masked whole. A secret of one or
         // two characters would mask half of every message, and protects nothing anyway.
@@ -263,6 +271,26 @@ pub trait AuthHook: Send + Sync + 'static {
     /// # Errors
     /// When no credential can be had; the request is not sent.
     async fn authorize(&self, request: &mut Request) -> Result<(), AuthError>;
+
+    /// The API refused the credentials of a request (401). `true`: the next request gets other
+    /// ones (a token to refresh), so the request is sent again; `false` (the default): it fails.
+    fn refused(&self) -> bool {
+        false
+    }
+
+    /// The API accepted a request (any answer but a 401).
+    fn accepted(&self) {}
+
+    /// Whether a later request may be accepted after a refusal that was not retried (fresh
+    /// credentials every time): then the service goes on sending instead of stopping for good.
+    fn recovers(&self) -> bool {
+        false
+    }
+
+    /// `text` with every credential this hook sends masked, for what an API echoes back.
+    fn mask(&self, text: &str) -> String {
+        text.to_owned()
+    }
 }
 
 struct FnHook<F>(F);

@@ -104,6 +104,35 @@ pub(crate) fn remove_param(url: &mut Url, name: &str) {
     }
 }
 
+/// One path segment, percent-encoded but for the characters a segment may hold as they are.
+fn encode_segment(segment: &str, encoded: &mut String) {
+    for byte in segment.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+}
+
+/// `path` with `{placeholder}` replaced by `key`, encoded as one path segment (a `/` or `?` in a
+/// key cannot change the path); for `{+placeholder}`, as a path whose segments are encoded.
+pub(crate) fn fill(path: &str, placeholder: &str, key: &str) -> String {
+    let mut encoded = String::with_capacity(key.len());
+    if placeholder.starts_with('+') {
+        // A path: each segment encoded, the slashes kept.
+        for (index, segment) in key.split('/').enumerate() {
+            if index > 0 {
+                encoded.push('/');
+            }
+            encode_segment(segment, &mut encoded);
+        }
+    } else {
+        encode_segment(key, &mut encoded);
+    }
+    path.replace(&format!("{{{placeholder}}}"), &encoded)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,6 +4,7 @@
 mod auth_and_secrets;
 mod files;
 mod hostile;
+mod oauth2;
 mod paginators;
 mod record_replay;
 mod records_and_faults;

@@ -7,9 +7,10 @@ use std::sync::Arc;
 use super::AppError;
 use crate::{
     backend::Backend,
-    collector::{CollectorSettings, FanOut, fill, placeholders},
+    collector::{CollectorSettings, FanOut, placeholders},
     runtime::{Feed, Planned, PlannedFanOut},
     state::CollectorId,
+    url::fill,
 };
 
 fn problem(collector: &CollectorId, reason: impl Into<String>) -> AppError {

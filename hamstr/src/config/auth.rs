@@ -11,7 +11,16 @@ use super::{
     value::{Checker, get, is_null},
 };
 
-const AUTH_KEYS: [&str; 3] = ["bearer", "api_key", "basic"];
+const AUTH_KEYS: [&str; 4] = ["bearer", "api_key", "basic", "oauth2"];
+/// The keys of `oauth2:`.
+const OAUTH2_KEYS: [&str; 6] = [
+    "token_url",
+    "client_id",
+    "client_secret",
+    "scopes",
+    "refresh_token",
+    "client_auth",
+];
 
 /// `auth:`, or `api_key:` as its shorthand. `Some(None)` is no auth; `None` is a problem.
 pub(super) fn of_service(
@@ -58,7 +67,7 @@ fn auth(checker: &mut Checker<'_>, node: &Node) -> Option<AuthConfig> {
         checker.report(
             place,
             message,
-            "use one of `bearer: TOKEN`, `api_key: {header: NAME, value: KEY}`, `api_key: {query: NAME, value: KEY}` or `basic: {username: ..., password: ...}`".to_owned(),
+            "use one of `bearer: TOKEN`, `api_key: {header: NAME, value: KEY}`, `api_key: {query: NAME, value: KEY}`, `basic: {username: ..., password: ...}` or `oauth2: {token_url: ..., client_id: ..., client_secret: ...}`".to_owned(),
         );
         return None;
     };
@@ -67,8 +76,99 @@ fn auth(checker: &mut Checker<'_>, node: &Node) -> Option<AuthConfig> {
             checker.secret(value, "the bearer token")?,
         )),
         "api_key" => api_key(checker, value),
+        "oauth2" => oauth2(checker, value),
         _ => basic(checker, value),
     }
+}
+
+/// `oauth2: {token_url, client_id, client_secret, scopes, refresh_token, client_auth}`.
+fn oauth2(checker: &mut Checker<'_>, node: &Node) -> Option<AuthConfig> {
+    let mapping = checker.mapping(node, "`oauth2`")?;
+    checker.check_keys(mapping, "`oauth2`", &OAUTH2_KEYS, &[]);
+    checker.check_required(
+        node,
+        mapping,
+        "`oauth2`",
+        &["token_url", "client_id", "client_secret"],
+        "oauth2: {token_url: https://auth.example.com/oauth/token, client_id: ${CLIENT_ID}, client_secret: ${CLIENT_SECRET}}".to_owned(),
+    );
+    let token_url = get(mapping, "token_url").and_then(|node| {
+        let text = checker.text(node, "`token_url`")?;
+        let problem = match reqwest::Url::parse(text.value.trim()) {
+            Ok(url) if url.scheme() == "https" => return Some(text.value),
+            Ok(url)
+                if url.scheme() == "http"
+                    && url.host_str().is_some_and(|host| {
+                        host == "localhost"
+                            || host
+                                .trim_start_matches('[')
+                                .trim_end_matches(']')
+                                .parse::<std::net::IpAddr>()
+                                .is_ok_and(|address| address.is_loopback())
+                    }) =>
+            {
+                return Some(text.value);
+            }
+            Ok(url) if url.scheme() == "http" => {
+                "the client secret would cross the network unencrypted".to_owned()
+            }
+            Ok(url) => format!("its scheme is `{}`", url.scheme()),
+            Err(error) => error.to_string(),
+        };
+        let place = checker.place_of(node);
+        checker.report(
+            place,
+            format!("{} is not an https URL: {problem}", text.shown()),
+            "the token endpoint's https URL, e.g. `https://auth.example.com/oauth/token`"
+                .to_owned(),
+        );
+        None
+    });
+    let client_id = get(mapping, "client_id").and_then(|node| checker.name(node, "`client_id`"));
+    let client_secret =
+        get(mapping, "client_secret").and_then(|node| checker.secret(node, "the client secret"));
+    let refresh_token = match get(mapping, "refresh_token") {
+        Some(node) => Some(Some(checker.secret(node, "the refresh token")?)),
+        None => Some(None),
+    };
+    let mut scopes = Vec::new();
+    if let Some(node) = get(mapping, "scopes") {
+        let items: Vec<&Node> = match node {
+            Node::Sequence(items) => items.iter().collect(),
+            node => vec![node],
+        };
+        for item in items {
+            scopes.extend(checker.name(item, "a scope"));
+        }
+    }
+    let is_secret_in_body = match get(mapping, "client_auth") {
+        Some(node) => {
+            let text = checker.text(node, "`client_auth`")?;
+            match text.value.trim() {
+                "basic" => false,
+                "body" => true,
+                _ => {
+                    let place = checker.place_of(node);
+                    let shown = text.shown();
+                    checker.report(
+                        place,
+                        format!("`client_auth` is `basic` or `body`, found {shown}"),
+                        "`basic` sends the client's id and secret in HTTP basic auth (the default); `body` in the form".to_owned(),
+                    );
+                    return None;
+                }
+            }
+        }
+        None => false,
+    };
+    Some(AuthConfig::OAuth2 {
+        token_url: token_url?,
+        client_id: client_id?,
+        client_secret: client_secret?,
+        scopes,
+        refresh_token: refresh_token?,
+        is_secret_in_body,
+    })
 }
 
 fn api_key(checker: &mut Checker<'_>, node: &Node) -> Option<AuthConfig> {

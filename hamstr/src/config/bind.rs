@@ -6,8 +6,8 @@ use std::{collections::HashMap, fmt};
 
 use super::{CollectorConfig, ParameterConfig, Project, ServiceConfig};
 use crate::{
-    collector::fill,
     service::{Lookup, Search},
+    url::fill,
 };
 
 /// What a run gives a project's parameters: `--set` pairs, positional arguments of the one

@@ -7,7 +7,7 @@ use crate::{
     collector::CollectorSettings,
     model::DynamicModel,
     paginate::{Cursor, LinkHeader, NextLink, Offset, PageNumber, Seek, SinglePage},
-    service::{Endpoint, FileFormat, FileKey, FileSource, Service},
+    service::{Endpoint, FileFormat, FileKey, FileSource, OAuth2, Service},
 };
 
 use super::{
@@ -115,6 +115,26 @@ fn service_of(config: ServiceConfig) -> Service {
             AuthConfig::ApiKeyHeader { header, value } => Auth::api_key_header(header, value),
             AuthConfig::ApiKeyQuery { param, value } => Auth::api_key_query(param, value),
             AuthConfig::Basic { username, password } => Auth::basic(username, password),
+            AuthConfig::OAuth2 {
+                token_url,
+                client_id,
+                client_secret,
+                scopes,
+                refresh_token,
+                is_secret_in_body,
+            } => {
+                let mut oauth2 = match refresh_token {
+                    Some(refresh) => {
+                        OAuth2::refresh_token(token_url, client_id, client_secret, refresh)
+                    }
+                    None => OAuth2::client_credentials(token_url, client_id, client_secret),
+                };
+                oauth2 = oauth2.scopes(scopes);
+                if is_secret_in_body {
+                    oauth2 = oauth2.client_secret_in_body();
+                }
+                Auth::from(oauth2)
+            }
         });
     }
     if let Some(records) = config.records {

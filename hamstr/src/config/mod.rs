@@ -169,6 +169,22 @@ pub enum AuthConfig {
         /// The password.
         password: Secret,
     },
+    /// OAuth2 access tokens from a token endpoint (`oauth2: {...}`): the client-credentials
+    /// grant, or the refresh-token grant with `refresh_token`.
+    OAuth2 {
+        /// The token endpoint.
+        token_url: String,
+        /// The client's id.
+        client_id: String,
+        /// The client's secret.
+        client_secret: Secret,
+        /// The scopes to ask for.
+        scopes: Vec<String>,
+        /// A refresh token: the refresh-token grant.
+        refresh_token: Option<Secret>,
+        /// Whether the client's id and secret go in the request body instead of basic auth.
+        is_secret_in_body: bool,
+    },
 }
 
 /// How a service gets from one page to the next; each variant's fields are its YAML keys.

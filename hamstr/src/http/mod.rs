@@ -6,6 +6,7 @@ mod budget;
 mod cache;
 mod download;
 mod error;
+mod oauth2;
 mod quota;
 #[cfg(feature = "testing")]
 pub(crate) mod record;
@@ -35,6 +36,7 @@ pub(crate) use budget::Limits;
 pub(crate) use error::FetchError;
 pub use error::HttpError;
 use error::api_message;
+pub use oauth2::{OAuth2, OAuth2Error};
 pub use quota::RateLimit;
 pub use retry::{DEFAULT_INITIAL_DELAY, DEFAULT_MAX_DELAY, DEFAULT_RETRY_STATUSES, RetryPolicy};
 
@@ -438,6 +440,12 @@ impl HttpClient {
         attempt: u32,
     ) -> Result<Answer, Failed> {
         let settings = &self.inner.settings;
+        let hook = settings.auth.as_ref().and_then(Auth::hook);
+        if let Some(hook) = hook
+            && status != StatusCode::UNAUTHORIZED
+        {
+            hook.accepted();
+        }
         if status == StatusCode::NOT_MODIFIED
             && let Some((headers, body)) = self.inner.cache.not_modified(url.as_str(), &headers)
         {
@@ -471,9 +479,22 @@ impl HttpClient {
         let message = self.masked(api_message(&body));
         // Only credentials the user gave can be refused; without any, a 401 is the endpoint's.
         if status == StatusCode::UNAUTHORIZED && settings.auth.is_some() {
+            if let Some(hook) = hook {
+                if hook.refused() {
+                    let error = self.rejected(shown, &message);
+                    return Err(Failed::new(
+                        error,
+                        Decision::retry("credentials refused; new ones are fetched"),
+                    ));
+                }
+                if hook.recovers() {
+                    return Err(Failed::stop(self.rejected(shown, &message)));
+                }
+            }
             let message = self.inner.rejected.get_or_init(|| message).clone();
             return Err(Failed::stop(self.rejected(shown, &message)));
         }
+
         let now = Instant::now();
         let is_rate_limited = quota::is_rate_limited(status.as_u16(), &headers, &message);
         let told = quota::retry_after(&headers).or_else(|| {

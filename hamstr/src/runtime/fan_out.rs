@@ -15,11 +15,12 @@ use super::{
 };
 use crate::{
     backend::{DueKey, FoundKeys, KeyRead, KeyStatus},
-    collector::{CollectError, PageRows, RunHost, fill, is_path_key},
+    collector::{CollectError, PageRows, RunHost, is_path_key},
     model::{Cell, DecodeError, Row, Schema},
     records::Records,
     service::{Endpoint, Page, Service, SourceError},
     state::{Mark, State},
+    url::fill,
 };
 
 /// A fan-out collector as planned: its endpoint's template, where its keys come from, how it

@@ -236,8 +236,7 @@ impl Endpoint {
         match lookup {
             Lookup::ItemPath => self.get_item(id).await,
             Lookup::Path(template) => {
-                let path =
-                    crate::collector::fill(&crate::collector::fill(&template, "id", id), "+id", id);
+                let path = crate::url::fill(&crate::url::fill(&template, "id", id), "+id", id);
                 let mut endpoint = self.service.endpoint(path);
                 endpoint.item_records.clone_from(&self.item_records);
                 endpoint.get_at_path().await

@@ -30,8 +30,8 @@ use crate::{
 };
 
 pub use crate::http::{
-    DEFAULT_INITIAL_DELAY, DEFAULT_MAX_DELAY, DEFAULT_RETRY_STATUSES, RateLimit, RequestEvent,
-    RetryPolicy,
+    DEFAULT_INITIAL_DELAY, DEFAULT_MAX_DELAY, DEFAULT_RETRY_STATUSES, OAuth2, OAuth2Error,
+    RateLimit, RequestEvent, RetryPolicy,
 };
 pub use crate::state::Checkpoint;
 pub use endpoint::{Endpoint, Lookup, Search};

@@ -75,6 +75,7 @@ mod conditional;
 pub mod demo;
 mod fault;
 mod fixtures;
+mod oauth2;
 mod paging;
 #[cfg(feature = "postgres")]
 mod postgres;
@@ -99,6 +100,7 @@ use self::conditional::Conditional;
 pub use self::conditional::Validators;
 pub use self::fault::Fault;
 pub use self::fixtures::FixtureError;
+pub use self::oauth2::MockOAuth2;
 pub use self::paging::{LinkStyle, Paging};
 #[cfg(feature = "postgres")]
 pub use self::postgres::{POSTGRES_URL_VARIABLE, scratch_database};
@@ -283,6 +285,36 @@ impl MockApi {
     /// `{"error": "unauthorized"}`, before any injected fault.
     pub fn require_auth(&self, auth: MockAuth) {
         self.shared.lock().auth = Some(auth);
+    }
+
+    /// From now on, serves an OAuth2 token endpoint ([`MockOAuth2`]) and answers every other
+    /// request that lacks one of its valid tokens with a 401.
+    pub fn require_oauth2(&self, server: MockOAuth2) {
+        self.shared.lock().oauth2 = Some(oauth2::TokenServer::new(server));
+    }
+
+    /// Makes every access token issued so far invalid: the next request with one gets a 401.
+    pub fn revoke_tokens(&self) {
+        if let Some(server) = &mut self.shared.lock().oauth2 {
+            server.revoke();
+        }
+    }
+
+    /// From now on (`true`) the token endpoint refuses every grant with `invalid_grant`, or
+    /// (`false`) issues tokens again.
+    pub fn refuse_token_requests(&self, is_refusing: bool) {
+        if let Some(server) = &mut self.shared.lock().oauth2 {
+            server.is_refusing = is_refusing;
+        }
+    }
+
+    /// How many access tokens the token endpoint issued.
+    pub fn tokens_issued(&self) -> usize {
+        self.shared
+            .lock()
+            .oauth2
+            .as_ref()
+            .map_or(0, oauth2::TokenServer::issued)
     }
 
     /// From now on, enforces `limit` on every request, whatever its path, and advertises it in

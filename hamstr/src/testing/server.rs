@@ -36,6 +36,7 @@ pub(crate) struct ApiState {
     pub(crate) routes: HashMap<String, RouteEntry>,
     pub(crate) fixtures: Fixtures,
     pub(crate) auth: Option<MockAuth>,
+    pub(crate) oauth2: Option<super::oauth2::TokenServer>,
     pub(crate) faults: HashMap<String, VecDeque<Fault>>,
     pub(crate) requests: Vec<ReceivedRequest>,
     in_flight: usize,
@@ -164,6 +165,17 @@ impl ApiState {
     /// How to answer a request the quota let in: auth first, then an injected fault, then the
     /// route or fixture.
     fn plan_admitted(&mut self, request: &ReceivedRequest, origin: &str) -> Plan {
+        if let Some(server) = &mut self.oauth2 {
+            if let Some(answer) = server.answer(request) {
+                return Plan::instead(answer);
+            }
+            if !server.admits(request) {
+                return Plan::instead(
+                    MockResponse::json_error(401, "invalid_token")
+                        .header("www-authenticate", "Bearer error=\"invalid_token\""),
+                );
+            }
+        }
         if let Some(auth) = &self.auth
             && !auth.is_satisfied_by(&request.headers, &request.query)
         {

@@ -591,3 +591,42 @@ async fn a_catalog_definition_serves_list_search_and_get() {
         "a 404 is not found"
     );
 }
+
+/// `auth: {oauth2: ...}` in YAML: tokens from the endpoint, a 401 mid-walk healed by a fresh
+/// token (every record stored once), and no secret or token in any log line, even at trace.
+#[tokio::test(flavor = "multi_thread")]
+async fn oauth2_in_yaml_heals_a_refused_token_and_logs_no_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let api = MockApi::start().await;
+    api.route(
+        "/orders",
+        Collection::new(records(45, |id| json!({"id": id})))
+            .records_at("data")
+            .paging(Paging::page_number()),
+    );
+    api.require_oauth2(hamstr::testing::MockOAuth2::new("shop", TOKEN).uses_per_token(2));
+    let url = api.url();
+    let project = format!(
+        "storage: stdout\nservices:\n  shop:\n    base_url: {url}\n    auth:\n      oauth2:\n        token_url: {url}oauth/token\n        client_id: shop\n        client_secret: ${{SHOP_SECRET}}\n        scopes: [orders]\n    paginator: {{type: page_number}}\n    retry: {{initial_delay: 1ms, max_delay: 5ms}}\n    records: data\n    collectors:\n      /orders:\n        model: {{id: integer}}\n"
+    );
+    std::fs::write(dir.path().join("hamstr.yml"), project).unwrap();
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_hamstr"));
+    command
+        .args(["run", "hamstr.yml", "--once"])
+        .current_dir(dir.path())
+        .env("RUST_LOG", "hamstr=trace")
+        .env("SHOP_SECRET", TOKEN);
+    let output = command.output().await.unwrap();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let mut ids: Vec<i64> = lines(&output.stdout)
+        .iter()
+        .map(|line| line["id"].as_i64().unwrap())
+        .collect();
+    ids.sort_unstable();
+    assert_eq!(ids, (1..=45).collect::<Vec<_>>(), "every record once");
+    assert!(api.tokens_issued() >= 2);
+    let printed = format!("{}{}", text(&output.stdout), text(&output.stderr));
+    for secret in [TOKEN, "mock-access-"] {
+        assert!(!printed.contains(secret), "`{secret}` was printed");
+    }
+}
