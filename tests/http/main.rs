@@ -2,6 +2,7 @@
 //! records, the stream API, record and replay, retries and rate limits, hostile servers.
 
 mod auth_and_secrets;
+mod combined;
 mod files;
 mod hostile;
 mod oauth2;

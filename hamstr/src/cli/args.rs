@@ -107,6 +107,34 @@ written), 2 when the definition, a parameter or a credential is wrong (nothing i
         #[arg(long, value_name = "FILE")]
         output: Option<PathBuf>,
     },
+    /// Search every collector and file of a catalog API or a project at once, each its own way
+    /// (the API's search, or a scan), and write what matches as JSON lines tagged with where it
+    /// came from.
+    #[command(after_help = "\
+Examples:
+  hamstr search hamstr.yml 'rust engineer'
+  GITHUB_TOKEN=... hamstr search github 'language:rust stars:>1000' --only repos --set owner=rust-lang
+  hamstr search hamstr.yml invoice --timeout 10s | jq .title
+
+Each line: {\"source\":\"service/collector\",\"title\":...,\"url\":...,\"created_at\":...,\"record\":{...}}.
+A source that fails or passes --timeout is named on stderr; the others' results still come.
+Exit status: 0 when every source answered, 1 when one failed, 2 when the definition or a
+parameter is wrong (nothing is sent).")]
+    Search {
+        /// A catalog API (`hamstr catalog`) or a project file.
+        source: String,
+        /// The query, as each source takes it (an API's own syntax where it searches).
+        query: String,
+        /// Search only these collectors (`name` or `service/name`) and files.
+        #[arg(long, value_name = "NAME", num_args = 1..)]
+        only: Vec<String>,
+        /// A parameter's value (repeat for more).
+        #[arg(long = "set", value_name = "NAME=VALUE", value_parser = parse_set)]
+        set: Vec<(String, String)>,
+        /// How long each source may take.
+        #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
+        timeout: Option<std::time::Duration>,
+    },
     /// List the ready-made APIs, or show one: its collectors, parameters and environment.
     #[command(after_help = "Examples:\n  hamstr catalog\n  hamstr catalog github")]
     Catalog {
@@ -213,4 +241,13 @@ pub(super) fn parse_set(text: &str) -> Result<(String, String), String> {
         }
         _ => Err("write NAME=VALUE, e.g. --set start=2021-01-01".to_owned()),
     }
+}
+
+/// `--timeout`: a duration of at least 1ms.
+pub(super) fn parse_timeout(text: &str) -> Result<std::time::Duration, String> {
+    let timeout = humantime::parse_duration(text).map_err(|error| error.to_string())?;
+    if timeout.is_zero() {
+        return Err("a timeout is longer than zero".to_owned());
+    }
+    Ok(timeout)
 }

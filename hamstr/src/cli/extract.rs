@@ -115,6 +115,74 @@ pub(super) async fn extract(request: Request) -> ExitCode {
     }
 }
 
+/// `hamstr search SOURCE QUERY`: every selected collector and file searched at once.
+pub(super) async fn search(
+    source: &str,
+    query: &str,
+    only: Vec<String>,
+    set: Vec<(String, String)>,
+    timeout: Option<std::time::Duration>,
+) -> ExitCode {
+    use futures_util::StreamExt;
+    use std::io::Write;
+
+    let mut project = match project_of(source) {
+        Ok(project) => project,
+        Err(code) => return code,
+    };
+    let mut values = ParameterValues::new().only(only.iter().cloned());
+    values.set = set;
+    if let Err(code) = bind(&mut project, values) {
+        return code;
+    }
+    init_logs(true);
+    let mut combined = match project.combined() {
+        Ok(combined) => combined,
+        Err(error) => {
+            report_error(&error);
+            return ExitCode::from(2);
+        }
+    };
+    if !only.is_empty() {
+        combined = combined.keep(|name| {
+            only.iter()
+                .any(|wanted| name == wanted || name.rsplit('/').next() == Some(wanted.as_str()))
+        });
+    }
+    if let Some(timeout) = timeout {
+        combined = combined.timeout(timeout);
+    }
+    let mut results = std::pin::pin!(combined.search(query));
+    let mut stdout = std::io::stdout().lock();
+    let mut has_failed = false;
+    while let Some(result) = results.next().await {
+        match result {
+            Ok(found) => {
+                let line = serde_json::json!({
+                    "source": found.source,
+                    "title": found.title,
+                    "url": found.url,
+                    "created_at": found.created_at,
+                    "record": found.record,
+                });
+                if writeln!(stdout, "{line}").is_err() {
+                    // The reader went away (`| head`): nothing more is wanted.
+                    return ExitCode::SUCCESS;
+                }
+            }
+            Err(failure) => {
+                has_failed = true;
+                report_error(&failure);
+            }
+        }
+    }
+    if has_failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
 /// The project of a catalog API, or of a file (a path, or a name ending in `.yml`/`.yaml`).
 fn project_of(source: &str) -> Result<Project, ExitCode> {
     let path = Path::new(source);

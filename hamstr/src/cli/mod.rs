@@ -81,6 +81,13 @@ pub async fn main() -> ExitCode {
             };
             extract::extract(request).await
         }
+        Command::Search {
+            source,
+            query,
+            only,
+            set,
+            timeout,
+        } => extract::search(&source, &query, only, set, timeout).await,
         Command::Catalog { api } => extract::catalog(api.as_deref()),
         Command::Init {
             path,

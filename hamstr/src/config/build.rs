@@ -7,7 +7,7 @@ use crate::{
     collector::CollectorSettings,
     model::DynamicModel,
     paginate::{Cursor, LinkHeader, NextLink, Offset, PageNumber, Seek, SinglePage},
-    service::{Endpoint, FileFormat, FileKey, FileSource, OAuth2, Service},
+    service::{Combined, Endpoint, FileFormat, FileKey, FileSource, OAuth2, Service},
 };
 
 use super::{
@@ -279,6 +279,22 @@ fn build_file(
     config: FileConfig,
     services: &[Service],
 ) -> Result<(CollectorSettings, DynamicModel), AppError> {
+    let source = file_source(&config, services)?;
+    let mut settings = CollectorSettings::file(source)
+        .name(config.name.clone())
+        .incremental(config.incremental);
+    if let Some(url) = &config.url {
+        settings = settings.service(url.service.clone());
+    }
+    if let Some(interval) = config.interval {
+        settings = settings.interval(interval);
+    }
+    let model = build_model(config.name, config.fields, config.primary_key)?;
+    Ok((settings, model))
+}
+
+/// A file's source: on this machine, or downloaded through one of `services`.
+fn file_source(config: &FileConfig, services: &[Service]) -> Result<FileSource, AppError> {
     let through = config.url.as_ref().map(|url| {
         services
             .iter()
@@ -294,11 +310,13 @@ fn build_file(
             })
             .map(|service| (service, url))
     });
-    let mut source = match (config.format, through.transpose()?) {
-        (FileFormat::Csv { delimiter }, None) => FileSource::csv(config.path).delimiter(delimiter),
-        (FileFormat::JsonLines, None) => FileSource::json_lines(config.path),
+    let mut source = match (&config.format, through.transpose()?) {
+        (FileFormat::Csv { delimiter }, None) => {
+            FileSource::csv(config.path.clone()).delimiter(*delimiter)
+        }
+        (FileFormat::JsonLines, None) => FileSource::json_lines(config.path.clone()),
         (FileFormat::Csv { delimiter }, Some((service, url))) => {
-            FileSource::csv_at(service, &url.path).delimiter(delimiter)
+            FileSource::csv_at(service, &url.path).delimiter(*delimiter)
         }
         (FileFormat::JsonLines, Some((service, url))) => {
             FileSource::json_lines_at(service, &url.path)
@@ -307,24 +325,41 @@ fn build_file(
     if let Some(cache_for) = config.url.as_ref().and_then(|url| url.cache_for) {
         source = source.cache_for(cache_for);
     }
-    source = match config.key {
+    source = match &config.key {
         FileKey::RowNumber => source.key_row_number(),
-        FileKey::Columns(columns) => source.key_columns(columns),
+        FileKey::Columns(columns) => source.key_columns(columns.clone()),
     };
     if let Some(rows) = config.page_size {
         source = source.page_size(rows);
     }
-    let mut settings = CollectorSettings::file(source)
-        .name(config.name.clone())
-        .incremental(config.incremental);
-    if let Some(url) = &config.url {
-        settings = settings.service(url.service.clone());
+    Ok(source)
+}
+
+impl Project {
+    /// Every collector's endpoint (named `service/collector`) and every file (named like it)
+    /// as one [`Combined`] source: `list`, `search` and `get` over all of them at once.
+    /// [`bind`](Self::bind) the project first when it has parameters.
+    ///
+    /// # Errors
+    /// A file read through a service the project does not have.
+    pub fn combined(&self) -> Result<Combined, AppError> {
+        let mut combined = Combined::new();
+        let mut services = Vec::new();
+        for service in &self.services {
+            let built = service_of(service.clone());
+            services.push(built);
+            for collector in &service.collectors {
+                let name = format!("{}/{}", service.name, collector.name);
+                if let Some(endpoint) = self.endpoint(&name) {
+                    combined = combined.endpoint(name, endpoint);
+                }
+            }
+        }
+        for file in &self.files {
+            combined = combined.file(file.name.clone(), file_source(file, &services)?);
+        }
+        Ok(combined)
     }
-    if let Some(interval) = config.interval {
-        settings = settings.interval(interval);
-    }
-    let model = build_model(config.name, config.fields, config.primary_key)?;
-    Ok((settings, model))
 }
 
 /// The model of a collector or a file, named `name`.

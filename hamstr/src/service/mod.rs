@@ -4,6 +4,7 @@
 //! [`search_pages`](Service::search_pages).
 
 mod client;
+mod combined;
 mod endpoint;
 mod error;
 mod file;
@@ -34,6 +35,7 @@ pub use crate::http::{
     RateLimit, RequestEvent, RetryPolicy,
 };
 pub use crate::state::Checkpoint;
+pub use combined::{Combined, Failure, Found, Gotten, SourceFailure};
 pub use endpoint::{Endpoint, Lookup, Search};
 pub use error::{FileError, MalformedLine, ServiceError, SourceError};
 pub use file::{FileFormat, FileKey, FileSource};

@@ -630,3 +630,61 @@ async fn oauth2_in_yaml_heals_a_refused_token_and_logs_no_secret() {
         assert!(!printed.contains(secret), "`{secret}` was printed");
     }
 }
+
+/// `hamstr search`: every collector and file of a project searched at once, JSON lines tagged
+/// with their source; a failing source named on stderr and exit status 1, the rest written.
+#[tokio::test(flavor = "multi_thread")]
+async fn search_writes_every_sources_matches_and_names_the_failing_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let api = MockApi::start().await;
+    api.route(
+        "/jobs",
+        Collection::new(vec![
+            json!({"id": 1, "title": "Rust engineer"}),
+            json!({"id": 2, "title": "Cook"}),
+        ]),
+    );
+    api.route("/broken", MockResponse::text(500, "down"));
+    std::fs::write(
+        dir.path().join("notes.csv"),
+        "id,title\nn1,Rust notes\nn2,Menu\n",
+    )
+    .unwrap();
+    let project = format!(
+        "services:\n  board:\n    base_url: {}\n    records: data\n    retry: {{max_attempts: 1}}\n    collectors:\n      jobs:\n        model: {{id: integer}}\n      broken:\n        model: {{id: integer}}\nfiles:\n  notes:\n    path: notes.csv\n    key: id\n    model: {{id: string}}\n",
+        api.url()
+    );
+    std::fs::write(dir.path().join("hamstr.yml"), project).unwrap();
+    let output = hamstr(dir.path(), &["search", "hamstr.yml", "RUST"], &[]).await;
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    let mut found: Vec<(String, String)> = lines(&output.stdout)
+        .iter()
+        .map(|line| {
+            (
+                line["source"].as_str().unwrap().to_owned(),
+                line["title"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            ("board/jobs".to_owned(), "Rust engineer".to_owned()),
+            ("notes".to_owned(), "Rust notes".to_owned())
+        ]
+    );
+    assert!(
+        text(&output.stderr).contains("source `board/broken`"),
+        "{}",
+        text(&output.stderr)
+    );
+    let output = hamstr(
+        dir.path(),
+        &["search", "hamstr.yml", "rust", "--only", "jobs", "notes"],
+        &[],
+    )
+    .await;
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(lines(&output.stdout).len(), 2);
+}
