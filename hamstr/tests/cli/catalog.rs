@@ -245,7 +245,7 @@ async fn every_catalog_api_extracts_every_page_as_json_lines() {
             case.path,
             (case.shape)(Collection::new(case.records.clone())),
         );
-        if let Some(auth) = case.auth {
+        if let Some(auth) = case.auth.clone() {
             api.require_auth(auth);
         }
         let env: Vec<(&str, &str)> = case
@@ -280,6 +280,36 @@ async fn every_catalog_api_extracts_every_page_as_json_lines() {
             "{}: paged",
             case.api
         );
+        // A credential the API refuses: exit 1, the API's refusal named, no credential shown.
+        if case.auth.is_some() {
+            const WRONG: &str = "wrong-credential-never-shown";
+            let wrong: Vec<(&str, &str)> = env
+                .iter()
+                .map(|(name, value)| (*name, if *value == TOKEN { WRONG } else { *value }))
+                .collect();
+            let before = api.requests(case.path).len();
+            let output = extract(dir.path(), &args, &wrong).await;
+            assert_eq!(
+                output.status.code(),
+                Some(1),
+                "{}: {}",
+                case.api,
+                text(&output.stderr)
+            );
+            let stderr = text(&output.stderr);
+            assert!(
+                stderr.contains("refused the credentials"),
+                "{}: {stderr}",
+                case.api
+            );
+            assert!(!stderr.contains(WRONG) && !text(&output.stdout).contains(WRONG));
+            assert_eq!(
+                api.requests(case.path).len(),
+                before + 1,
+                "{}: not retried",
+                case.api
+            );
+        }
     }
 }
 
@@ -687,4 +717,107 @@ async fn search_writes_every_sources_matches_and_names_the_failing_one() {
     .await;
     assert!(output.status.success(), "{}", text(&output.stderr));
     assert_eq!(lines(&output.stdout).len(), 2);
+}
+
+/// GitHub's `x-ratelimit-*` headers throttle an extract: a quota of 4 requests a window over a
+/// walk of 7 pages is waited out, never exceeded.
+#[tokio::test(flavor = "multi_thread")]
+async fn github_extracts_wait_for_the_rate_limit_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let api = MockApi::start().await;
+    api.route(
+        "/users/rust-lang/repos",
+        Collection::new(records(650, |id| json!({"id": id, "full_name": format!("rust-lang/r{id}"), "created_at": "2020-01-01T00:00:00Z"})))
+            .paging(Paging::link_header())
+            .records_at(""),
+    );
+    api.rate_limit(hamstr::testing::MockRateLimit::github(
+        4,
+        std::time::Duration::from_secs(1),
+    ));
+    let env = [
+        ("GITHUB_API_URL", api.url()),
+        ("GITHUB_TOKEN", TOKEN.to_owned()),
+    ];
+    let env: Vec<(&str, &str)> = env
+        .iter()
+        .map(|(name, value)| (*name, value.as_str()))
+        .collect();
+    let output = extract(dir.path(), &["github", "repos", "rust-lang"], &env).await;
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(lines(&output.stdout).len(), 650);
+    assert_eq!(api.requests_over_quota(), 0, "the quota was never exceeded");
+}
+
+/// Search and get through the definitions of the APIs with a native search: crates.io's `?q=`,
+/// Jira's JQL, Confluence's CQL endpoint; and get at each one's item path.
+#[tokio::test(flavor = "multi_thread")]
+async fn catalog_searches_use_each_apis_own_search() {
+    let api = MockApi::start().await;
+    let url = api.url();
+    api.route(
+        "/crates",
+        Collection::new(vec![json!({"id": "serde", "name": "serde"})])
+            .paging(Paging::page_number())
+            .records_at("crates"),
+    );
+    api.route(
+        "/crates/serde",
+        MockResponse::json(json!({"crate": {"id": "serde", "name": "serde"}})),
+    );
+    api.route(
+        "/rest/api/3/search/jql",
+        MockResponse::json(json!({"issues": [{"id": "10", "key": "ABC-1", "fields": {"summary": "found"}}], "isLast": true})),
+    );
+    api.route(
+        "/rest/api/3/issue/ABC-1",
+        MockResponse::json(json!({"id": "10", "key": "ABC-1"})),
+    );
+    api.route(
+        "/wiki/rest/api/search",
+        MockResponse::json(
+            json!({"results": [{"title": "Roadmap", "url": "/wiki/x"}], "_links": {}}),
+        ),
+    );
+    let environment = |name: &str| match name {
+        "CRATES_IO_URL" | "JIRA_BASE_URL" | "CONFLUENCE_BASE_URL" => Some(url.clone()),
+        _ => Some(TOKEN.to_owned()),
+    };
+    let endpoint = |api_name: &str, collector: &str| {
+        let mut project = catalog::find(api_name)
+            .unwrap()
+            .project_with_env(&environment)
+            .unwrap();
+        project
+            .bind_with_env(&ParameterValues::new().only([collector]), &environment)
+            .unwrap();
+        project.endpoint(collector).unwrap()
+    };
+    let crates = endpoint("crates_io", "crates");
+    let found: Vec<Value> = crates.search("serialization").try_collect().await.unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(api.requests("/crates")[0].param("q"), Some("serialization"));
+    let serde = crates.get("serde").await.unwrap().unwrap();
+    assert_eq!(serde["crate"]["name"], "serde");
+
+    let issues = endpoint("jira", "issues");
+    let query = "project = ABC AND text ~ \"found\"";
+    let found: Vec<Value> = issues.search(query).try_collect().await.unwrap();
+    assert_eq!(found[0]["key"], "ABC-1");
+    let sent = &api.requests("/rest/api/3/search/jql")[0];
+    assert_eq!(sent.param("jql"), Some(query));
+    assert!(sent.header("authorization").unwrap().starts_with("Basic "));
+    assert_eq!(issues.get("ABC-1").await.unwrap().unwrap()["key"], "ABC-1");
+
+    let pages = endpoint("confluence", "pages");
+    let found: Vec<Value> = pages
+        .search("type = page AND text ~ roadmap")
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(found, [json!({"title": "Roadmap", "url": "/wiki/x"})]);
+    assert_eq!(
+        api.requests("/wiki/rest/api/search")[0].param("cql"),
+        Some("type = page AND text ~ roadmap")
+    );
 }
