@@ -18,6 +18,8 @@ mod catalog;
 mod cluster;
 #[path = "cli/crawl.rs"]
 mod crawl;
+#[path = "cli/s3.rs"]
+mod s3;
 #[path = "cli/selection.rs"]
 mod selection;
 

@@ -54,6 +54,21 @@ pub(super) async fn extract(request: Request) -> ExitCode {
     if let Err(code) = bind(&mut project, values) {
         return code;
     }
+    // A bucket's object is written once the run ends, from a file beside the process.
+    let bucket = match output.as_deref().map(Path::to_string_lossy) {
+        Some(text) if text.starts_with("s3://") => match s3::Target::parse(&text) {
+            Ok(target) => Some(target),
+            Err(message) => {
+                report_error_text(&format!("--output: {message}"));
+                return ExitCode::from(2);
+            }
+        },
+        _ => None,
+    };
+    let output = match &bucket {
+        Some(target) => Some(target.staging.clone()),
+        None => output,
+    };
     let writer = match &output {
         None => JsonLines::stdout(),
         Some(path) => match std::fs::File::create(path) {
@@ -99,6 +114,13 @@ pub(super) async fn extract(request: Request) -> ExitCode {
     if std::io::stderr().is_terminal() {
         output::print_summary(&report, true);
     }
+    // What was collected goes up even when the run failed part way: nothing collected is lost.
+    if let Some(target) = bucket
+        && let Err(message) = target.upload().await
+    {
+        report_error_text(&message);
+        return ExitCode::FAILURE;
+    }
     if report.is_success() {
         ExitCode::SUCCESS
     } else {
@@ -112,6 +134,89 @@ pub(super) async fn extract(request: Request) -> ExitCode {
             }
         }
         ExitCode::FAILURE
+    }
+}
+
+/// JSON lines written to an S3 (or S3-compatible) bucket: `--output s3://BUCKET/KEY`.
+mod s3 {
+    use std::path::PathBuf;
+
+    use object_store::{ObjectStore, aws::AmazonS3Builder, path::Path as ObjectPath};
+
+    /// Where the lines go, and the local file they are written to first.
+    pub(super) struct Target {
+        bucket: String,
+        key: String,
+        pub(super) staging: PathBuf,
+    }
+
+    impl Target {
+        /// `s3://BUCKET/KEY`.
+        pub(super) fn parse(url: &str) -> Result<Self, String> {
+            let rest = url.trim_start_matches("s3://");
+            match rest.split_once('/') {
+                Some((bucket, key)) if !bucket.is_empty() && !key.is_empty() => {
+                    let nanos = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |elapsed| elapsed.as_nanos());
+                    let staging = std::env::temp_dir().join(format!(
+                        "hamstr-extract-{}-{nanos}.jsonl",
+                        std::process::id()
+                    ));
+                    Ok(Self {
+                        bucket: bucket.to_owned(),
+                        key: key.to_owned(),
+                        staging,
+                    })
+                }
+                _ => Err(format!("`{url}` is not s3://BUCKET/KEY")),
+            }
+        }
+
+        /// Puts the staged lines at the key, with the credentials and endpoint of the AWS
+        /// environment variables (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`,
+        /// `AWS_ENDPOINT_URL`); plain http only to this machine, or with `AWS_ALLOW_HTTP=true`.
+        pub(super) async fn upload(self) -> Result<(), String> {
+            let result = self.put().await;
+            let _ = std::fs::remove_file(&self.staging);
+            result
+        }
+
+        async fn put(&self) -> Result<(), String> {
+            let lines = std::fs::read(&self.staging)
+                .map_err(|error| format!("cannot read the lines to upload: {error}"))?;
+            let endpoint = std::env::var("AWS_ENDPOINT_URL").ok();
+            let is_loopback = endpoint.as_deref().is_some_and(|endpoint| {
+                reqwest::Url::parse(endpoint).is_ok_and(|url| {
+                    url.host_str().is_some_and(|host| {
+                        host == "localhost"
+                            || host
+                                .trim_matches(['[', ']'])
+                                .parse::<std::net::IpAddr>()
+                                .is_ok_and(|address| address.is_loopback())
+                    })
+                })
+            });
+            let mut builder = AmazonS3Builder::from_env().with_bucket_name(&self.bucket);
+            if let Some(endpoint) = &endpoint {
+                builder = builder.with_endpoint(endpoint);
+            }
+            if is_loopback {
+                builder = builder.with_allow_http(true);
+            }
+            let store = builder
+                .build()
+                .map_err(|error| format!("s3://{}: {error}", self.bucket))?;
+            let count = lines.len();
+            store
+                .put(&ObjectPath::from(self.key.as_str()), lines.into())
+                .await
+                .map_err(|error| {
+                    format!("cannot write s3://{}/{}: {error}", self.bucket, self.key)
+                })?;
+            tracing::info!(bucket = %self.bucket, key = %self.key, bytes = count, "uploaded");
+            Ok(())
+        }
     }
 }
 

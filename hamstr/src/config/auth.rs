@@ -11,7 +11,15 @@ use super::{
     value::{Checker, get, is_null},
 };
 
-const AUTH_KEYS: [&str; 4] = ["bearer", "api_key", "basic", "oauth2"];
+const AUTH_KEYS: [&str; 5] = ["bearer", "api_key", "basic", "oauth2", "aws_sigv4"];
+/// The keys of `aws_sigv4:`.
+const SIGV4_KEYS: [&str; 5] = [
+    "access_key_id",
+    "secret_access_key",
+    "session_token",
+    "region",
+    "service",
+];
 /// The keys of `oauth2:`.
 const OAUTH2_KEYS: [&str; 6] = [
     "token_url",
@@ -77,8 +85,46 @@ fn auth(checker: &mut Checker<'_>, node: &Node) -> Option<AuthConfig> {
         )),
         "api_key" => api_key(checker, value),
         "oauth2" => oauth2(checker, value),
+        "aws_sigv4" => aws_sigv4(checker, value),
         _ => basic(checker, value),
     }
+}
+
+/// `aws_sigv4: {access_key_id, secret_access_key, session_token, region, service}`.
+fn aws_sigv4(checker: &mut Checker<'_>, node: &Node) -> Option<AuthConfig> {
+    let mapping = checker.mapping(node, "`aws_sigv4`")?;
+    checker.check_keys(mapping, "`aws_sigv4`", &SIGV4_KEYS, &[]);
+    checker.check_required(
+        node,
+        mapping,
+        "`aws_sigv4`",
+        &["access_key_id", "secret_access_key", "region"],
+        "aws_sigv4: {access_key_id: ${AWS_ACCESS_KEY_ID}, secret_access_key: ${AWS_SECRET_ACCESS_KEY}, region: eu-west-1}".to_owned(),
+    );
+    let access_key_id =
+        get(mapping, "access_key_id").and_then(|node| checker.name(node, "`access_key_id`"));
+    let secret_access_key = get(mapping, "secret_access_key")
+        .and_then(|node| checker.secret(node, "the secret access key"));
+    let session_token = match get(mapping, "session_token") {
+        Some(node) => {
+            let text = checker.text(node, "the session token")?;
+            // `${AWS_SESSION_TOKEN:-}` left empty: no session.
+            (!text.value.is_empty()).then(|| crate::secret::Secret::new(text.value))
+        }
+        None => None,
+    };
+    let region = get(mapping, "region").and_then(|node| checker.name(node, "`region`"));
+    let service = match get(mapping, "service") {
+        Some(node) => checker.name(node, "`service`")?,
+        None => "s3".to_owned(),
+    };
+    Some(AuthConfig::AwsSigV4 {
+        access_key_id: access_key_id?,
+        secret_access_key: secret_access_key?,
+        session_token,
+        region: region?,
+        service,
+    })
 }
 
 /// `oauth2: {token_url, client_id, client_secret, scopes, refresh_token, client_auth}`.

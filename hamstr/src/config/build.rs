@@ -106,6 +106,35 @@ impl Project {
     }
 }
 
+#[cfg(feature = "s3")]
+fn sigv4(
+    access_key_id: String,
+    secret_access_key: crate::secret::Secret,
+    session_token: Option<crate::secret::Secret>,
+    region: String,
+    service: String,
+) -> Auth {
+    let mut sigv4 =
+        crate::service::AwsSigV4::new(access_key_id, secret_access_key, region, service);
+    if let Some(token) = session_token {
+        sigv4 = sigv4.session_token(token);
+    }
+    Auth::from(sigv4)
+}
+
+/// Without the `s3` feature no request can be signed: one that would be is refused before it
+/// is sent, saying why.
+#[cfg(not(feature = "s3"))]
+fn sigv4(
+    _access_key_id: String,
+    _secret_access_key: crate::secret::Secret,
+    _session_token: Option<crate::secret::Secret>,
+    _region: String,
+    _service: String,
+) -> Auth {
+    Auth::custom_fn(|_| Err("AWS SigV4 signing needs hamstr's `s3` feature".into()))
+}
+
 /// The service alone: its base URL, settings, auth, records path and paginator.
 fn service_of(config: ServiceConfig) -> Service {
     let mut service = Service::with_settings(config.base_url, config.settings);
@@ -135,6 +164,19 @@ fn service_of(config: ServiceConfig) -> Service {
                 }
                 Auth::from(oauth2)
             }
+            AuthConfig::AwsSigV4 {
+                access_key_id,
+                secret_access_key,
+                session_token,
+                region,
+                service,
+            } => sigv4(
+                access_key_id,
+                secret_access_key,
+                session_token,
+                region,
+                service,
+            ),
         });
     }
     if let Some(records) = config.records {

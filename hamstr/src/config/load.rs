@@ -30,8 +30,9 @@ pub(super) const PROJECT_KEYS: [&str; 7] = [
 pub(super) const ADMIN_KEYS: [&str; 2] = ["listen", "token"];
 /// The keys of `cluster:`.
 pub(super) const CLUSTER_KEYS: [&str; 2] = ["worker", "lease"];
-pub(super) const SERVICE_KEYS: [&str; 18] = [
+pub(super) const SERVICE_KEYS: [&str; 19] = [
     "base_url",
+    "xml",
     "auth",
     "api_key",
     "headers",
@@ -455,6 +456,12 @@ fn settings(
             None => is_usable = false,
         }
     }
+    if let Some(node) = get(mapping, "xml") {
+        match xml(checker, node) {
+            Some(lists) => settings.xml_lists = lists,
+            None => is_usable = false,
+        }
+    }
     if let Some(node) = get(mapping, "empty_pages") {
         let count = checker.whole_number_in(
             node,
@@ -468,6 +475,29 @@ fn settings(
         }
     }
     is_usable.then_some(settings)
+}
+
+/// `xml: true` (answers are XML, read as JSON), `xml: false`, or `xml: {lists: [NAME, ...]}`
+/// (and these elements are always lists). `Some(None)`: JSON.
+fn xml(checker: &mut Checker<'_>, node: &Node) -> Option<Option<Vec<String>>> {
+    if let Node::Scalar(_) = node {
+        return checker
+            .boolean(node, "`xml`")
+            .map(|is_xml| is_xml.then(Vec::new));
+    }
+    let mapping = checker.mapping(node, "`xml`")?;
+    checker.check_keys(mapping, "`xml`", &["lists"], &[]);
+    let mut lists = Vec::new();
+    if let Some(node) = get(mapping, "lists") {
+        let items: Vec<&Node> = match node {
+            Node::Sequence(items) => items.iter().collect(),
+            node => vec![node],
+        };
+        for item in items {
+            lists.push(checker.name(item, "an element name")?);
+        }
+    }
+    Some(Some(lists))
 }
 
 fn base_url(checker: &mut Checker<'_>, node: &Node) -> Option<String> {

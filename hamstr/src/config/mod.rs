@@ -185,6 +185,19 @@ pub enum AuthConfig {
         /// Whether the client's id and secret go in the request body instead of basic auth.
         is_secret_in_body: bool,
     },
+    /// AWS Signature Version 4 (`aws_sigv4: {...}`): S3 and S3-compatible stores.
+    AwsSigV4 {
+        /// The access key's id.
+        access_key_id: String,
+        /// The secret access key.
+        secret_access_key: Secret,
+        /// A session token of temporary credentials.
+        session_token: Option<Secret>,
+        /// The region signed for.
+        region: String,
+        /// The AWS service signed for (`s3` by default).
+        service: String,
+    },
 }
 
 /// How a service gets from one page to the next; each variant's fields are its YAML keys.

@@ -116,6 +116,18 @@ pub enum HttpError {
         /// Where the body stops being JSON, in the message.
         cause: serde_json::Error,
     },
+    /// A successful answer of an XML service whose body is not XML.
+    #[error("{service}: {url} sent a body that is not XML (it starts with `{start}`: {cause})")]
+    NotXml {
+        /// The service's name.
+        service: String,
+        /// The request's URL, credentials removed.
+        url: RedactedUrl,
+        /// The first characters of the body.
+        start: String,
+        /// Where the body stops being XML.
+        cause: String,
+    },
     /// The API refused the credentials (401). Nothing more is sent to the service, and its
     /// collectors stop: retrying would not fix them, and could get the token banned.
     #[error(

@@ -12,6 +12,9 @@ mod quota;
 pub(crate) mod record;
 mod retry;
 mod send;
+#[cfg(feature = "s3")]
+mod sigv4;
+mod xml;
 
 use std::{
     sync::{
@@ -39,6 +42,8 @@ use error::api_message;
 pub use oauth2::{OAuth2, OAuth2Error};
 pub use quota::RateLimit;
 pub use retry::{DEFAULT_INITIAL_DELAY, DEFAULT_MAX_DELAY, DEFAULT_RETRY_STATUSES, RetryPolicy};
+#[cfg(feature = "s3")]
+pub use sigv4::AwsSigV4;
 
 use budget::Budget;
 use cache::Cache;
@@ -62,6 +67,8 @@ pub(crate) struct ClientSettings {
     pub(crate) connect_timeout: Duration,
     pub(crate) timeout: Duration,
     pub(crate) max_body_bytes: usize,
+    /// Answers are XML, read as JSON with these elements always lists.
+    pub(crate) xml_lists: Option<Vec<String>>,
     pub(crate) sensitive_params: Vec<String>,
     pub(crate) retry: RetryPolicy,
     pub(crate) limits: Limits,
@@ -385,8 +392,25 @@ impl HttpClient {
             hops += 1;
             hop = location;
         };
-        let body = self.read_body(shown, &mut response, attempt).await?;
+        let mut body = self.read_body(shown, &mut response, attempt).await?;
         drop(slot);
+        if let Some(lists) = &settings.xml_lists
+            && status.is_success()
+        {
+            body = match xml::to_json(&body, lists) {
+                Ok(json) => Bytes::from(json),
+                Err(cause) => {
+                    let start = String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned();
+                    let error = HttpError::NotXml {
+                        service: settings.service.clone(),
+                        url: shown.clone(),
+                        start: self.masked(start),
+                        cause,
+                    };
+                    return Err(Failed::new(error, Decision::retry("the body is not XML")));
+                }
+            };
+        }
         tracing::debug!(
             service = %settings.service,
             url = %shown,

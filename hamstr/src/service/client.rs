@@ -106,6 +106,7 @@ impl Service {
             connect_timeout: settings.connect_timeout,
             timeout: settings.timeout,
             max_body_bytes: settings.max_body_bytes,
+            xml_lists: settings.xml_lists.clone(),
             sensitive_params,
             retry: settings.retry.clone(),
             limits: HttpLimits {

@@ -30,6 +30,8 @@ use crate::{
     secret::Secret,
 };
 
+#[cfg(feature = "s3")]
+pub use crate::http::AwsSigV4;
 pub use crate::http::{
     DEFAULT_INITIAL_DELAY, DEFAULT_MAX_DELAY, DEFAULT_RETRY_STATUSES, OAuth2, OAuth2Error,
     RateLimit, RequestEvent, RetryPolicy,
@@ -310,6 +312,20 @@ impl Service {
     /// app's events; `None` when its configuration is invalid.
     pub(crate) fn request_events(&self) -> Option<tokio::sync::broadcast::Receiver<RequestEvent>> {
         self.client().ok().map(|client| client.request_events())
+    }
+
+    /// Answers are XML (S3's listings, older APIs): each body is read as JSON before records
+    /// are taken out of it, elements named in `lists` always lists, so a listing of one item is
+    /// still a list. The document element is an object with one key, its name; an element of
+    /// text alone is a string; attributes are `@name`, text beside elements `#text`; namespace
+    /// prefixes are dropped; an element that repeats is a list.
+    pub fn xml<I, S>(self, lists: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let lists = lists.into_iter().map(Into::into).collect();
+        self.configure(|config| config.settings.xml_lists = Some(lists))
     }
 
     /// How listings are paginated (default [`SinglePage`]).

@@ -62,6 +62,9 @@ pub struct ServiceSettings {
     /// Pages without records in a row that a walk follows to a next page before it ends
     /// (`Service::empty_pages`, `empty_pages:`); 0: the first empty page is the last.
     pub empty_pages: usize,
+    /// Whether answers are XML, read as JSON (`Service::xml`, `xml:`), and which elements are
+    /// always lists; `None`: JSON.
+    pub xml_lists: Option<Vec<String>>,
 }
 
 impl Default for ServiceSettings {
@@ -80,6 +83,7 @@ impl Default for ServiceSettings {
             conditional_requests: true,
             pages_in_flight: 1,
             empty_pages: 0,
+            xml_lists: None,
         }
     }
 }

@@ -228,7 +228,12 @@ async fn every_catalog_api_extracts_every_page_as_json_lines() {
     let dir = tempfile::tempdir().unwrap();
     let probe = MockApi::start().await;
     let names: Vec<&str> = cases(&probe).iter().map(|case| case.api).collect();
-    let listed: Vec<&str> = catalog::apis().iter().map(catalog::Api::name).collect();
+    // S3 answers in XML and is tested against a real S3-compatible server (`s3.rs`).
+    let listed: Vec<&str> = catalog::apis()
+        .iter()
+        .map(catalog::Api::name)
+        .filter(|name| *name != "s3")
+        .collect();
     let mut sorted = names.clone();
     sorted.sort_unstable();
     assert_eq!(sorted, listed, "every catalog API has a fixture here");

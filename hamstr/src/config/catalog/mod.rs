@@ -1,5 +1,5 @@
 //! Ready-made API definitions shipped with hamstr: project files for GitHub, crates.io, Stripe,
-//! Mollie, Oura, Greenhouse, Jira and Confluence, each runnable as it is (`hamstr extract github
+//! Mollie, Oura, Greenhouse, Jira, Confluence and S3, each runnable as it is (`hamstr extract github
 //! repos rust-lang`), to extend in YAML, or to copy (`hamstr init --from github`).
 //!
 //! Each names its credentials' environment variables by the API's usual names, its paging, and
@@ -27,7 +27,7 @@ pub struct Api {
     source: &'static str,
 }
 
-const APIS: [Api; 8] = [
+const APIS: [Api; 9] = [
     Api {
         name: "confluence",
         source: include_str!("confluence.yml"),
@@ -55,6 +55,10 @@ const APIS: [Api; 8] = [
     Api {
         name: "oura",
         source: include_str!("oura.yml"),
+    },
+    Api {
+        name: "s3",
+        source: include_str!("s3.yml"),
     },
     Api {
         name: "stripe",
