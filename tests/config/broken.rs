@@ -79,7 +79,7 @@ error: unknown key `bse_url` in service `mollie`
 3 |     bse_url: https://api.mollie.com/v2/
   |     ^^^^^^^
   |
-  = help: did you mean `base_url`? allowed keys: `base_url`, `auth`, `api_key`, `headers`, `params`, `paginator`, `records`, `timeout`, `connect_timeout`, `user_agent`, `max_body_bytes`, `allow_insecure_http`, `retry`, `limits`, `conditional_requests`, `pages_in_flight`, `empty_pages` or `collectors`";
+  = help: did you mean `base_url`? allowed keys: `base_url`, `auth`, `api_key`, `headers`, `params`, `paginator`, `records`, `timeout`, `connect_timeout`, `user_agent`, `max_body_bytes`, `allow_insecure_http`, `retry`, `limits`, `conditional_requests`, `pages_in_flight`, `empty_pages`, `xml` or `collectors`";
     assert_eq!(rendered, expected);
     assert_eq!(error.diagnostics().len(), 2);
 }

@@ -103,7 +103,8 @@ written), 2 when the definition, a parameter or a credential is wrong (nothing i
         /// Put each record in an envelope: {"collector":...,"model":...,"record":...}.
         #[arg(long)]
         envelope: bool,
-        /// Write the JSON lines to this file instead of stdout.
+        /// Write the JSON lines to this file, or to s3://BUCKET/KEY (AWS_* credentials),
+        /// instead of stdout.
         #[arg(long, value_name = "FILE")]
         output: Option<PathBuf>,
     },

@@ -32,7 +32,6 @@ pub(super) const ADMIN_KEYS: [&str; 2] = ["listen", "token"];
 pub(super) const CLUSTER_KEYS: [&str; 2] = ["worker", "lease"];
 pub(super) const SERVICE_KEYS: [&str; 19] = [
     "base_url",
-    "xml",
     "auth",
     "api_key",
     "headers",
@@ -49,6 +48,7 @@ pub(super) const SERVICE_KEYS: [&str; 19] = [
     "conditional_requests",
     "pages_in_flight",
     "empty_pages",
+    "xml",
     "collectors",
 ];
 pub(super) const COLLECTOR_KEYS: [&str; 12] = [
