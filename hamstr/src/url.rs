@@ -133,6 +133,18 @@ pub(crate) fn fill(path: &str, placeholder: &str, key: &str) -> String {
     path.replace(&format!("{{{placeholder}}}"), &encoded)
 }
 
+/// Whether `url`'s host is this machine: credentials to it never cross a network.
+pub(crate) fn is_loopback(url: &Url) -> bool {
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|address| address.is_loopback())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -187,15 +187,7 @@ mod s3 {
                 .map_err(|error| format!("cannot read the lines to upload: {error}"))?;
             let endpoint = std::env::var("AWS_ENDPOINT_URL").ok();
             let is_loopback = endpoint.as_deref().is_some_and(|endpoint| {
-                reqwest::Url::parse(endpoint).is_ok_and(|url| {
-                    url.host_str().is_some_and(|host| {
-                        host == "localhost"
-                            || host
-                                .trim_matches(['[', ']'])
-                                .parse::<std::net::IpAddr>()
-                                .is_ok_and(|address| address.is_loopback())
-                    })
-                })
+                reqwest::Url::parse(endpoint).is_ok_and(|url| crate::url::is_loopback(&url))
             });
             let mut builder = AmazonS3Builder::from_env().with_bucket_name(&self.bucket);
             if let Some(endpoint) = &endpoint {

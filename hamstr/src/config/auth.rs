@@ -142,17 +142,7 @@ fn oauth2(checker: &mut Checker<'_>, node: &Node) -> Option<AuthConfig> {
         let text = checker.text(node, "`token_url`")?;
         let problem = match reqwest::Url::parse(text.value.trim()) {
             Ok(url) if url.scheme() == "https" => return Some(text.value),
-            Ok(url)
-                if url.scheme() == "http"
-                    && url.host_str().is_some_and(|host| {
-                        host == "localhost"
-                            || host
-                                .trim_start_matches('[')
-                                .trim_end_matches(']')
-                                .parse::<std::net::IpAddr>()
-                                .is_ok_and(|address| address.is_loopback())
-                    }) =>
-            {
+            Ok(url) if url.scheme() == "http" && crate::url::is_loopback(&url) => {
                 return Some(text.value);
             }
             Ok(url) if url.scheme() == "http" => {

@@ -167,7 +167,7 @@ impl OAuth2 {
         let parsed = Url::parse(url).map_err(|error| invalid(&error.to_string()))?;
         match parsed.scheme() {
             "https" => Ok(parsed),
-            "http" if is_loopback(&parsed) => Ok(parsed),
+            "http" if crate::url::is_loopback(&parsed) => Ok(parsed),
             "http" => Err(invalid(
                 "the client secret would cross the network unencrypted; use https",
             )),
@@ -403,17 +403,6 @@ impl fmt::Debug for OAuth2 {
             self.flow.token_url, self.flow.client_id
         )
     }
-}
-
-fn is_loopback(url: &Url) -> bool {
-    url.host_str().is_some_and(|host| {
-        host == "localhost"
-            || host
-                .trim_start_matches('[')
-                .trim_end_matches(']')
-                .parse::<std::net::IpAddr>()
-                .is_ok_and(|address| address.is_loopback())
-    })
 }
 
 /// Why no access token could be had. Never holds a token or the client secret.

@@ -61,7 +61,10 @@ impl Service {
                 service: service.clone(),
                 cause: Arc::new(source),
             })?;
-            if base.scheme() == "http" && !is_loopback(&base) && !settings.allows_insecure_http {
+            if base.scheme() == "http"
+                && !crate::url::is_loopback(&base)
+                && !settings.allows_insecure_http
+            {
                 return Err(ServiceError::InsecureCredentials {
                     service,
                     base: config.base.clone(),
@@ -139,16 +142,4 @@ impl Service {
             }
         })
     }
-}
-
-/// Whether `url`'s host is this machine: credentials to it never cross a network.
-fn is_loopback(url: &Url) -> bool {
-    let Some(host) = url.host_str() else {
-        return false;
-    };
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|address| address.is_loopback())
 }
