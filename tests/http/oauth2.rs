@@ -232,3 +232,55 @@ async fn a_token_url_off_loopback_must_be_https() {
     assert!(format!("{error}").contains("use https"), "{error}");
     assert_eq!(api.request_count(), 0);
 }
+
+#[derive(Debug, hamstr::Model, serde::Deserialize)]
+#[hamstr(name = "items")]
+struct Item {
+    #[hamstr(primary_key)]
+    id: String,
+    n: u32,
+}
+
+/// Unlike a fixed credential, refused OAuth2 tokens do not stop the collector for good: while
+/// the API refuses every token (even a fresh one) its runs fail and back off, and once it takes
+/// them again the next run stores everything.
+#[tokio::test]
+async fn a_collector_on_refused_tokens_goes_on_and_recovers() {
+    let api = api_behind(MockOAuth2::new("hamstr", SECRET).uses_per_token(0)).await;
+    let service = service_with(&api, client_credentials(&api)).add_collector(
+        hamstr::CollectorSpec::endpoint("items")
+            .model::<Item>()
+            .interval("20ms"),
+    );
+    let store = hamstr::backend::MemoryBackend::new();
+    let app = hamstr::Hamstr::new()
+        .backend(store.clone())
+        .register_service(service);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(app.run_until(async {
+        let _ = stopped.await;
+    }));
+    // Two runs refused: each a token, refused, and a fresh one, refused too.
+    let refused_twice = async {
+        while api.requests("/items").len() < 4 {
+            api.wait_for_requests(api.request_count() + 1).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(30), refused_twice)
+        .await
+        .expect("a run after a refused one");
+    assert!(store.records("items").is_empty());
+    // The API takes tokens again.
+    api.require_oauth2(MockOAuth2::new("hamstr", SECRET));
+    let recovered = async {
+        while store.records("items").len() < 25 {
+            api.wait_for_requests(api.request_count() + 1).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(30), recovered)
+        .await
+        .expect("the collector runs again once tokens are taken");
+    stop.send(()).unwrap();
+    running.await.unwrap().unwrap();
+    assert_eq!(store.records("items").len(), 25);
+}

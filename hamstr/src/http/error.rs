@@ -142,6 +142,21 @@ pub enum HttpError {
         /// The API's message.
         message: String,
     },
+    /// The API refused credentials that are fetched fresh for each try (an OAuth2 token, even
+    /// a new one): this request failed, and the next one gets other credentials, so the
+    /// service is not stopped.
+    #[error(
+        "{service}: the API refused the credentials at {url}{}, also a fresh token; the next request tries another",
+        message_suffix(message)
+    )]
+    TokenRefused {
+        /// The service's name.
+        service: String,
+        /// The refused request's URL, credentials removed.
+        url: RedactedUrl,
+        /// The API's message.
+        message: String,
+    },
     /// A request would have gone to another origin than the service's base URL, with its
     /// credentials; it was not sent.
     #[error(
@@ -220,7 +235,9 @@ impl HttpError {
     pub fn status(&self) -> Option<StatusCode> {
         match self {
             Self::Status { status, .. } => Some(*status),
-            Self::CredentialsRejected { .. } => Some(StatusCode::UNAUTHORIZED),
+            Self::CredentialsRejected { .. } | Self::TokenRefused { .. } => {
+                Some(StatusCode::UNAUTHORIZED)
+            }
             _ => None,
         }
     }
@@ -235,6 +252,7 @@ impl HttpError {
             | Self::ConnectTimeout { attempts, .. }
             | Self::Malformed { attempts, .. } => *attempts,
             Self::CredentialsRejected { .. }
+            | Self::TokenRefused { .. }
             | Self::BodyTooLarge { .. }
             | Self::Redirect { .. } => 1,
             _ => 0,

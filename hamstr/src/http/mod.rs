@@ -504,15 +504,19 @@ impl HttpClient {
         // Only credentials the user gave can be refused; without any, a 401 is the endpoint's.
         if status == StatusCode::UNAUTHORIZED && settings.auth.is_some() {
             if let Some(hook) = hook {
+                let refused = || HttpError::TokenRefused {
+                    service: settings.service.clone(),
+                    url: shown.clone(),
+                    message: message.clone(),
+                };
                 if hook.refused() {
-                    let error = self.rejected(shown, &message);
                     return Err(Failed::new(
-                        error,
+                        refused(),
                         Decision::retry("credentials refused; new ones are fetched"),
                     ));
                 }
                 if hook.recovers() {
-                    return Err(Failed::stop(self.rejected(shown, &message)));
+                    return Err(Failed::stop(refused()));
                 }
             }
             let message = self.inner.rejected.get_or_init(|| message).clone();
