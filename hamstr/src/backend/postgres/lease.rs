@@ -53,6 +53,11 @@ impl Postgres {
         Some((worker.clone(), *held.tokens.get(collector)?))
     }
 
+    /// This worker's lease period, once it has claimed.
+    pub(super) fn lease_period(&self) -> Option<Duration> {
+        self.held().worker.as_ref().map(|(_, lease)| *lease)
+    }
+
     /// Starts the renewal task the first time this worker claims.
     fn start_renewal(&self, worker: &str, lease: Duration) {
         let mut held = self.held();
@@ -219,12 +224,25 @@ pub(super) async fn release(
 
 /// Inside a commit's transaction: whether `worker` still holds `collector` with `token`,
 /// unexpired. The row stays locked until the commit, so no claim takes it in between.
+///
+/// A worker frozen inside the transaction (stopped, swapped out, cut off) would hold that lock,
+/// and so block every other worker's claim, for as long as it stays frozen: the server ends the
+/// transaction once it has been idle for a lease period. The thawed worker finds its connection
+/// closed, tries the commit again on another, and this fence refuses it: the lease is lost.
 pub(super) async fn check_fence(
     client: &impl GenericClient,
     store: &Postgres,
     collector: &CollectorId,
     (worker, token): &(String, i64),
 ) -> Result<(), Failure> {
+    if let Some(lease) = store.lease_period() {
+        let millis = lease.as_millis().clamp(1_000, i32::MAX as u128);
+        client
+            .batch_execute(&format!(
+                "SET LOCAL idle_in_transaction_session_timeout = {millis}"
+            ))
+            .await?;
+    }
     let statement = client
         .prepare_cached(&format!(
             "SELECT 1 FROM {} WHERE service = $1 AND collector = $2 AND owner = $3 AND token = $4
@@ -396,4 +414,79 @@ pub(super) async fn watch_pauses(store: &Postgres) -> Result<SharedPauses, Failu
         },
     );
     Ok(Box::pin(stream))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::{Backend, Claim, Claimed};
+
+    /// A worker frozen inside a commit's transaction (its fence row locked, nothing sent) does
+    /// not block the takeover for longer than a lease: the server ends its idle transaction,
+    /// another worker's claim goes through, and the frozen worker's transaction is found dead,
+    /// which its commit reports as a lost lease.
+    #[tokio::test]
+    async fn a_worker_frozen_in_a_commit_cannot_block_a_takeover() {
+        let server = std::env::var("HAMSTR_TEST_POSTGRES_URL").expect(
+            "HAMSTR_TEST_POSTGRES_URL names the tests' PostgreSQL server: run `scripts/test`",
+        );
+        let schema = format!("hamstr_frozen_{}", std::process::id());
+        let separator = if server.contains('?') { '&' } else { '?' };
+        let url = format!("{server}{separator}schema={schema}");
+        let (frozen, other) = (
+            Postgres::connect(&url).unwrap(),
+            Postgres::connect(&url).unwrap(),
+        );
+        let collector = CollectorId::new("shop", "orders");
+        let claim = |worker| Claim {
+            collector: &collector,
+            worker,
+            lease: Duration::from_secs(1),
+            is_asked: true,
+        };
+        assert!(matches!(
+            frozen.claim_run(&claim("frozen")).await.unwrap(),
+            Claimed::Granted { .. }
+        ));
+        // Frozen: it renews nothing more, and sits inside a commit that has taken its fence.
+        if let Some(renewal) = frozen.held().renewal.take() {
+            renewal.abort();
+        }
+        let mut client = frozen.inner.pool.get().await.unwrap();
+        let transaction = client.transaction().await.unwrap();
+        let fence = frozen.fence(&collector).unwrap();
+        check_fence(&transaction, &frozen, &collector, &fence)
+            .await
+            .unwrap();
+        // The other worker asks until it is granted: the lease runs out after a second, and the
+        // server ends the frozen transaction after a second idle, releasing the row.
+        let takeover = async {
+            loop {
+                match other.claim_run(&claim("other")).await.unwrap() {
+                    Claimed::Granted { taken_over_from } => return taken_over_from,
+                    Claimed::Busy { retry_in, .. } => {
+                        tokio::time::sleep(retry_in.min(Duration::from_millis(200))).await;
+                    }
+                }
+            }
+        };
+        let taken_over_from = tokio::time::timeout(Duration::from_secs(20), takeover)
+            .await
+            .expect("the frozen worker's transaction does not hold the row for ever");
+        assert_eq!(taken_over_from.as_deref(), Some("frozen"));
+        // Thawed, the frozen worker finds its transaction gone; the commit tried again on
+        // another connection meets the fence, which says the lease is lost.
+        assert!(transaction.commit().await.is_err());
+        drop(client);
+        let mut client = frozen.inner.pool.get().await.unwrap();
+        let transaction = client.transaction().await.unwrap();
+        let refused = check_fence(&transaction, &frozen, &collector, &fence).await;
+        assert!(
+            matches!(
+                refused,
+                Err(Failure::Backend(BackendError::LeaseLost { .. }))
+            ),
+            "{refused:?}"
+        );
+    }
 }
