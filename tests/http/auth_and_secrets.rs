@@ -159,6 +159,18 @@ async fn a_redirect_on_the_same_host_is_followed() {
 pub(super) struct Captured(Arc<Mutex<Vec<u8>>>);
 
 impl Captured {
+    /// Captures every log line of this thread, at trace level, until the guard is dropped.
+    pub(super) fn trace() -> (Self, tracing::subscriber::DefaultGuard) {
+        let captured = Self::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        (captured, tracing::subscriber::set_default(subscriber))
+    }
+
     /// Everything logged so far.
     pub(super) fn text(&self) -> String {
         String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
@@ -179,14 +191,7 @@ impl Write for Captured {
 /// way it is sent, also when the API rejects it.
 #[tokio::test]
 async fn credentials_never_appear_in_logs_errors_or_debug() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = Captured::trace();
 
     let mut shown = String::new();
     let auths = [

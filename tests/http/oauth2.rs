@@ -164,14 +164,7 @@ async fn a_401_mid_walk_is_healed_by_a_fresh_token() {
 /// stop it for good. No secret shows in logs, errors or `Debug`.
 #[tokio::test]
 async fn a_refused_refresh_fails_the_walk_and_the_service_recovers() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = Captured::trace();
 
     let api = api_behind(MockOAuth2::new("hamstr", SECRET).refresh_token(REFRESH)).await;
     let auth = OAuth2::refresh_token(

@@ -12,7 +12,6 @@ use super::{
     bind, init_logs, output, report_config_error, report_error, report_error_text, report_ok,
 };
 use crate::{
-    app::shutdown_signal,
     backend::{Backend, JsonLines},
     config::{self, ParameterValues, Project, catalog},
 };
@@ -96,19 +95,9 @@ pub(super) async fn extract(request: Request) -> ExitCode {
         report_error(&error);
         return ExitCode::from(2);
     }
-    let signal = match shutdown_signal() {
-        Ok(signal) => signal,
-        Err(error) => {
-            report_error(&error);
-            return ExitCode::FAILURE;
-        }
-    };
-    let report = match app.run_once_until(signal).await {
+    let report = match super::run_once(app, |error| report_error(error)).await {
         Ok(report) => report,
-        Err(error) => {
-            report_error(&error);
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     // Cron and containers read the exit code; a person at a terminal gets the summary too.
     if std::io::stderr().is_terminal() {
@@ -376,13 +365,9 @@ pub(super) fn catalog(api: Option<&str>) -> ExitCode {
         ));
         return ExitCode::SUCCESS;
     };
-    let Some(api) = catalog::find(name) else {
-        let names: Vec<&str> = catalog::apis().iter().map(catalog::Api::name).collect();
-        report_error_text(&format!(
-            "the catalog has no API `{name}`: {}",
-            names.join(", ")
-        ));
-        return ExitCode::from(2);
+    let api = match api_named(name) {
+        Ok(api) => api,
+        Err(code) => return code,
     };
     report_ok(&describe(api));
     ExitCode::SUCCESS
@@ -470,15 +455,23 @@ fn example(project: &Project) -> String {
     words.join(" ")
 }
 
-/// `hamstr init --from API [PATH]`.
-pub(super) fn init_from(name: &str, path: Option<PathBuf>, force: bool) -> ExitCode {
-    let Some(api) = catalog::find(name) else {
+/// The catalog's API `name`, or an error listing them (exit status 2).
+fn api_named(name: &str) -> Result<&'static catalog::Api, ExitCode> {
+    catalog::find(name).ok_or_else(|| {
         let names: Vec<&str> = catalog::apis().iter().map(catalog::Api::name).collect();
         report_error_text(&format!(
             "the catalog has no API `{name}`: {}",
             names.join(", ")
         ));
-        return ExitCode::from(2);
+        ExitCode::from(2)
+    })
+}
+
+/// `hamstr init --from API [PATH]`.
+pub(super) fn init_from(name: &str, path: Option<PathBuf>, force: bool) -> ExitCode {
+    let api = match api_named(name) {
+        Ok(api) => api,
+        Err(code) => return code,
     };
     let path = path.unwrap_or_else(|| PathBuf::from(format!("{}.yml", api.name())));
     let needed: Vec<String> = api

@@ -359,19 +359,9 @@ async fn run(file: &Path, options: RunOptions) -> ExitCode {
         };
     }
     let progress = show_progress.then(|| Progress::spawn(app.subscribe()));
-    let signal = match shutdown_signal() {
-        Ok(signal) => signal,
-        Err(error) => {
-            report_error(&error);
-            return ExitCode::FAILURE;
-        }
-    };
-    let report = match app.run_once_until(signal).await {
+    let report = match run_once(app, |error| report_start_error(error, file)).await {
         Ok(report) => report,
-        Err(error) => {
-            report_start_error(&error, file);
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     if let Some(progress) = progress {
         progress.finish().await;
@@ -382,6 +372,22 @@ async fn run(file: &Path, options: RunOptions) -> ExitCode {
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// One pass of every collector of `app`, ended early by Ctrl-C or SIGTERM; an error before the
+/// first request goes to `report` (exit status 2), one setting up the signals exits 1.
+async fn run_once(
+    app: Hamstr,
+    report: impl FnOnce(&AppError),
+) -> Result<crate::report::Report, ExitCode> {
+    let signal = shutdown_signal().map_err(|error| {
+        report_error(&error);
+        ExitCode::FAILURE
+    })?;
+    app.run_once_until(signal).await.map_err(|error| {
+        report(&error);
+        ExitCode::from(2)
+    })
 }
 
 /// Fills the project's parameters; a problem is reported, with exit code 2.

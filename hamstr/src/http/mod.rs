@@ -6,6 +6,7 @@ mod budget;
 mod cache;
 mod download;
 mod error;
+mod event;
 mod oauth2;
 mod quota;
 #[cfg(feature = "testing")]
@@ -39,6 +40,7 @@ pub(crate) use budget::Limits;
 pub(crate) use error::FetchError;
 pub use error::HttpError;
 use error::api_message;
+pub use event::RequestEvent;
 pub use oauth2::{OAuth2, OAuth2Error};
 pub use quota::RateLimit;
 pub use retry::{DEFAULT_INITIAL_DELAY, DEFAULT_MAX_DELAY, DEFAULT_RETRY_STATUSES, RetryPolicy};
@@ -96,31 +98,6 @@ struct Inner {
     rejected: OnceLock<String>,
     /// What its requests go through, for whoever listens (a running app's events).
     events: broadcast::Sender<RequestEvent>,
-}
-
-/// What a service's requests went through that is worth seeing as it happens.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub enum RequestEvent {
-    /// A request failed and is sent again after `wait`.
-    Retrying {
-        /// The request's URL, credentials removed.
-        url: RedactedUrl,
-        /// The attempt that failed, from 1.
-        attempt: u32,
-        /// Why it is retried (`rate limited`, `timeout`, `a status that is retried`…).
-        reason: &'static str,
-        /// How long until the next attempt.
-        wait: Duration,
-    },
-    /// Every request of the service waits until `resumes_at`.
-    Paused {
-        /// When requests go out again.
-        resumes_at: chrono::DateTime<chrono::Utc>,
-        /// `true`: the rate-limit quota (or hamstr's share of it) is used up; `false`: the API
-        /// asked to wait (`Retry-After`, a rate-limited answer).
-        is_quota: bool,
-    },
 }
 
 /// A successful answer, body read in full.

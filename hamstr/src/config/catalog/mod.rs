@@ -28,42 +28,15 @@ pub struct Api {
 }
 
 const APIS: [Api; 9] = [
-    Api {
-        name: "confluence",
-        source: include_str!("confluence.yml"),
-    },
-    Api {
-        name: "crates_io",
-        source: include_str!("crates_io.yml"),
-    },
-    Api {
-        name: "github",
-        source: include_str!("github.yml"),
-    },
-    Api {
-        name: "greenhouse",
-        source: include_str!("greenhouse.yml"),
-    },
-    Api {
-        name: "jira",
-        source: include_str!("jira.yml"),
-    },
-    Api {
-        name: "mollie",
-        source: include_str!("mollie.yml"),
-    },
-    Api {
-        name: "oura",
-        source: include_str!("oura.yml"),
-    },
-    Api {
-        name: "s3",
-        source: include_str!("s3.yml"),
-    },
-    Api {
-        name: "stripe",
-        source: include_str!("stripe.yml"),
-    },
+    Api::new("confluence", include_str!("confluence.yml")),
+    Api::new("crates_io", include_str!("crates_io.yml")),
+    Api::new("github", include_str!("github.yml")),
+    Api::new("greenhouse", include_str!("greenhouse.yml")),
+    Api::new("jira", include_str!("jira.yml")),
+    Api::new("mollie", include_str!("mollie.yml")),
+    Api::new("oura", include_str!("oura.yml")),
+    Api::new("s3", include_str!("s3.yml")),
+    Api::new("stripe", include_str!("stripe.yml")),
 ];
 
 /// Every API of the catalog, by name.
@@ -87,6 +60,10 @@ pub struct Variable {
 }
 
 impl Api {
+    const fn new(name: &'static str, source: &'static str) -> Self {
+        Self { name, source }
+    }
+
     /// Its name: `hamstr extract NAME ...`.
     pub fn name(&self) -> &'static str {
         self.name
