@@ -84,17 +84,14 @@ pub(super) async fn extract(request: Request) -> ExitCode {
         Arc::new(writer)
     };
     init_logs(true);
-    let app = match project.into_app_on(backend) {
-        Ok(app) => app.only([collector]),
-        Err(error) => {
-            report_error(&error);
-            return ExitCode::from(2);
-        }
+    let app = match super::checked(
+        project
+            .into_app_on(backend)
+            .map(|app| app.only([collector])),
+    ) {
+        Ok(app) => app,
+        Err(code) => return code,
     };
-    if let Err(error) = app.check() {
-        report_error(&error);
-        return ExitCode::from(2);
-    }
     let report = match super::run_once(app, |error| report_error(error)).await {
         Ok(report) => report,
         Err(code) => return code,
@@ -303,21 +300,7 @@ fn collector_named(
     name: &str,
     arguments: &mut Vec<String>,
 ) -> Result<String, String> {
-    let names: Vec<(String, String)> = project
-        .services
-        .iter()
-        .flat_map(|service| {
-            service
-                .collectors
-                .iter()
-                .map(|collector| (service.name.clone(), collector.name.clone()))
-        })
-        .collect();
-    let is_known = |wanted: &str| {
-        names.iter().any(|(service, collector)| {
-            collector == wanted || format!("{service}/{collector}") == wanted
-        })
-    };
+    let is_known = |wanted: &str| project.collector(wanted).is_some();
     if is_known(name) || project.files.iter().any(|file| file.name == name) {
         return Ok(name.to_owned());
     }
@@ -328,9 +311,9 @@ fn collector_named(
             return Ok(joined);
         }
     }
-    let known: Vec<&str> = names
-        .iter()
-        .map(|(_, collector)| collector.as_str())
+    let known: Vec<&str> = project
+        .collectors()
+        .map(|(_, collector)| collector.name.as_str())
         .collect();
     Err(format!(
         "no collector is named `{name}`; the collectors: {}",
@@ -344,7 +327,8 @@ pub(super) fn catalog(api: Option<&str>) -> ExitCode {
         let mut table = output::table(["api", "collectors", "environment", "what"]);
         for api in catalog::apis() {
             let project = api.described();
-            let collectors: Vec<String> = collectors(&project)
+            let collectors: Vec<String> = project
+                .collectors()
                 .map(|(_, collector)| collector.name.clone())
                 .collect();
             let variables: Vec<String> = api
@@ -373,22 +357,11 @@ pub(super) fn catalog(api: Option<&str>) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn collectors(
-    project: &Project,
-) -> impl Iterator<Item = (&config::ServiceConfig, &config::CollectorConfig)> {
-    project.services.iter().flat_map(|service| {
-        service
-            .collectors
-            .iter()
-            .map(move |collector| (service, collector))
-    })
-}
-
 /// One API: its notes, collectors with their arguments, parameters and environment.
 fn describe(api: &catalog::Api) -> String {
     let project = api.described();
     let mut table = output::table(["collector", "arguments", "endpoint", "search"]);
-    for (_, collector) in collectors(&project) {
+    for (_, collector) in project.collectors() {
         let search = match &collector.search {
             Some(crate::service::Search::Param(param)) => format!("?{param}="),
             Some(crate::service::Search::Endpoint { path, param, .. }) => {
@@ -434,7 +407,7 @@ fn describe(api: &catalog::Api) -> String {
 
 /// The first collector with its example arguments.
 fn example(project: &Project) -> String {
-    let Some((_, collector)) = collectors(project).next() else {
+    let Some((_, collector)) = project.collectors().next() else {
         return String::new();
     };
     let mut words = vec![collector.name.clone()];

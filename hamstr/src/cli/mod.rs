@@ -325,18 +325,13 @@ async fn run(file: &Path, options: RunOptions) -> ExitCode {
         .is_ok_and(|scheme| scheme.writes_stdout);
     let show_progress = once && std::io::stderr().is_terminal();
     init_logs(show_progress);
-    let app = match project.into_app(&storage) {
-        Ok(app) if only.is_empty() => app,
-        Ok(app) => app.only(only),
-        Err(error) => {
-            report_error(&error);
-            return ExitCode::from(2);
-        }
+    let built = project
+        .into_app(&storage)
+        .map(|app| if only.is_empty() { app } else { app.only(only) });
+    let app = match checked(built) {
+        Ok(app) => app,
+        Err(code) => return code,
     };
-    if let Err(error) = app.check() {
-        report_error(&error);
-        return ExitCode::from(2);
-    }
     let app = if is_full { app.backfill() } else { app };
     let app = match worker {
         Some(worker) => app.worker_name(worker),
@@ -372,6 +367,15 @@ async fn run(file: &Path, options: RunOptions) -> ExitCode {
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// The app `built` is, checked before any request; a problem is reported, with exit status 2.
+fn checked(built: Result<Hamstr, AppError>) -> Result<Hamstr, ExitCode> {
+    let app = built.and_then(|app| app.check().map(|()| app));
+    app.map_err(|error| {
+        report_error(&error);
+        ExitCode::from(2)
+    })
 }
 
 /// One pass of every collector of `app`, ended early by Ctrl-C or SIGTERM; an error before the

@@ -143,23 +143,21 @@ impl Project {
             };
             filled.insert(parameter.name.clone(), value);
         }
-        for service in &self.services {
-            for collector in &service.collectors {
-                if !is_selected(&selected, service, collector) {
+        let running = self
+            .collectors()
+            .filter(|(service, collector)| is_selected(&selected, service, collector));
+        for (service, collector) in running {
+            for parameter in &self.parameters {
+                let name = parameter.name.as_str();
+                if filled.get(name).is_some_and(Option::is_some) {
                     continue;
                 }
-                for parameter in &self.parameters {
-                    let name = parameter.name.as_str();
-                    if filled.get(name).is_some_and(Option::is_some) {
-                        continue;
-                    }
-                    // A URL cannot be formed without it; a query parameter or header can go.
-                    let is_needed = parameter.is_required
-                        || uses_in(&service.base_url, name)
-                        || uses_in(&collector.endpoint, name);
-                    if is_needed && uses(service, collector, name) {
-                        problems.push(missing(parameter, service, collector));
-                    }
+                // A URL cannot be formed without it; a query parameter or header can go.
+                let is_needed = parameter.is_required
+                    || uses_in(&service.base_url, name)
+                    || uses_in(&collector.endpoint, name);
+                if is_needed && uses(service, collector, name) {
+                    problems.push(missing(parameter, service, collector));
                 }
             }
         }
@@ -259,24 +257,12 @@ fn selected(project: &Project, only: &[String], problems: &mut Vec<String>) -> O
     if only.is_empty() {
         return None;
     }
-    let ids: Vec<(String, &str)> = project
-        .services
-        .iter()
-        .flat_map(|service| {
-            service.collectors.iter().map(move |collector| {
-                (
-                    format!("{}/{}", service.name, collector.name),
-                    collector.name.as_str(),
-                )
-            })
-        })
-        .collect();
     let mut chosen = Vec::new();
     for name in only {
-        let found: Vec<&String> = ids
-            .iter()
-            .filter(|(id, short)| id == name || short == name)
-            .map(|(id, _)| id)
+        let found: Vec<String> = project
+            .collectors()
+            .filter(|(service, collector)| collector.is_named(service, name))
+            .map(|(service, collector)| collector.id(service))
             .collect();
         if found.is_empty() {
             // A file is selected by the app; it uses no parameters.
@@ -285,14 +271,17 @@ fn selected(project: &Project, only: &[String], problems: &mut Vec<String>) -> O
                 .iter()
                 .any(|file| &file.name == name || format!("files/{}", file.name) == *name)
             {
-                let known: Vec<&str> = ids.iter().map(|(id, _)| id.as_str()).collect();
+                let known: Vec<String> = project
+                    .collectors()
+                    .map(|(service, collector)| collector.id(service))
+                    .collect();
                 problems.push(format!(
                     "no collector is named `{name}`; the collectors: {}",
                     known.join(", ")
                 ));
             }
         }
-        chosen.extend(found.into_iter().cloned());
+        chosen.extend(found);
     }
     Some(chosen)
 }
@@ -302,10 +291,9 @@ fn is_selected(
     service: &ServiceConfig,
     collector: &CollectorConfig,
 ) -> bool {
-    selected.as_ref().is_none_or(|ids| {
-        ids.iter()
-            .any(|id| *id == format!("{}/{}", service.name, collector.name))
-    })
+    selected
+        .as_ref()
+        .is_none_or(|ids| ids.contains(&collector.id(service)))
 }
 
 /// Gives the positional arguments to the one selected collector's `args:`.
@@ -317,14 +305,9 @@ fn positional(
     problems: &mut Vec<String>,
 ) {
     let chosen: Vec<&CollectorConfig> = project
-        .services
-        .iter()
-        .flat_map(|service| {
-            service
-                .collectors
-                .iter()
-                .filter(move |collector| is_selected(selected, service, collector))
-        })
+        .collectors()
+        .filter(|(service, collector)| is_selected(selected, service, collector))
+        .map(|(_, collector)| collector)
         .collect();
     let [collector] = chosen.as_slice() else {
         problems.push(format!(

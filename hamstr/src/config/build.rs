@@ -77,33 +77,30 @@ impl Project {
     /// assert!(project.endpoint("nothing").is_none());
     /// ```
     pub fn endpoint(&self, name: &str) -> Option<Endpoint> {
-        let (service, collector) = self.services.iter().find_map(|service| {
-            service
-                .collectors
-                .iter()
-                .find(|collector| {
-                    collector.name == name || format!("{}/{}", service.name, collector.name) == name
-                })
-                .map(|collector| (service, collector))
-        })?;
-        let mut endpoint = service_of(service.clone()).endpoint(collector.endpoint.clone());
-        if let Some(path) = &collector.record {
-            endpoint = endpoint.records(crate::records::Records::object(path.as_str()));
-        }
-        if let Some(records) = &collector.records {
-            endpoint = endpoint.records(records.as_str());
-        }
-        for (name, value) in &collector.params {
-            endpoint = endpoint.param(name, value);
-        }
-        if let Some(search) = &collector.search {
-            endpoint = endpoint.search_with(search.clone());
-        }
-        if let Some(lookup) = &collector.lookup {
-            endpoint = endpoint.lookup(lookup.clone());
-        }
-        Some(endpoint)
+        let (service, collector) = self.collector(name)?;
+        Some(endpoint_of(&service_of(service.clone()), collector))
     }
+}
+
+/// `collector`'s endpoint of `service`: its records path, parameters, search and lookup.
+fn endpoint_of(service: &Service, collector: &CollectorConfig) -> Endpoint {
+    let mut endpoint = service.endpoint(collector.endpoint.clone());
+    if let Some(path) = &collector.record {
+        endpoint = endpoint.records(crate::records::Records::object(path.as_str()));
+    }
+    if let Some(records) = &collector.records {
+        endpoint = endpoint.records(records.as_str());
+    }
+    for (name, value) in &collector.params {
+        endpoint = endpoint.param(name, value);
+    }
+    if let Some(search) = &collector.search {
+        endpoint = endpoint.search_with(search.clone());
+    }
+    if let Some(lookup) = &collector.lookup {
+        endpoint = endpoint.lookup(lookup.clone());
+    }
+    endpoint
 }
 
 #[cfg(feature = "s3")]
@@ -388,14 +385,12 @@ impl Project {
         let mut combined = Combined::new();
         let mut services = Vec::new();
         for service in &self.services {
+            // One service for its collectors: they share its limits, quota and connections.
             let built = service_of(service.clone());
-            services.push(built);
             for collector in &service.collectors {
-                let name = format!("{}/{}", service.name, collector.name);
-                if let Some(endpoint) = self.endpoint(&name) {
-                    combined = combined.endpoint(name, endpoint);
-                }
+                combined = combined.endpoint(collector.id(service), endpoint_of(&built, collector));
             }
+            services.push(built);
         }
         for file in &self.files {
             combined = combined.file(file.name.clone(), file_source(file, &services)?);

@@ -119,6 +119,24 @@ impl AdminConfig {
         std::net::SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 9650);
 }
 
+impl Project {
+    /// Every collector with its service, in file order.
+    pub fn collectors(&self) -> impl Iterator<Item = (&ServiceConfig, &CollectorConfig)> {
+        self.services.iter().flat_map(|service| {
+            service
+                .collectors
+                .iter()
+                .map(move |collector| (service, collector))
+        })
+    }
+
+    /// The collector `name` names, by its own name or as `service/name`.
+    pub fn collector(&self, name: &str) -> Option<(&ServiceConfig, &CollectorConfig)> {
+        self.collectors()
+            .find(|(service, collector)| collector.is_named(service, name))
+    }
+}
+
 /// One service (one API) of a project: `services: {NAME: {...}}`.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -306,6 +324,18 @@ pub struct CollectorConfig {
     pub search: Option<crate::service::Search>,
     /// How [`Endpoint::get`](crate::service::Endpoint::get) finds one of its records (`get:`).
     pub lookup: Option<crate::service::Lookup>,
+}
+
+impl CollectorConfig {
+    /// Whether `name` names it: its own name, or `service/name` of its `service`.
+    fn is_named(&self, service: &ServiceConfig, name: &str) -> bool {
+        self.name == name || self.id(service) == name
+    }
+
+    /// `service/name`, as the app names it.
+    fn id(&self, service: &ServiceConfig) -> String {
+        format!("{}/{}", service.name, self.name)
+    }
 }
 
 /// One file of a project, collected like an endpoint (`files: {NAME: {...}}`): a CSV or JSON
