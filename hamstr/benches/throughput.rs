@@ -275,6 +275,7 @@ fn run_measured(command: &mut std::process::Command) {
 }
 
 /// What one scenario did.
+#[derive(Clone, Copy)]
 struct Measured {
     records: usize,
     wall: Duration,
@@ -330,10 +331,18 @@ fn main() {
         std::thread::park();
         return;
     }
-    parent(records);
+    let only: Option<Vec<String>> =
+        value("--only").map(|names| names.split(',').map(str::to_owned).collect());
+    let rounds: usize = value("--rounds")
+        .and_then(|text| text.parse().ok())
+        .unwrap_or(3);
+    parent(records, only.as_deref(), rounds.max(1));
 }
 
-fn parent(records: usize) {
+/// `only`: the scenarios to run (with the floors they are held against), and nothing else;
+/// `rounds`: how many times each runs (every scenario once per round, so that a slow spell of
+/// the machine falls on all of them), its row the run of median wall time.
+fn parent(records: usize, only: Option<&[String]>, rounds: usize) {
     let base = start_server(records);
     let mut scenarios = vec![
         ("floor: count only", "floor-count", None),
@@ -390,6 +399,15 @@ fn parent(records: usize) {
             ),
         ]);
     }
+    if let Some(only) = only {
+        let wanted = |name: &str| only.iter().any(|wanted| wanted == name);
+        let floors: Vec<&str> = scenarios
+            .iter()
+            .filter(|(_, name, _)| wanted(name))
+            .filter_map(|(_, _, floor)| *floor)
+            .collect();
+        scenarios.retain(|(_, name, _)| wanted(name) || floors.contains(name));
+    }
     write_csv(records);
     let mut results: Vec<(&str, &str, Measured)> = Vec::new();
     let mut table = String::new();
@@ -398,8 +416,15 @@ fn parent(records: usize) {
         "{records} records, pages of {PAGE_SIZE}\n{:<30} {:>10} {:>9} {:>9} {:>9} {:>8}",
         "scenario", "records/s", "wall s", "CPU s", "peak MiB", "/floor"
     );
-    for (label, scenario, floor) in scenarios {
-        let measured = child(scenario, &base, records);
+    let mut runs: Vec<Vec<Measured>> = vec![Vec::new(); scenarios.len()];
+    for _ in 0..rounds {
+        for ((_, scenario, _), runs) in scenarios.iter().zip(&mut runs) {
+            runs.push(child(scenario, &base, records));
+        }
+    }
+    for ((label, scenario, floor), mut runs) in scenarios.into_iter().zip(runs) {
+        runs.sort_by_key(|measured| measured.wall);
+        let measured = runs.swap_remove(runs.len() / 2);
         let ratio = floor
             .and_then(|floor| results.iter().find(|(_, name, _)| *name == floor))
             .map(|(_, _, floor)| {
@@ -420,6 +445,10 @@ fn parent(records: usize) {
         assert_eq!(measured.records, records, "{label} stored every record");
         results.push((label, scenario, measured));
     }
+    let _ = writeln!(
+        table,
+        "(each row: the median of {rounds} runs by wall time; /floor: the floor's median wall time over this row's)"
+    );
     let _ = std::fs::remove_file(csv_path());
     if !has_postgres {
         let _ = writeln!(
@@ -427,6 +456,10 @@ fn parent(records: usize) {
             "(PostgreSQL rows left out: set {} to a server, e.g. `eval \"$(scripts/test-postgres start)\"`)",
             hamstr::testing::POSTGRES_URL_VARIABLE
         );
+    }
+    if only.is_some() {
+        let _ = std::io::stdout().lock().write_all(table.as_bytes());
+        return;
     }
     let slow_records = SLOW_PAGES * PAGE_SIZE;
     let one = child("slow-1", &base, slow_records);

@@ -188,3 +188,100 @@ async fn a_cut_last_line_is_not_read() {
         assert_eq!(missing, None);
     }
 }
+
+/// A writer that fails once: what the failed commit could not write is written by the next,
+/// not taken for unchanged.
+#[tokio::test]
+async fn a_failed_write_loses_no_record() {
+    #[derive(Clone, Default)]
+    struct FailsOnce(Shared, Arc<Mutex<bool>>);
+    impl Write for FailsOnce {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            let mut failed = self.1.lock().unwrap();
+            if !*failed {
+                *failed = true;
+                return Err(std::io::Error::other("disk full"));
+            }
+            self.0.write(buf)
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let output = FailsOnce::default();
+    let store = JsonLines::writer(output.clone());
+    store.prepare(&schema()).await.unwrap();
+    let error = store
+        .commit(batch(vec![(1, None), (2, None)], None))
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("disk full"), "{error}");
+    let committed = store
+        .commit(batch(vec![(1, None), (2, None)], None))
+        .await
+        .unwrap();
+    assert_eq!(committed.inserted, 2, "{committed:?}");
+    let text = String::from_utf8(output.0.0.lock().unwrap().clone()).unwrap();
+    assert_eq!(text.lines().count(), 2, "{text}");
+}
+
+/// More keys than the index holds in memory: they go to runs on disk and are still known, in
+/// the same process and after a restart (unchanged records are not written again, changed ones
+/// are).
+#[tokio::test]
+async fn a_folder_knows_more_keys_than_fit_in_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let pages = |note: Option<&'static str>, changed: i64| {
+        (0..50_i64).map(move |page| {
+            batch(
+                (page * 1_000..(page + 1) * 1_000)
+                    .map(|id| (id, if id % changed == 0 { note } else { None }))
+                    .collect(),
+                None,
+            )
+        })
+    };
+    let add = |total: &mut Committed, committed: Committed| {
+        total.inserted += committed.inserted;
+        total.updated += committed.updated;
+        total.unchanged += committed.unchanged;
+    };
+    let mut total = Committed::default();
+    let store = JsonLines::dir(dir.path()).unwrap();
+    store.prepare(&schema()).await.unwrap();
+    for page in pages(None, 1) {
+        add(&mut total, store.commit(page).await.unwrap());
+    }
+    assert_eq!(total.inserted, 50_000);
+    for restarted in [false, true] {
+        let store = if restarted {
+            JsonLines::dir(dir.path()).unwrap()
+        } else {
+            store.clone()
+        };
+        store.prepare(&schema()).await.unwrap();
+        let note = if restarted { "second" } else { "first" };
+        let mut total = Committed::default();
+        for page in pages(Some(note), 7) {
+            add(&mut total, store.commit(page).await.unwrap());
+        }
+        assert_eq!(
+            total,
+            Committed {
+                inserted: 0,
+                updated: 7_143,
+                unchanged: 50_000 - 7_143
+            },
+            "restarted: {restarted}"
+        );
+    }
+    let text = std::fs::read_to_string(dir.path().join("orders.jsonl")).unwrap();
+    assert_eq!(text.lines().count(), 50_000 + 2 * 7_143);
+    // Nothing but the store's own files is left in the folder.
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["orders.jsonl", "orders.schema.json"]);
+}

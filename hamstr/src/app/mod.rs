@@ -304,12 +304,23 @@ impl Hamstr {
         let planned = self.prepare().await?;
         let stop = CancellationToken::new();
         let forwarders = handle::forward_requests(&self.services(), &self.events, &stop);
-        let runs = future::join_all(planned.iter().map(|planned| {
-            let stop = &stop;
-            async move {
-                runtime::run_collector(planned, 1, stop, self.grace)
+        let runs = future::join_all(planned.into_iter().map(|planned| {
+            let (stop, grace) = (stop.clone(), self.grace);
+            // Each run on a task of its own, on the runtime's workers beside the tasks of its
+            // HTTP connections; awaited where the caller awaits (often `block_on` on the main
+            // thread), every page would wake that thread and back. Dropping this future still
+            // ends the runs.
+            let run = tokio_util::task::AbortOnDropHandle::new(tokio::spawn(async move {
+                runtime::run_collector(&planned, 1, &stop, grace)
                     .await
-                    .announce(planned)
+                    .announce(&planned)
+            }));
+            async move {
+                match run.await {
+                    Ok(report) => report,
+                    Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+                    Err(error) => panic!("a run's task ended before its run: {error}"),
+                }
             }
         }));
         let mut runs = std::pin::pin!(runs);

@@ -236,7 +236,8 @@ pub(super) async fn search(
         combined = combined.timeout(timeout);
     }
     let mut results = std::pin::pin!(combined.search(query));
-    let mut stdout = std::io::stdout().lock();
+    // Locked per line, not across the awaits.
+    let mut stdout = std::io::stdout();
     let mut has_failed = false;
     while let Some(result) = results.next().await {
         match result {

@@ -102,10 +102,21 @@ impl<'de> serde::de::Visitor<'de> for TopValues<'_> {
 
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut values = vec![None; self.keys.len()];
+        // Records of one API mostly list their keys in one order: the key after the last one
+        // found is tried first.
+        let mut next = 0;
         while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-            match self.keys.iter().position(|wanted| *wanted == key) {
+            let found = if self.keys.get(next).is_some_and(|wanted| *wanted == key) {
+                Some(next)
+            } else {
+                self.keys.iter().position(|wanted| *wanted == key)
+            };
+            match found {
                 // The last of repeated keys wins, as in a map.
-                Some(index) => values[index] = Some(map.next_value::<&'de RawValue>()?),
+                Some(index) => {
+                    values[index] = Some(map.next_value::<&'de RawValue>()?);
+                    next = index + 1;
+                }
                 None => {
                     map.next_value::<serde::de::IgnoredAny>()?;
                 }

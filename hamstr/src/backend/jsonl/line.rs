@@ -14,10 +14,24 @@ fn hasher() -> impl Hasher {
 }
 
 /// [`record_key`] of a row about to be written: the same hash as its line gives when read back.
-pub(super) fn row_key(schema: &Schema, row: &[Cell]) -> u64 {
+/// `scratch` is reused from row to row: the usual keys (integers, text) are written into it
+/// without a `serde_json::Value` or a `String` for each.
+pub(super) fn row_key(schema: &Schema, row: &[Cell], scratch: &mut Vec<u8>) -> u64 {
     let mut hasher = hasher();
     for &index in schema.primary_key_indexes() {
-        row[index].to_json().to_string().hash(&mut hasher);
+        let cell = &row[index];
+        scratch.clear();
+        match cell {
+            // Written as `serde_json::Value::to_string` writes them, which is what a line read
+            // back gives.
+            Cell::Integer(_) | Cell::String(_) => {
+                serde_json::to_writer(&mut *scratch, &JsonCell(cell)).expect("a key is written");
+            }
+            _ => scratch.extend_from_slice(cell.to_json().to_string().as_bytes()),
+        }
+        std::str::from_utf8(scratch)
+            .expect("JSON is UTF-8")
+            .hash(&mut hasher);
     }
     hasher.finish()
 }

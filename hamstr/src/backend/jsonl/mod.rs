@@ -98,6 +98,96 @@ struct Table {
     is_unsynced: bool,
 }
 
+impl Table {
+    /// Writes the lines of the rows that are new or changed, and flushes them to the OS with
+    /// every page (a killed process loses nothing); they are synced to disk only before the state
+    /// file is saved, which is all the order "records, then state" needs.
+    fn write(
+        &mut self,
+        target: &mut Target,
+        envelope: Option<&str>,
+        rows: &[Row],
+    ) -> Result<Committed, BackendError> {
+        let name = self.schema.name();
+        let mut committed = Committed::default();
+        let mut lines = Vec::with_capacity(rows.len() * 256);
+        let mut scratch = Vec::new();
+        for row in rows {
+            let start = lines.len();
+            if let Some(envelope) = envelope {
+                lines.extend_from_slice(envelope.as_bytes());
+            }
+            let record = lines.len();
+            // Straight from the cells to the line: no `serde_json::Value` per record.
+            serde_json::to_writer(
+                &mut lines,
+                &JsonRow {
+                    schema: &self.schema,
+                    row,
+                },
+            )
+            .map_err(|error| io_error("encoding a record", error))?;
+            let line = line_hash(&lines[record..]);
+            let previous = self
+                .keys
+                .insert(row_key(&self.schema, row, &mut scratch), line)
+                .map_err(|error| io_error(format!("indexing the keys of `{name}`"), error))?;
+            match previous {
+                None => committed.inserted += 1,
+                Some(previous) if previous == line => {
+                    lines.truncate(start);
+                    committed.unchanged += 1;
+                    continue;
+                }
+                Some(_) => committed.updated += 1,
+            }
+            if envelope.is_some() {
+                lines.push(b'}');
+            }
+            lines.push(b'\n');
+        }
+        let written = match (target, self.file.as_mut()) {
+            (Target::Dir(_), Some(file)) => {
+                self.is_unsynced |= !lines.is_empty();
+                file.write_all(&lines).and_then(|()| file.flush())
+            }
+            (Target::Writer(writer), _) => writer.write_all(&lines).and_then(|()| writer.flush()),
+            (Target::Dir(_), None) => Ok(()),
+        };
+        written.map_err(|error| io_error(format!("writing records of `{name}`"), error))?;
+        Ok(committed)
+    }
+
+    /// After a failed write: the file is opened again (a line cut short is cut off) and its keys
+    /// read again, so the index holds what the file holds. Should that fail too, the index
+    /// forgets every key: records collected again are then written again, never lost.
+    fn recover(&mut self, target: &Target, name: &str) {
+        let Target::Dir(dir) = target else {
+            self.keys.clear();
+            return;
+        };
+        // What the failed write left in the buffer is dropped, not written later.
+        if let Some(file) = self.file.take() {
+            drop(file.into_parts());
+        }
+        let path = dir.join(format!("{name}.jsonl"));
+        let reopened = open_for_append(&path).and_then(|file| {
+            let keys = existing_keys(&path, dir, &self.schema)?;
+            Ok((file, keys))
+        });
+        match reopened {
+            Ok((file, keys)) => {
+                self.file = Some(BufWriter::new(file));
+                self.keys = keys;
+            }
+            Err(error) => {
+                tracing::warn!(model = name, %error, "could not read the keys of the file again after a failed write; records collected again are written again");
+                self.keys.clear();
+            }
+        }
+    }
+}
+
 /// How many of the latest keys standard output remembers (16 bytes each, and the map's share).
 const STDOUT_KEYS: usize = 8_192;
 
@@ -311,8 +401,8 @@ fn complete_length(file: &mut File, length: u64) -> io::Result<u64> {
 
 /// The primary keys already in a model's file, each with its last line's hash, so a restart
 /// still tells new from updated and unchanged.
-fn existing_keys(path: &Path, schema: &Schema) -> io::Result<KeyIndex> {
-    let mut keys = KeyIndex::whole();
+fn existing_keys(path: &Path, dir: &Path, schema: &Schema) -> io::Result<KeyIndex> {
+    let mut keys = KeyIndex::whole(dir);
     let file = match File::open(path) {
         Ok(file) => file,
         Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(keys),
@@ -325,7 +415,7 @@ fn existing_keys(path: &Path, schema: &Schema) -> io::Result<KeyIndex> {
         else {
             continue;
         };
-        keys.insert(record_key(schema, &record), line_hash(line.as_bytes()));
+        keys.insert(record_key(schema, &record), line_hash(line.as_bytes()))?;
     }
     Ok(keys)
 }
@@ -354,7 +444,7 @@ impl Inner {
                 // not its line break is read again, not counted as stored.
                 let file = open_for_append(&path)
                     .map_err(|error| io_error(format!("opening {}", path.display()), error))?;
-                let keys = existing_keys(&path, &schema)
+                let keys = existing_keys(&path, dir, &schema)
                     .map_err(|error| io_error(format!("reading {}", path.display()), error))?;
                 (keys, Some(BufWriter::new(file)))
             }
@@ -395,8 +485,6 @@ impl Inner {
                 table: name.to_owned(),
             })?;
         batch.check_rows()?;
-        let mut committed = Committed::default();
-        let mut lines = Vec::with_capacity(batch.rows.len() * 256);
         let envelope = (*is_enveloped && matches!(target, Target::Writer(_))).then(|| {
             let text = |value: &str| serde_json::Value::from(value).to_string();
             format!(
@@ -405,47 +493,15 @@ impl Inner {
                 text(name)
             )
         });
-        for row in &batch.rows {
-            let start = lines.len();
-            if let Some(envelope) = &envelope {
-                lines.extend_from_slice(envelope.as_bytes());
+        let committed = match table.write(target, envelope.as_deref(), &batch.rows) {
+            Ok(committed) => committed,
+            Err(error) => {
+                // The index already holds keys whose lines may not have been written: a record
+                // collected again must not be taken for unchanged.
+                table.recover(target, name);
+                return Err(error);
             }
-            let record = lines.len();
-            // Straight from the cells to the line: no `serde_json::Value` per record.
-            serde_json::to_writer(
-                &mut lines,
-                &JsonRow {
-                    schema: &table.schema,
-                    row,
-                },
-            )
-            .map_err(|error| io_error("encoding a record", error))?;
-            let line = line_hash(&lines[record..]);
-            match table.keys.insert(row_key(&table.schema, row), line) {
-                None => committed.inserted += 1,
-                Some(previous) if previous == line => {
-                    lines.truncate(start);
-                    committed.unchanged += 1;
-                    continue;
-                }
-                Some(_) => committed.updated += 1,
-            }
-            if envelope.is_some() {
-                lines.push(b'}');
-            }
-            lines.push(b'\n');
-        }
-        // Flushed to the OS with every page (a killed process loses nothing); synced to disk only
-        // before the state file is saved, which is all the order "records, then state" needs.
-        let written = match (target, table.file.as_mut()) {
-            (Target::Dir(_), Some(file)) => {
-                table.is_unsynced |= !lines.is_empty();
-                file.write_all(&lines).and_then(|()| file.flush())
-            }
-            (Target::Writer(writer), _) => writer.write_all(&lines).and_then(|()| writer.flush()),
-            (Target::Dir(_), None) => Ok(()),
         };
-        written.map_err(|error| io_error(format!("writing records of `{name}`"), error))?;
         // Only now, with the records on disk, may the state say they are stored.
         if let Some(state) = batch.state {
             self.states.insert(batch.collector, state);

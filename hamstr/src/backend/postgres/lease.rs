@@ -357,15 +357,6 @@ fn parse_pause(payload: &str) -> Option<SharedPause> {
     Some(SharedPause::new(service, resumes_at))
 }
 
-/// Ends the task when the stream it feeds is dropped.
-struct AbortOnDrop(AbortHandle);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
 pub(super) async fn watch_pauses(store: &Postgres) -> Result<SharedPauses, Failure> {
     use futures_util::StreamExt;
     let tls = super::tls_connector(&store.inner.target)?;
@@ -385,7 +376,8 @@ pub(super) async fn watch_pauses(store: &Postgres) -> Result<SharedPauses, Failu
             }
         }
     });
-    let guard = AbortOnDrop(driver.abort_handle());
+    // Ends the task when the stream it feeds is dropped.
+    let guard = tokio_util::task::AbortOnDropHandle::new(driver);
     client
         .batch_execute(&format!("LISTEN {}", super::quote(&pause_channel(store))))
         .await?;
