@@ -96,6 +96,8 @@ struct Table {
     file: Option<BufWriter<File>>,
     /// Lines written since the file was last synced to disk.
     is_unsynced: bool,
+    /// A page's lines, kept from commit to commit so that its capacity is allocated once.
+    lines: Vec<u8>,
 }
 
 impl Table {
@@ -110,7 +112,8 @@ impl Table {
     ) -> Result<Committed, BackendError> {
         let name = self.schema.name();
         let mut committed = Committed::default();
-        let mut lines = Vec::with_capacity(rows.len() * 256);
+        let mut lines = std::mem::take(&mut self.lines);
+        lines.clear();
         let mut scratch = Vec::new();
         for row in rows {
             let start = lines.len();
@@ -154,6 +157,10 @@ impl Table {
             (Target::Writer(writer), _) => writer.write_all(&lines).and_then(|()| writer.flush()),
             (Target::Dir(_), None) => Ok(()),
         };
+        // A rare large batch does not keep its buffer.
+        if lines.capacity() <= 4 << 20 {
+            self.lines = lines;
+        }
         written.map_err(|error| io_error(format!("writing records of `{name}`"), error))?;
         Ok(committed)
     }
@@ -456,6 +463,7 @@ impl Inner {
                 keys,
                 file,
                 is_unsynced: false,
+                lines: Vec::new(),
             },
         );
         self.save_schema(&name)
