@@ -110,6 +110,13 @@ impl Table {
         envelope: Option<&str>,
         rows: &[Row],
     ) -> Result<Committed, BackendError> {
+        if let (Target::Dir(dir), None) = (&*target, &self.file) {
+            // A failed write whose file could not be opened again: opened now, or refused.
+            self.reopen(dir).map_err(|error| {
+                let name = self.schema.name();
+                io_error(format!("opening the file of `{name}` again"), error)
+            })?;
+        }
         let name = self.schema.name();
         let mut committed = Committed::default();
         let mut lines = std::mem::take(&mut self.lines);
@@ -155,7 +162,7 @@ impl Table {
                 file.write_all(&lines).and_then(|()| file.flush())
             }
             (Target::Writer(writer), _) => writer.write_all(&lines).and_then(|()| writer.flush()),
-            (Target::Dir(_), None) => Ok(()),
+            (Target::Dir(_), None) => Err(io::Error::other("the file is not open")),
         };
         // A rare large batch does not keep its buffer.
         if lines.capacity() <= 4 << 20 {
@@ -177,21 +184,21 @@ impl Table {
         if let Some(file) = self.file.take() {
             drop(file.into_parts());
         }
-        let path = dir.join(format!("{name}.jsonl"));
-        let reopened = open_for_append(&path).and_then(|file| {
-            let keys = existing_keys(&path, dir, &self.schema)?;
-            Ok((file, keys))
-        });
-        match reopened {
-            Ok((file, keys)) => {
-                self.file = Some(BufWriter::new(file));
-                self.keys = keys;
-            }
-            Err(error) => {
-                tracing::warn!(model = name, %error, "could not read the keys of the file again after a failed write; records collected again are written again");
-                self.keys.clear();
-            }
+        if let Err(error) = self.reopen(dir) {
+            // The next commit tries again, and fails while the file cannot be opened.
+            tracing::warn!(model = name, %error, "could not open the file again after a failed write");
+            self.keys.clear();
         }
+    }
+
+    /// Opens the model's file for appending (cutting a line left half-written) and reads its
+    /// keys again.
+    fn reopen(&mut self, dir: &Path) -> io::Result<()> {
+        let path = dir.join(format!("{}.jsonl", self.schema.name()));
+        let file = open_for_append(&path)?;
+        self.keys = existing_keys(&path, dir, &self.schema)?;
+        self.file = Some(BufWriter::new(file));
+        Ok(())
     }
 }
 

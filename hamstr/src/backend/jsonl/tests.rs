@@ -123,3 +123,42 @@ fn a_failed_write_is_recovered_from_the_file() {
     let text = fs::read_to_string(dir.path().join("things.jsonl")).unwrap();
     assert_eq!(text, "{\"id\":1}\n{\"id\":2}\n{\"id\":3}\n");
 }
+
+/// A file that cannot be opened again after a failed write makes the next commits fail, never
+/// succeed without writing; once it can be opened, they write.
+#[test]
+fn a_file_that_cannot_be_opened_again_refuses_commits() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("out");
+    let schema = Schema::builder("things")
+        .field("id", FieldType::Integer)
+        .primary_key(["id"])
+        .build()
+        .unwrap();
+    let store = JsonLines::dir(&dir).unwrap();
+    let mut inner = lock(&store.inner);
+    inner.prepare(schema.clone()).unwrap();
+    let batch = |ids: &[i64]| Batch {
+        collector: CollectorId::new("s", "things"),
+        schema: Arc::new(schema.clone()),
+        rows: ids.iter().map(|&id| vec![Cell::Integer(id)]).collect(),
+        state: None,
+    };
+    inner.commit(batch(&[1])).unwrap();
+    let kept = root.path().join("kept");
+    fs::rename(&dir, &kept).unwrap();
+    let Inner { target, tables, .. } = &mut *inner;
+    tables.get_mut("things").unwrap().recover(target, "things");
+    let error = inner.commit(batch(&[2])).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("opening the file of `things` again"),
+        "{error}"
+    );
+    fs::rename(&kept, &dir).unwrap();
+    let committed = inner.commit(batch(&[1, 2])).unwrap();
+    assert_eq!((committed.inserted, committed.unchanged), (1, 1));
+    let text = fs::read_to_string(dir.join("things.jsonl")).unwrap();
+    assert_eq!(text, "{\"id\":1}\n{\"id\":2}\n");
+}
