@@ -1,4 +1,5 @@
 use super::*;
+use line::{JsonRow, record_key, row_key};
 
 /// A line written straight from the cells reads back as `Cell::to_json` gives each cell, on
 /// one line, with the same key hash as when it is read back on a restart.
