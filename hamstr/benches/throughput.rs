@@ -375,6 +375,7 @@ fn parent(records: usize, only: Option<&[String]>, rounds: usize) {
             Some("floor-jsonl"),
         ),
         ("floor: stdout", "floor-stdout", None),
+        ("hamstr: stdout", "hamstr-stdout", Some("floor-stdout")),
         (
             "hamstr CLI (YAML): stdout",
             "cli-stdout",
@@ -707,6 +708,18 @@ async fn run_scenario(scenario: &str, base: &str, records: usize) -> usize {
         "hamstr-jsonl" => {
             collect(base, false, JsonLines::dir(dir.path()).expect("a folder")).await;
             count_lines(&dir.path().join("orders.jsonl"))
+        }
+        "hamstr-stdout" => {
+            // `JsonLines::writer` on a pipe `wc` drains, as the floor's lines go.
+            let mut drain = std::process::Command::new("wc")
+                .arg("-l")
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .expect("wc runs");
+            let pipe = std::io::BufWriter::new(drain.stdin.take().expect("a pipe"));
+            collect(base, false, JsonLines::writer(pipe)).await;
+            lines_counted(drain)
         }
         "hamstr-sqlite" | "hamstr-sqlite-link" => {
             let path = dir.path().join("hamstr.db");
