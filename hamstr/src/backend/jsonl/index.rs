@@ -132,8 +132,10 @@ impl Spilling {
         self.runs.clear();
     }
 
-    /// Writes the map to a new run, then merges runs of like size, so that there are about
-    /// log₂(keys / capacity) of them.
+    /// Writes the map to a new run, then merges the newest runs while the older is at most twice
+    /// the newer: a few runs are left, and each key is rewritten about log₁.₅(keys / capacity)
+    /// times. A failure leaves the index short of keys (records are then written again, never
+    /// lost), and the commit that hit it fails and reads the file's keys again.
     fn spill(&mut self) -> io::Result<()> {
         let mut entries: Vec<(u64, u64)> = self.recent.drain().collect();
         entries.sort_unstable_by_key(|&(key, _)| key);

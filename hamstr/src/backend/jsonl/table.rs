@@ -18,12 +18,15 @@ use crate::{
     model::{Row, Schema},
 };
 
+/// What a JSON Lines store keeps for one model.
 #[derive(Debug)]
 pub(super) struct Table {
     pub(super) schema: Schema,
     /// For each primary key written so far (hashed), the hash of its last line: tells new records
     /// from updates, and unchanged records from both.
     pub(super) keys: KeyIndex,
+    /// The model's file in a folder; `None` on a writer, and after a failed write whose file
+    /// could not be opened again.
     pub(super) file: Option<BufWriter<File>>,
     /// Lines written since the file was last synced to disk.
     pub(super) is_unsynced: bool,
