@@ -666,12 +666,7 @@ async fn run_scenario(scenario: &str, base: &str, records: usize) -> usize {
         "floor-stdout" => {
             // A JSON line per record, on a pipe another process drains, as `hamstr run --once`
             // with `--storage stdout` writes them.
-            let mut drain = std::process::Command::new("wc")
-                .arg("-l")
-                .stdin(std::process::Stdio::piped())
-                .stdout(std::process::Stdio::piped())
-                .spawn()
-                .expect("wc runs");
+            let mut drain = line_counter();
             let mut writer = std::io::BufWriter::new(drain.stdin.take().expect("a pipe"));
             floor(base, move |page: Vec<Order>| {
                 for record in &page {
@@ -711,12 +706,7 @@ async fn run_scenario(scenario: &str, base: &str, records: usize) -> usize {
         }
         "hamstr-stdout" => {
             // `JsonLines::writer` on a pipe `wc` drains, as the floor's lines go.
-            let mut drain = std::process::Command::new("wc")
-                .arg("-l")
-                .stdin(std::process::Stdio::piped())
-                .stdout(std::process::Stdio::piped())
-                .spawn()
-                .expect("wc runs");
+            let mut drain = line_counter();
             let pipe = std::io::BufWriter::new(drain.stdin.take().expect("a pipe"));
             collect(base, false, JsonLines::writer(pipe)).await;
             lines_counted(drain)
@@ -741,12 +731,7 @@ async fn run_scenario(scenario: &str, base: &str, records: usize) -> usize {
         }
         "cli-stdout" => {
             // The command's lines go to `wc` through a pipe, as the floor's do.
-            let mut drain = std::process::Command::new("wc")
-                .arg("-l")
-                .stdin(std::process::Stdio::piped())
-                .stdout(std::process::Stdio::piped())
-                .spawn()
-                .expect("wc runs");
+            let mut drain = line_counter();
             let pipe = drain.stdin.take().expect("a pipe");
             std::fs::write(dir.path().join("hamstr.yml"), yaml(base)).expect("written");
             run_measured(
@@ -938,6 +923,16 @@ async fn run_cli(base: &str, dir: &std::path::Path, storage: &str) {
             .env("RUST_LOG", "hamstr=warn")
             .stdout(std::process::Stdio::null()),
     );
+}
+
+/// `wc -l`, counting the lines written to its standard input.
+fn line_counter() -> std::process::Child {
+    std::process::Command::new("wc")
+        .arg("-l")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("wc runs")
 }
 
 /// The number `wc -l` printed, once its input is closed.

@@ -88,25 +88,32 @@ fn lines_read_back_as_their_rows() {
     );
 }
 
-/// After a failed write the index is read again from the file: a key the index took but whose
-/// line was cut short is new again, and the cut line is gone.
-#[test]
-fn a_failed_write_is_recovered_from_the_file() {
-    let dir = tempfile::tempdir().unwrap();
+/// A model `things` keyed by an integer `id`, and a batch of its rows by their ids.
+fn things() -> (Schema, impl Fn(&[i64]) -> Batch) {
     let schema = Schema::builder("things")
         .field("id", FieldType::Integer)
         .primary_key(["id"])
         .build()
         .unwrap();
-    let store = JsonLines::dir(dir.path()).unwrap();
-    let mut inner = lock(&store.inner);
-    inner.prepare(schema.clone()).unwrap();
-    let batch = |ids: &[i64]| Batch {
+    let shared = Arc::new(schema.clone());
+    let batch = move |ids: &[i64]| Batch {
         collector: CollectorId::new("s", "things"),
-        schema: Arc::new(schema.clone()),
+        schema: Arc::clone(&shared),
         rows: ids.iter().map(|&id| vec![Cell::Integer(id)]).collect(),
         state: None,
     };
+    (schema, batch)
+}
+
+/// After a failed write the index is read again from the file: a key the index took but whose
+/// line was cut short is new again, and the cut line is gone.
+#[test]
+fn a_failed_write_is_recovered_from_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (schema, batch) = things();
+    let store = JsonLines::dir(dir.path()).unwrap();
+    let mut inner = lock(&store.inner);
+    inner.prepare(schema.clone()).unwrap();
     inner.commit(batch(&[1, 2])).unwrap();
     // As a write that failed half-way leaves things: key 3 in the index, its line cut short.
     let Inner { target, tables, .. } = &mut *inner;
@@ -131,20 +138,10 @@ fn a_failed_write_is_recovered_from_the_file() {
 fn a_file_that_cannot_be_opened_again_refuses_commits() {
     let root = tempfile::tempdir().unwrap();
     let dir = root.path().join("out");
-    let schema = Schema::builder("things")
-        .field("id", FieldType::Integer)
-        .primary_key(["id"])
-        .build()
-        .unwrap();
+    let (schema, batch) = things();
     let store = JsonLines::dir(&dir).unwrap();
     let mut inner = lock(&store.inner);
     inner.prepare(schema.clone()).unwrap();
-    let batch = |ids: &[i64]| Batch {
-        collector: CollectorId::new("s", "things"),
-        schema: Arc::new(schema.clone()),
-        rows: ids.iter().map(|&id| vec![Cell::Integer(id)]).collect(),
-        state: None,
-    };
     inner.commit(batch(&[1])).unwrap();
     let kept = root.path().join("kept");
     fs::rename(&dir, &kept).unwrap();
