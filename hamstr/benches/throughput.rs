@@ -4,7 +4,11 @@
 //! ```sh
 //! cargo bench -p hamstr --bench throughput --features testing,cli            # 200,000 records
 //! cargo bench -p hamstr --bench throughput --features testing,cli -- --records 20000
+//! cargo bench -p hamstr --bench throughput --features testing,cli -- --only cli-jsonl --rounds 5
 //! ```
+//!
+//! Each scenario runs `--rounds` times (3 unless told), once per round; its row is the run of
+//! median wall time. `--only` runs the named scenarios and the floors they are held against.
 //!
 //! With `HAMSTR_TEST_POSTGRES_URL` set (`eval "$(scripts/test-postgres start)"`), the PostgreSQL
 //! rows run too, each scenario into a database of its own on that server.
@@ -13,8 +17,9 @@
 //! an `ETag` and a `Last-Modified`, as a static file server or GitHub sends them) and runs each
 //! scenario in a child process (this binary again, `--scenario NAME`), so that each one's peak
 //! RSS and CPU time are its own. The `hamstr` command's rows are the command's own: it runs as a
-//! process of its own under the scenario, and its CPU time and peak RSS are read when it is
-//! reaped (`getrusage(RUSAGE_CHILDREN)`). Linux only: the others come from `/proc/self`.
+//! process of its own under the scenario, its `VmHWM` read from `/proc/PID/status` every 2 ms
+//! while it runs and its CPU time from `/proc/PID/stat` once it has exited, before it is reaped.
+//! Linux only: the others come from `/proc/self`.
 
 use std::{
     fmt::Write as _,
