@@ -157,6 +157,16 @@ fn keys_left_out_keep_the_defaults() {
             .settings()
             .limits
     );
+    // A limit left out keeps the builder's default, not none.
+    assert_eq!(
+        service_with("    limits: {requests_per_second: 5}\n")
+            .settings
+            .limits,
+        Service::new("https://api.example.com/")
+            .requests_per_second(5)
+            .settings()
+            .limits
+    );
     assert!(
         service_with("    conditional_requests: true\n")
             .settings

@@ -344,6 +344,22 @@ async fn the_concurrency_cap_and_the_rate_hold_across_walks() {
     );
     assert!(max_in_flight(plain).await > 2);
 
+    // Unless told, a service has at most 64 in flight however many walks it serves, so that
+    // collectors that fall behind do not each open a connection of their own.
+    let api = MockApi::start().await;
+    api.route("/a", Collection::new(items(1)).records_at("data"));
+    let walks = 100;
+    api.inject("/a", Fault::Delay(Duration::from_millis(100)), walks);
+    let service = plain(&api);
+    let lists = (0..walks).map(|_| list_all(&service, "a"));
+    for walk in future::join_all(lists).await {
+        walk.unwrap();
+    }
+    assert_eq!(
+        api.max_concurrent_requests(),
+        hamstr::service::Limits::DEFAULT_MAX_CONCURRENT
+    );
+
     let api = MockApi::start().await;
     api.route("/a", Collection::new(items(1)).records_at("data"));
     let service = plain(&api).requests_per_second(20);

@@ -256,11 +256,11 @@ impl Hamstr {
                     .then(|| service.settings().limits.max_concurrent)
                     .flatten()
                     .map(|places| {
-                        Arc::clone(
-                            run_places
-                                .entry(service.service_name())
-                                .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(places))),
-                        )
+                        Arc::clone(run_places.entry(service.service_name()).or_insert_with(|| {
+                            Arc::new(tokio::sync::Semaphore::new(
+                                places.min(tokio::sync::Semaphore::MAX_PERMITS),
+                            ))
+                        }))
                     }),
                 backend: Arc::clone(&backend),
                 observer: self.observer.clone(),

@@ -186,7 +186,10 @@ pub(super) fn limits(checker: &mut Checker<'_>, node: &Node) -> Option<Limits> {
     let requests_per_minute = count("requests_per_minute", NO_LIMIT_HELP);
     let max_concurrent = count(
         "max_concurrent",
-        "0 would send nothing; leave the key out for no limit",
+        &format!(
+            "0 would send nothing; leave the key out for the default, {}",
+            Limits::DEFAULT_MAX_CONCURRENT
+        ),
     );
     let max_quota_fraction = get(mapping, "max_quota_fraction").map(|node| {
         checker.fraction(
@@ -212,7 +215,7 @@ pub(super) fn limits(checker: &mut Checker<'_>, node: &Node) -> Option<Limits> {
         requests_per_minute: requests_per_minute.flatten(),
         max_concurrent: max_concurrent
             .flatten()
-            .and_then(|count| usize::try_from(count).ok()),
+            .map_or(defaults.max_concurrent, |count| usize::try_from(count).ok()),
         max_quota_fraction: max_quota_fraction
             .flatten()
             .unwrap_or(defaults.max_quota_fraction),

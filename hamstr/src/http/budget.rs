@@ -61,7 +61,7 @@ impl Budget {
             }),
             concurrent: limits
                 .max_concurrent
-                .map(|count| Arc::new(Semaphore::new(count.max(1)))),
+                .map(|count| Arc::new(Semaphore::new(count.clamp(1, Semaphore::MAX_PERMITS)))),
         }
     }
 

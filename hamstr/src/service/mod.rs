@@ -222,7 +222,8 @@ impl Service {
         self.set(|settings| settings.limits.requests_per_minute = Some(count))
     }
 
-    /// At most `count` requests in flight at once, across all collectors of this service.
+    /// At most `count` requests in flight at once, across all collectors of this service
+    /// ([`Limits::DEFAULT_MAX_CONCURRENT`] unless set).
     pub fn max_concurrent_requests(self, count: usize) -> Self {
         self.set(|settings| settings.limits.max_concurrent = Some(count))
     }

@@ -98,11 +98,20 @@ pub struct Limits {
     pub requests_per_second: Option<u32>,
     /// At most this many requests per minute, evenly spaced (`requests_per_minute`).
     pub requests_per_minute: Option<u32>,
-    /// At most this many requests in flight at once (`max_concurrent`).
+    /// At most this many requests in flight at once (`max_concurrent`);
+    /// [`DEFAULT_MAX_CONCURRENT`](Self::DEFAULT_MAX_CONCURRENT) unless set.
     pub max_concurrent: Option<usize>,
     /// The share (above 0, at most 1) of the API's reported rate-limit quota used
     /// (`max_quota_fraction`); 1: all of it.
     pub max_quota_fraction: f64,
+}
+
+impl Limits {
+    /// Requests in flight at once when a service sets no `max_concurrent`. Without a bound,
+    /// thousands of collectors of one service that fall behind each open a connection of their
+    /// own: a storm of connections that makes every run later still, and that runs out of file
+    /// descriptors.
+    pub const DEFAULT_MAX_CONCURRENT: usize = 64;
 }
 
 impl Default for Limits {
@@ -110,7 +119,7 @@ impl Default for Limits {
         Self {
             requests_per_second: None,
             requests_per_minute: None,
-            max_concurrent: None,
+            max_concurrent: Some(Self::DEFAULT_MAX_CONCURRENT),
             max_quota_fraction: 1.0,
         }
     }
