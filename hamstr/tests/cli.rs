@@ -125,35 +125,39 @@ fn paged_project(api: &MockApi) -> String {
     yaml
 }
 
-/// `hamstr run --once` walks every paginator type to the end and stores every record in SQLite.
+/// `hamstr run --once` walks every paginator type to the end and stores every record in SQLite,
+/// on its one thread and on several.
 #[tokio::test(flavor = "multi_thread")]
 async fn every_paginator_type_into_sqlite() {
     let api = MockApi::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("hamstr.yml"), paged_project(&api)).unwrap();
-    let output = hamstr(dir.path(), &["run", "hamstr.yml", "--once"], &[]).await;
-    assert!(output.status.success(), "{}", text(&output.stderr));
-    let db = rusqlite::Connection::open(dir.path().join("hamstr.db")).unwrap();
-    for table in [
-        "page_number",
-        "offset",
-        "cursor",
-        "has_more",
-        "json_next",
-        "link_header",
-        "seek",
-    ] {
-        let (count, price): (i64, f64) = db
-            .query_row(
-                &format!("SELECT COUNT(*), MAX(price) FROM {table}"),
-                [],
-                |row| Ok((row.get(0)?, row.get(1)?)),
-            )
-            .unwrap();
-        assert_eq!((count, price), (25, 25.5), "{table}");
+    for threads in ["1", "3"] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("hamstr.yml"), paged_project(&api)).unwrap();
+        let args = ["run", "hamstr.yml", "--once", "--threads", threads];
+        let output = hamstr(dir.path(), &args, &[]).await;
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        let db = rusqlite::Connection::open(dir.path().join("hamstr.db")).unwrap();
+        for table in [
+            "page_number",
+            "offset",
+            "cursor",
+            "has_more",
+            "json_next",
+            "link_header",
+            "seek",
+        ] {
+            let (count, price): (i64, f64) = db
+                .query_row(
+                    &format!("SELECT COUNT(*), MAX(price) FROM {table}"),
+                    [],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+                .unwrap();
+            assert_eq!((count, price), (25, 25.5), "{table} on {threads} threads");
+        }
+        let summary = text(&output.stdout);
+        assert!(summary.contains("seek/seek"), "{summary}");
     }
-    let summary = text(&output.stdout);
-    assert!(summary.contains("seek/seek"), "{summary}");
 }
 
 /// Every auth kind reaches the API (which refuses requests without it), with the secret taken

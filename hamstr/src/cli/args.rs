@@ -25,6 +25,17 @@ Examples:
 pub struct Cli {
     #[command(subcommand)]
     pub(super) command: Command,
+    /// Threads for the collectors, their pages and the admin API. One (the default) is the
+    /// fastest and smallest for API calls; more spread the parsing of many busy services over
+    /// cores. A SQLite store writes on a thread of its own either way.
+    #[arg(
+        long,
+        global = true,
+        value_name = "N",
+        default_value_t = 1,
+        value_parser = clap::value_parser!(u16).range(1..)
+    )]
+    pub(super) threads: u16,
 }
 
 #[derive(Debug, Subcommand)]

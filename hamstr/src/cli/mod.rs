@@ -20,9 +20,33 @@ use args::Command;
 use output::{Progress, cluster_tables, print_summary, status_tables};
 
 /// Runs the command line; `main` is this and the exit code.
-pub async fn main() -> ExitCode {
+pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
+    match runtime(cli.threads) {
+        Ok(runtime) => runtime.block_on(dispatch(cli.command)),
+        Err(error) => {
+            report_error_text(&format!("cannot start the async runtime: {error}"));
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// One thread unless told otherwise: a second one costs a hand-over per page and an allocator
+/// arena of its own, and buys nothing while pages come from the network faster than one thread
+/// parses them (docs/performance.md).
+fn runtime(threads: u16) -> std::io::Result<tokio::runtime::Runtime> {
+    let mut builder = if threads == 1 {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        let mut builder = tokio::runtime::Builder::new_multi_thread();
+        builder.worker_threads(threads.into());
+        builder
+    };
+    builder.enable_all().build()
+}
+
+async fn dispatch(command: Command) -> ExitCode {
+    match command {
         Command::Run {
             file,
             once,
