@@ -127,16 +127,19 @@ impl DueKey {
 }
 
 /// A mark as the SQL stores keep it: JSON text.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) fn mark_text(mark: Option<&Mark>) -> Option<String> {
     mark.and_then(|mark| serde_json::to_string(mark).ok())
 }
 
 /// A mark from its JSON text; one that does not read is no mark (the key is read whole).
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) fn mark_of(text: Option<String>) -> Option<Mark> {
     serde_json::from_str(&text?).ok()
 }
 
 /// A stored depth (an SQL integer) as a depth.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) fn depth_of(depth: Option<i64>) -> Option<u32> {
     depth.and_then(|depth| u32::try_from(depth).ok())
 }
@@ -295,6 +298,7 @@ pub(crate) fn count<'a>(
 
 /// The counts in the order the queries select them: known, done, due, failed, gone, beyond the
 /// depth limit.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) fn frontier_of(counts: [i64; 6]) -> Frontier {
     let [known, done, due, failed, gone, beyond_depth] =
         counts.map(|count| usize::try_from(count).unwrap_or(0));
@@ -312,6 +316,7 @@ pub(crate) fn frontier_of(counts: [i64; 6]) -> Frontier {
 
 /// The SQL condition "within the depth limit `$limit`" (a parameter that may be null: no limit),
 /// for both SQL stores.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) fn within_depth_sql(limit: &str) -> String {
     format!("({limit} IS NULL OR (depth IS NOT NULL AND depth <= {limit}))")
 }

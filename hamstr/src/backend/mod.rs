@@ -43,9 +43,10 @@ pub use crate::state::{CollectorId, RunRecord, State};
 pub use continuation::{Continuation, Position};
 pub use jsonl::JsonLines;
 pub use keys::{DueKey, FoundKeys, Frontier, KeyRead, KeyStatus};
-pub(crate) use keys::{
-    KeyRow, count as count_keys, depth_of, frontier_of, mark_of, mark_text, within_depth_sql,
-};
+pub(crate) use keys::{KeyRow, count as count_keys};
+/// What the two SQL stores share about keys.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) use keys::{depth_of, frontier_of, mark_of, mark_text, within_depth_sql};
 pub use lease::{
     Claim, Claimed, ClusterStatus, LeaseStatus, SharedPause, SharedPauses, WorkerStatus,
     default_worker_name,
@@ -58,6 +59,7 @@ pub use read::{Direction, Filter, Op, Order, Query, RowPage, check_key};
 pub use scan::{distinct_values, find_by_key};
 #[cfg(feature = "sqlite")]
 pub use sqlite::Sqlite;
+#[cfg(feature = "yaml")]
 pub(crate) use storage::expected_forms;
 pub use storage::{Scheme, Storage, StorageError, register_scheme, schemes};
 
