@@ -4,8 +4,10 @@
 //! The document element becomes an object with one key, its name. An element that holds only
 //! text is a string (an empty one is `""`); one with child elements is an object of them, its
 //! attributes under `@name` and any text under `#text`. Namespace prefixes are dropped. A child
-//! that repeats is an array; so is every child named in `lists`, once or not at all, so that a
-//! listing of one item is still a list.
+//! that repeats is an array; so is every child named in `lists`, so that a listing of one item is
+//! still a list. A list named by its path from the document element (`ListBucketResult.Contents`)
+//! is there, empty, whenever its parent is: an empty listing has no records, not a records path
+//! that is missing.
 
 use quick_xml::{Reader, events::Event};
 use serde_json::{Map, Value};
@@ -17,8 +19,57 @@ struct Open {
     text: String,
 }
 
+/// The lists of `xml: {lists: [...]}`: element names, and paths from the document element.
+struct Lists<'a> {
+    names: Vec<&'a str>,
+    /// Each path's parent (its names from the document element) and its last name.
+    paths: Vec<(Vec<&'a str>, &'a str)>,
+}
+
+impl<'a> Lists<'a> {
+    fn new(lists: &'a [String]) -> Self {
+        let mut names = Vec::new();
+        let mut paths = Vec::new();
+        for list in lists {
+            match list.rsplit_once('.') {
+                Some((parent, name)) => paths.push((parent.split('.').collect(), name)),
+                None => names.push(list.as_str()),
+            }
+        }
+        Self { names, paths }
+    }
+
+    /// Whether `name`, a child of the elements `parents` (from the document element), is a list.
+    fn is_list(&self, parents: &[Open], name: &str) -> bool {
+        self.names.contains(&name)
+            || self
+                .paths
+                .iter()
+                .any(|(parent, last)| *last == name && is_path(parents, parent))
+    }
+
+    /// Adds, empty, the lists of `element` (the last of `path`) that it does not hold.
+    fn add_missing(&self, path: &[Open], element: &mut Map<String, Value>) {
+        for (parent, name) in &self.paths {
+            if !element.contains_key(*name) && is_path(path, parent) {
+                element.insert((*name).to_owned(), Value::Array(Vec::new()));
+            }
+        }
+    }
+}
+
+/// Whether the open elements `path` are the names `names`.
+fn is_path(path: &[Open], names: &[&str]) -> bool {
+    path.len() == names.len()
+        && path
+            .iter()
+            .zip(names)
+            .all(|(open, name)| open.name == *name)
+}
+
 /// `body` (XML) as JSON text; or why it is not XML.
 pub(crate) fn to_json(body: &[u8], lists: &[String]) -> Result<Vec<u8>, String> {
+    let lists = Lists::new(lists);
     let text = std::str::from_utf8(body).map_err(|error| format!("not UTF-8: {error}"))?;
     let mut reader = Reader::from_str(text);
     let mut stack: Vec<Open> = Vec::new();
@@ -38,15 +89,16 @@ pub(crate) fn to_json(body: &[u8], lists: &[String]) -> Result<Vec<u8>, String> 
                 stack.push(open);
             }
             Event::Empty(start) => {
-                let mut children = Map::new();
-                attributes(&start, &mut children)?;
-                let value = if children.is_empty() {
-                    Value::String(String::new())
-                } else {
-                    Value::Object(children)
-                };
                 let name = local_name(start.local_name().as_ref());
-                place(&mut stack, &mut root, name, value, lists);
+                // As an element opened and closed at once, so that its lists are added.
+                stack.push(Open {
+                    name,
+                    children: Map::new(),
+                    text: String::new(),
+                });
+                let last = stack.len() - 1;
+                attributes(&start, &mut stack[last].children)?;
+                close(&mut stack, &mut root, &lists);
             }
             Event::Text(text) => {
                 if let Some(open) = stack.last_mut() {
@@ -70,20 +122,10 @@ pub(crate) fn to_json(body: &[u8], lists: &[String]) -> Result<Vec<u8>, String> 
                 }
             }
             Event::End(_) => {
-                let Some(open) = stack.pop() else {
+                if stack.is_empty() {
                     return Err("an end tag without its start".to_owned());
-                };
-                let text = open.text.trim();
-                let value = if open.children.is_empty() {
-                    Value::String(text.to_owned())
-                } else {
-                    let mut children = open.children;
-                    if !text.is_empty() {
-                        children.insert("#text".to_owned(), Value::String(text.to_owned()));
-                    }
-                    Value::Object(children)
-                };
-                place(&mut stack, &mut root, open.name, value, lists);
+                }
+                close(&mut stack, &mut root, &lists);
             }
             Event::Eof => break,
             Event::Comment(_) | Event::Decl(_) | Event::PI(_) | Event::DocType(_) => {}
@@ -100,19 +142,27 @@ pub(crate) fn to_json(body: &[u8], lists: &[String]) -> Result<Vec<u8>, String> 
     serde_json::to_vec(&Value::Object(document)).map_err(|error| error.to_string())
 }
 
-/// Puts a finished element into its parent, or makes it the document's.
-fn place(
-    stack: &mut [Open],
-    root: &mut Option<(String, Value)>,
-    name: String,
-    value: Value,
-    lists: &[String],
-) {
+/// Closes the last open element of `stack` (there is one): its value goes into its parent, or
+/// becomes the document's.
+fn close(stack: &mut Vec<Open>, root: &mut Option<(String, Value)>, lists: &Lists<'_>) {
+    let mut children = std::mem::take(&mut stack.last_mut().expect("an open element").children);
+    lists.add_missing(stack, &mut children);
+    let Some(open) = stack.pop() else { return };
+    let text = open.text.trim();
+    let value = if children.is_empty() {
+        Value::String(text.to_owned())
+    } else {
+        if !text.is_empty() {
+            children.insert("#text".to_owned(), Value::String(text.to_owned()));
+        }
+        Value::Object(children)
+    };
+    let is_list = lists.is_list(stack, &open.name);
+    let name = open.name;
     let Some(parent) = stack.last_mut() else {
         *root = Some((name, value));
         return;
     };
-    let is_list = lists.contains(&name);
     match parent.children.get_mut(&name) {
         // An element's own value is a string or an object: an array is a list being made.
         Some(Value::Array(items)) => items.push(value),
@@ -176,6 +226,44 @@ mod tests {
         assert_eq!(
             json(r#"<a id="1">text<b>x</b><![CDATA[<raw>]]></a>"#, &[]),
             serde_json::json!({"a": {"@id": "1", "b": "x", "#text": "text<raw>"}})
+        );
+    }
+
+    #[test]
+    fn a_list_named_by_its_path_is_there_empty_whenever_its_parent_is() {
+        let lists = [
+            "ListBucketResult.Contents",
+            "ListAllMyBucketsResult.Buckets.Bucket",
+        ];
+        assert_eq!(
+            json(
+                "<ListBucketResult><Name>b</Name><KeyCount>0</KeyCount></ListBucketResult>",
+                &lists
+            ),
+            serde_json::json!({"ListBucketResult": {"Name": "b", "KeyCount": "0", "Contents": []}})
+        );
+        assert_eq!(
+            json(
+                "<ListAllMyBucketsResult><Buckets/><Owner/></ListAllMyBucketsResult>",
+                &lists
+            ),
+            serde_json::json!({"ListAllMyBucketsResult": {"Buckets": {"Bucket": []}, "Owner": ""}})
+        );
+        // One item is a list of one; an element of the same name elsewhere is not a list.
+        assert_eq!(
+            json(
+                "<ListBucketResult><Contents><Key>a</Key></Contents><Other><Contents>x</Contents></Other></ListBucketResult>",
+                &lists
+            ),
+            serde_json::json!({"ListBucketResult": {"Contents": [{"Key": "a"}], "Other": {"Contents": "x"}}})
+        );
+        // A list named alone is a list where it is, and nothing where it is not.
+        assert_eq!(
+            json(
+                "<ListBucketResult><Name>b</Name></ListBucketResult>",
+                &["Contents"]
+            ),
+            serde_json::json!({"ListBucketResult": {"Name": "b"}})
         );
     }
 

@@ -317,7 +317,9 @@ impl Service {
 
     /// Answers are XML (S3's listings, older APIs): each body is read as JSON before records
     /// are taken out of it, elements named in `lists` always lists, so a listing of one item is
-    /// still a list. The document element is an object with one key, its name; an element of
+    /// still a list. A list named by its path from the document element
+    /// (`ListBucketResult.Contents`) is there, empty, whenever its parent is, so an empty listing
+    /// has no records rather than no records path. The document element is an object with one key, its name; an element of
     /// text alone is a string; attributes are `@name`, text beside elements `#text`; namespace
     /// prefixes are dropped; an element that repeats is a list.
     pub fn xml<I, S>(self, lists: I) -> Self

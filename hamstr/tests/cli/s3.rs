@@ -1,7 +1,8 @@
 //! S3 against a local S3-compatible server (moto's server mode, `python3 -m moto.server`, which
 //! `.ci/run` installs from PyPI): the catalog's `s3` definition lists buckets and a bucket's objects page by page, and
 //! `hamstr extract --output s3://BUCKET/KEY` writes its JSON lines into a bucket. Requests are
-//! signed with SigV4 (the headers are checked against the mock API, which records them).
+//! signed with SigV4, and moto checks every signature (its window of unchecked requests is
+//! spent on the test's setup).
 
 use std::{net::TcpListener, process::Stdio, time::Duration};
 
@@ -14,18 +15,33 @@ use serde_json::{Value, json};
 
 use super::{hamstr, text};
 
-/// A moto server on a free port of 127.0.0.1, stopped when dropped.
+/// A moto server on a free port of 127.0.0.1 that checks every request's signature, stopped
+/// when dropped.
+///
+/// Moto checks signatures with botocore's SigV4 (the AWS SDK for Python's), an implementation
+/// of its own, once its window of unchecked requests is used up: that window is spent on making
+/// an IAM user with a key and a policy, and on the test's own setup (`put`), which sends no
+/// signature.
 struct Moto {
     child: tokio::process::Child,
     url: String,
+    key_id: String,
+    secret: String,
 }
 
+/// The IAM actions [`Moto::start`] takes: a user, its key, its policy.
+const IAM_SETUP: usize = 3;
+
 impl Moto {
-    async fn start() -> Self {
+    /// A server that takes `unchecked` unsigned requests after its own setup (each `put`
+    /// is one), and checks the signature of every request after those.
+    async fn start(unchecked: usize) -> Self {
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|listener| listener.local_addr())
             .unwrap()
             .port();
+        // The first answer to the poll below is one unchecked request.
+        let window = 1 + IAM_SETUP + unchecked;
         // As a module of the Python that has it: no console-script shim to find on PATH.
         let child = tokio::process::Command::new("python3")
             .args([
@@ -36,6 +52,7 @@ impl Moto {
                 "-p",
                 &port.to_string(),
             ])
+            .env("INITIAL_NO_AUTH_ACTION_COUNT", window.to_string())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .kill_on_drop(true)
@@ -47,7 +64,13 @@ impl Moto {
         let mut child = child;
         for _ in 0..600 {
             if client.get(&url).send().await.is_ok() {
-                return Self { child, url };
+                let (key_id, secret) = iam_user(&url).await;
+                return Self {
+                    child,
+                    url,
+                    key_id,
+                    secret,
+                };
             }
             if let Ok(Some(status)) = child.try_wait() {
                 panic!(
@@ -59,6 +82,7 @@ impl Moto {
         panic!("moto's server did not answer on {url}");
     }
 
+    /// Writes a bucket (`name`) or an object (`bucket/key`), unsigned: one of the `unchecked`.
     async fn put(&self, path: &str, body: impl Into<reqwest::Body>) {
         let status = reqwest::Client::new()
             .put(format!("{}{path}", self.url))
@@ -70,7 +94,16 @@ impl Moto {
         assert!(status.is_success(), "PUT {path}: {status}");
     }
 
-    /// An object written with the test's credentials (moto keeps it private to them).
+    /// Fails unless the window of unchecked requests is used up: an unsigned request is refused.
+    async fn assert_checking(&self) {
+        let answer = reqwest::Client::new().get(&self.url).send().await.unwrap();
+        assert!(
+            !answer.status().is_success(),
+            "moto still takes unsigned requests: the test's count of unchecked ones is off"
+        );
+    }
+
+    /// An object, read with the IAM user's key through `object_store`'s signer.
     async fn get(&self, bucket: &str, key: &str) -> String {
         use object_store::ObjectStore as _;
         let store = object_store::aws::AmazonS3Builder::new()
@@ -78,8 +111,8 @@ impl Moto {
             .with_allow_http(true)
             .with_bucket_name(bucket)
             .with_region("us-east-1")
-            .with_access_key_id("AKIDTESTING")
-            .with_secret_access_key("s3-secret-never-shown")
+            .with_access_key_id(&self.key_id)
+            .with_secret_access_key(&self.secret)
             .build()
             .unwrap();
         let object = store
@@ -89,14 +122,57 @@ impl Moto {
         String::from_utf8(object.bytes().await.unwrap().to_vec()).unwrap()
     }
 
+    /// What the command needs to reach the server as the IAM user.
     fn env(&self) -> Vec<(&str, &str)> {
         vec![
             ("AWS_ENDPOINT_URL", self.url.as_str()),
-            ("AWS_ACCESS_KEY_ID", "AKIDTESTING"),
-            ("AWS_SECRET_ACCESS_KEY", "s3-secret-never-shown"),
+            ("AWS_ACCESS_KEY_ID", self.key_id.as_str()),
+            ("AWS_SECRET_ACCESS_KEY", self.secret.as_str()),
             ("AWS_REGION", "us-east-1"),
         ]
     }
+}
+
+/// An IAM user allowed everything, made through moto's IAM query API: its key id and secret.
+async fn iam_user(url: &str) -> (String, String) {
+    iam(url, &[("Action", "CreateUser")]).await;
+    let created = iam(url, &[("Action", "CreateAccessKey")]).await;
+    let policy =
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+    iam(
+        url,
+        &[
+            ("Action", "PutUserPolicy"),
+            ("PolicyName", "everything"),
+            ("PolicyDocument", policy),
+        ],
+    )
+    .await;
+    let element = |name: &str| {
+        let start = created.find(&format!("<{name}>")).expect(name) + name.len() + 2;
+        let end = created[start..].find('<').expect(name) + start;
+        created[start..end].to_owned()
+    };
+    (element("AccessKeyId"), element("SecretAccessKey"))
+}
+
+/// One IAM action on the user `hamstr`, unsigned (inside the window): the credential scope of
+/// its `Authorization` only routes it to IAM. Its answer's body.
+async fn iam(url: &str, form: &[(&str, &str)]) -> String {
+    let answer = reqwest::Client::new()
+        .post(url)
+        .header(
+            "authorization",
+            "AWS4-HMAC-SHA256 Credential=AKIDSETUP/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0",
+        )
+        .form(&[&[("Version", "2010-05-08"), ("UserName", "hamstr")], form].concat())
+        .send()
+        .await
+        .unwrap();
+    let status = answer.status();
+    let body = answer.text().await.unwrap();
+    assert!(status.is_success(), "IAM {form:?}: {status} {body}");
+    body
 }
 
 impl Drop for Moto {
@@ -112,9 +188,15 @@ fn json_lines(stdout: &[u8]) -> Vec<Value> {
         .collect()
 }
 
+/// Every request below is signed, and moto checks each signature with botocore's SigV4: the
+/// catalog's listings (with a prefix and continuation tokens, and empty ones) and the lines
+/// written into a bucket. A wrong secret is refused and never shown.
+///
+/// The prefix has no `/`: moto's check takes a query value with a `/` or a space as decoded, and
+/// refuses such a request from the AWS SDK for Python (boto3) as well.
 #[tokio::test(flavor = "multi_thread")]
 async fn s3_buckets_and_objects_are_listed_page_by_page_and_lines_written_to_a_bucket() {
-    let moto = Moto::start().await;
+    let moto = Moto::start(29).await;
     let dir = tempfile::tempdir().unwrap();
     for bucket in ["reports", "raw", "out"] {
         moto.put(bucket, Vec::new()).await;
@@ -127,6 +209,7 @@ async fn s3_buckets_and_objects_are_listed_page_by_page_and_lines_written_to_a_b
         .await;
     }
     moto.put("reports/other/readme.txt", "hello").await;
+    moto.assert_checking().await;
     let env = moto.env();
 
     let output = hamstr(dir.path(), &["extract", "s3", "buckets"], &env).await;
@@ -149,7 +232,7 @@ async fn s3_buckets_and_objects_are_listed_page_by_page_and_lines_written_to_a_b
             "--set",
             "page_size=10",
             "--set",
-            "prefix=2026/",
+            "prefix=2026",
         ],
         &env,
     )
@@ -173,6 +256,27 @@ async fn s3_buckets_and_objects_are_listed_page_by_page_and_lines_written_to_a_b
     );
     assert!(lines.iter().all(|line| line["created_at"].is_string()));
 
+    // An empty bucket, and a prefix nothing starts with: no records, and no error.
+    for args in [
+        &["extract", "s3", "objects", "raw"][..],
+        &[
+            "extract",
+            "s3",
+            "objects",
+            "reports",
+            "--set",
+            "prefix=1999",
+        ],
+    ] {
+        let output = hamstr(dir.path(), args, &env).await;
+        assert!(
+            output.status.success(),
+            "{args:?}: {}",
+            text(&output.stderr)
+        );
+        assert!(output.stdout.is_empty(), "{args:?}");
+    }
+
     // The same lines into a bucket.
     let output = hamstr(
         dir.path(),
@@ -192,8 +296,22 @@ async fn s3_buckets_and_objects_are_listed_page_by_page_and_lines_written_to_a_b
     let written = moto.get("out", "objects.jsonl").await;
     assert_eq!(written.lines().count(), 26, "{written}");
     for printed in [text(&output.stderr), written] {
-        assert!(!printed.contains("s3-secret-never-shown"));
+        assert!(!printed.contains(&moto.secret));
     }
+
+    // A wrong secret: the signature does not match, the command says so and shows neither.
+    let wrong = "not-the-secret-never-shown";
+    let mut env = moto.env();
+    env.retain(|(name, _)| *name != "AWS_SECRET_ACCESS_KEY");
+    env.push(("AWS_SECRET_ACCESS_KEY", wrong));
+    let output = hamstr(dir.path(), &["extract", "s3", "buckets"], &env).await;
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("403"), "{stderr}");
+    assert!(
+        !stderr.contains(wrong) && !stderr.contains(&moto.secret),
+        "{stderr}"
+    );
 }
 
 /// The signature SigV4 puts on each request: an `Authorization` naming the key, the day, the
