@@ -520,7 +520,6 @@ fn strategies_project(api: &MockApi, count: u64, storage: &str) -> String {
 
 const STRATEGY_ROUTES: [&str; 4] = ["seek", "newest", "since", "full"];
 
-/// The stored ids of `table`, one per row (per line in JSON Lines), sorted.
 /// The lines `psql` prints for `sql` against the database at `url`.
 fn psql(url: &str, sql: &str) -> Vec<String> {
     let output = std::process::Command::new("psql")
@@ -531,6 +530,7 @@ fn psql(url: &str, sql: &str) -> Vec<String> {
     text(&output.stdout).lines().map(str::to_owned).collect()
 }
 
+/// The stored ids of `table`, one per row (per line in JSON Lines), sorted.
 fn stored_ids(dir: &Path, storage: &str, table: &str) -> Vec<u64> {
     let mut ids: Vec<u64> = if storage.starts_with("postgres") {
         psql(storage, &format!("SELECT id FROM \"{table}\""))
@@ -558,6 +558,84 @@ fn stored_ids(dir: &Path, storage: &str, table: &str) -> Vec<u64> {
     };
     ids.sort_unstable();
     ids
+}
+
+/// `--state FILE` with records on stdout, for `run` and `extract`: the next process goes on
+/// where the last one stopped and writes only what is new. A storage that keeps its own state
+/// refuses it, before any request.
+#[tokio::test(flavor = "multi_thread")]
+async fn stdout_runs_go_on_from_a_state_file() {
+    let api = MockApi::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let project = strategies_project(&api, 12, "stdout");
+    std::fs::write(dir.path().join("hamstr.yml"), project).unwrap();
+    let serve = |count: u64| {
+        api.route(
+            "/seek/items",
+            Collection::new(timed_items(1..=count))
+                .paging(Paging::seek())
+                .records_at("data")
+                .page_size(5),
+        );
+    };
+    let ids = |output: &Output| -> Vec<u64> {
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        text(&output.stdout)
+            .lines()
+            .map(|line| {
+                serde_json::from_str::<Value>(line).unwrap()["id"]
+                    .as_u64()
+                    .unwrap()
+            })
+            .collect()
+    };
+    let run = [
+        "run",
+        "hamstr.yml",
+        "--once",
+        "--only",
+        "seek",
+        "--state",
+        "run.json",
+    ];
+    assert_eq!(
+        ids(&hamstr(dir.path(), &run, &[]).await),
+        Vec::from_iter(1..=12)
+    );
+    serve(15);
+    assert_eq!(ids(&hamstr(dir.path(), &run, &[]).await), [13, 14, 15]);
+    let asked = api.requests("/seek/items");
+    assert_eq!(asked.last().unwrap().param("from"), Some("12"), "{asked:?}");
+
+    let extract = ["extract", "hamstr.yml", "seek", "--state", "extract.json"];
+    assert_eq!(
+        ids(&hamstr(dir.path(), &extract, &[]).await),
+        Vec::from_iter(1..=15)
+    );
+    serve(17);
+    assert_eq!(ids(&hamstr(dir.path(), &extract, &[]).await), [16, 17]);
+
+    let refused = hamstr(
+        dir.path(),
+        &[
+            "run",
+            "hamstr.yml",
+            "--once",
+            "--storage",
+            "sqlite://hamstr.db",
+            "--state",
+            "x.json",
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(refused.status.code(), Some(2));
+    let stderr = text(&refused.stderr);
+    assert!(
+        stderr.contains("--state is for records written to stdout"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("hamstr.db").exists());
 }
 
 /// `hamstr status` shows each collector's strategy, mark and runs; `hamstr run --full` reads

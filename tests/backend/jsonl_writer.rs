@@ -189,25 +189,28 @@ async fn a_cut_last_line_is_not_read() {
     }
 }
 
+/// A writer whose first write fails ("disk full").
+#[derive(Clone, Default)]
+struct FailsOnce(Shared, Arc<Mutex<bool>>);
+
+impl Write for FailsOnce {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut failed = self.1.lock().unwrap();
+        if !*failed {
+            *failed = true;
+            return Err(std::io::Error::other("disk full"));
+        }
+        self.0.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// A writer that fails once: what the failed commit could not write is written by the next,
 /// not taken for unchanged.
 #[tokio::test]
 async fn a_failed_write_loses_no_record() {
-    #[derive(Clone, Default)]
-    struct FailsOnce(Shared, Arc<Mutex<bool>>);
-    impl Write for FailsOnce {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            let mut failed = self.1.lock().unwrap();
-            if !*failed {
-                *failed = true;
-                return Err(std::io::Error::other("disk full"));
-            }
-            self.0.write(buf)
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
     let output = FailsOnce::default();
     let store = JsonLines::writer(output.clone());
     store.prepare(&schema()).await.unwrap();
@@ -284,4 +287,50 @@ async fn a_folder_knows_more_keys_than_fit_in_memory() {
         .collect();
     names.sort();
     assert_eq!(names, ["orders.jsonl", "orders.schema.json"]);
+}
+
+/// A writer's state file: the state of a commit whose lines could not be written is not saved;
+/// once they are, it is, and the next store on the same file (the next process) starts from
+/// it. A folder keeps its own state, and a file that is not state is refused, by name.
+#[tokio::test]
+async fn a_writer_keeps_its_state_in_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.json");
+    let collector = CollectorId::new("shop", "orders");
+    let mut state = State::default();
+    state.mark = Some(Mark::new("seek", "id", "2"));
+    let store = JsonLines::writer(FailsOnce::default())
+        .state_file(&path)
+        .unwrap();
+    store.prepare(&schema()).await.unwrap();
+    let rows = || vec![(1, None), (2, None)];
+    assert!(
+        store
+            .commit(batch(rows(), Some(state.clone())))
+            .await
+            .is_err()
+    );
+    assert!(!path.exists(), "no state for lines not written");
+    store
+        .commit(batch(rows(), Some(state.clone())))
+        .await
+        .unwrap();
+    let next = JsonLines::writer(Shared::default())
+        .state_file(&path)
+        .unwrap();
+    assert_eq!(next.load_state(&collector).await.unwrap(), Some(state));
+    let fresh = JsonLines::writer(Shared::default())
+        .state_file(dir.path().join("none.json"))
+        .unwrap();
+    assert_eq!(fresh.load_state(&collector).await.unwrap(), None);
+
+    let folder = JsonLines::dir(dir.path().join("out")).unwrap();
+    let refused = folder.state_file(&path).unwrap_err().to_string();
+    assert!(refused.contains("keeps its state in its own"), "{refused}");
+    std::fs::write(&path, "not state").unwrap();
+    let refused = JsonLines::writer(Shared::default())
+        .state_file(&path)
+        .unwrap_err()
+        .to_string();
+    assert!(refused.contains("state.json"), "{refused}");
 }

@@ -85,9 +85,13 @@ collected stays stored), 2 when the file has errors (nothing runs).")]
         /// environment variable of its name and its default.
         #[arg(long = "set", value_name = "NAME=VALUE", value_parser = parse_set)]
         set: Vec<(String, String)>,
+        /// With `--storage stdout`: keep the collectors' state in FILE (read first when it is
+        /// there), so that the next run goes on where this one stopped.
+        #[arg(long, value_name = "FILE")]
+        state: Option<PathBuf>,
     },
     /// Run one collector once, of a catalog API or a project file, and write its records to
-    /// stdout as JSON lines (nothing else goes to stdout); keeps no state.
+    /// stdout as JSON lines (nothing else goes to stdout); keeps no state unless `--state`.
     #[command(after_help = "\
 Examples:
   hamstr extract github repos rust-lang
@@ -118,6 +122,11 @@ written), 2 when the definition, a parameter or a credential is wrong (nothing i
         /// instead of stdout.
         #[arg(long, value_name = "FILE")]
         output: Option<PathBuf>,
+        /// Keep the collector's state in FILE (read first when it is there), so that the next
+        /// extract goes on where this one stopped: an incremental collector writes only what is
+        /// new.
+        #[arg(long, value_name = "FILE")]
+        state: Option<PathBuf>,
     },
     /// Search every collector and file of a catalog API or a project at once, each its own way
     /// (the API's search, or a scan), and write what matches as JSON lines tagged with where it

@@ -24,6 +24,7 @@ pub(super) struct Request {
     pub(super) set: Vec<(String, String)>,
     pub(super) is_enveloped: bool,
     pub(super) output: Option<PathBuf>,
+    pub(super) state: Option<PathBuf>,
 }
 
 pub(super) async fn extract(request: Request) -> ExitCode {
@@ -34,6 +35,7 @@ pub(super) async fn extract(request: Request) -> ExitCode {
         set,
         is_enveloped,
         output,
+        state,
     } = request;
     let mut project = match project_of(&source) {
         Ok(project) => project,
@@ -78,11 +80,22 @@ pub(super) async fn extract(request: Request) -> ExitCode {
             }
         },
     };
-    let backend: Arc<dyn Backend> = if is_enveloped {
-        Arc::new(writer.enveloped())
+    let writer = if is_enveloped {
+        writer.enveloped()
     } else {
-        Arc::new(writer)
+        writer
     };
+    let writer = match state {
+        None => writer,
+        Some(path) => match writer.state_file(path) {
+            Ok(writer) => writer,
+            Err(error) => {
+                report_error(&error);
+                return ExitCode::from(2);
+            }
+        },
+    };
+    let backend: Arc<dyn Backend> = Arc::new(writer);
     init_logs(true);
     let app = match super::checked(
         project

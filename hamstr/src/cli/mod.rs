@@ -5,12 +5,13 @@ mod extract;
 mod output;
 mod serve;
 
-use std::{io::IsTerminal, path::Path, process::ExitCode};
+use std::{io::IsTerminal, path::Path, process::ExitCode, sync::Arc};
 
 use clap::Parser;
 
 use crate::{
     app::{AppError, Hamstr, shutdown_signal},
+    backend::{Backend, JsonLines},
     config::{self, ConfigError, Storage},
     testing::{MockApi, demo},
     text::ErrorChain,
@@ -57,6 +58,7 @@ async fn dispatch(command: Command) -> ExitCode {
             admin,
             only,
             set,
+            state,
         } => {
             let options = RunOptions {
                 once,
@@ -67,6 +69,7 @@ async fn dispatch(command: Command) -> ExitCode {
                 admin,
                 only,
                 set,
+                state,
             };
             run(&file, options).await
         }
@@ -94,6 +97,7 @@ async fn dispatch(command: Command) -> ExitCode {
             set,
             envelope,
             output,
+            state,
         } => {
             let request = extract::Request {
                 source,
@@ -102,6 +106,7 @@ async fn dispatch(command: Command) -> ExitCode {
                 set,
                 is_enveloped: envelope,
                 output,
+                state,
             };
             extract::extract(request).await
         }
@@ -315,6 +320,7 @@ struct RunOptions {
     admin: Option<std::net::SocketAddr>,
     only: Vec<String>,
     set: Vec<(String, String)>,
+    state: Option<std::path::PathBuf>,
 }
 
 async fn run(file: &Path, options: RunOptions) -> ExitCode {
@@ -327,6 +333,7 @@ async fn run(file: &Path, options: RunOptions) -> ExitCode {
         admin,
         only,
         set,
+        state,
     } = options;
     let (mut project, storage) = match project_and_storage(file, storage.as_deref()) {
         Ok(loaded) => loaded,
@@ -348,10 +355,37 @@ async fn run(file: &Path, options: RunOptions) -> ExitCode {
         .scheme_entry()
         .is_ok_and(|scheme| scheme.writes_stdout);
     let show_progress = once && std::io::stderr().is_terminal();
+    // Records on stdout with their state in a file; every other storage keeps its own.
+    let on_stdout = match (&state, to_stdout) {
+        (None, _) => None,
+        (Some(path), true) => {
+            let writer = JsonLines::stdout();
+            let writer = if storage.scheme() == "stdout+envelope" {
+                writer.enveloped()
+            } else {
+                writer
+            };
+            match writer.state_file(path) {
+                Ok(writer) => Some(Arc::new(writer) as Arc<dyn Backend>),
+                Err(error) => {
+                    report_error(&error);
+                    return ExitCode::from(2);
+                }
+            }
+        }
+        (Some(_), false) => {
+            report_error_text(&format!(
+                "--state is for records written to stdout (--storage stdout); {storage} keeps its own state"
+            ));
+            return ExitCode::from(2);
+        }
+    };
     init_logs(show_progress);
-    let built = project
-        .into_app(&storage)
-        .map(|app| if only.is_empty() { app } else { app.only(only) });
+    let built = match on_stdout {
+        Some(backend) => project.into_app_on(backend),
+        None => project.into_app(&storage),
+    }
+    .map(|app| if only.is_empty() { app } else { app.only(only) });
     let app = match checked(built) {
         Ok(app) => app,
         Err(code) => return code,

@@ -50,7 +50,8 @@ const STATE_SAVE_INTERVAL: Duration = Duration::from_secs(1);
 ///
 /// In a folder, `<model>.schema.json` remembers each model's fields, so that a changed model is
 /// checked as in the other backends, `_hamstr_state.json` holds the collectors' state and
-/// `_hamstr_runs.jsonl` the load history. On a writer, state and history live in memory only.
+/// `_hamstr_runs.jsonl` the load history. On a writer, state and history live in memory, unless
+/// a [`state_file`](Self::state_file) keeps the state.
 ///
 /// Reads ([`Backend::get_row`], [`Backend::query`], [`Backend::distinct`]) read the model's file
 /// whole, keep the last line of each primary key, and answer in memory: every row committed
@@ -66,6 +67,8 @@ struct Inner {
     target: Target,
     tables: HashMap<String, Table>,
     states: HashMap<CollectorId, State>,
+    /// Where the state is saved: a folder's `_hamstr_state.json`, a writer's state file.
+    state_path: Option<PathBuf>,
     /// When the state file was last written.
     states_saved: Option<Instant>,
     /// The history of a writer's runs (a folder keeps it in a file).
@@ -130,19 +133,47 @@ impl JsonLines {
         let dir = dir.as_ref().to_owned();
         fs::create_dir_all(&dir)
             .map_err(|error| io_error(format!("creating {}", dir.display()), error))?;
-        let state_file = dir.join(STATE_FILE);
-        let states = match fs::read_to_string(&state_file) {
-            Ok(text) => {
-                let saved: Vec<(CollectorId, State)> =
-                    serde_json::from_str(&text).map_err(|error| {
-                        io_error(format!("reading {}", state_file.display()), error)
-                    })?;
-                saved.into_iter().collect()
+        let state_path = dir.join(STATE_FILE);
+        let states = read_states(&state_path)?;
+        let backend = Self::new(Target::Dir(dir), states);
+        lock(&backend.inner).state_path = Some(state_path);
+        Ok(backend)
+    }
+
+    /// Keeps the state of a writer's collectors in the file at `path`, so that the next process
+    /// goes on where this one stopped: a one-shot extract from cron that writes only what is
+    /// new. The state saved there is read now; it is saved (replacing the file whole) once the
+    /// lines it covers are written and flushed, so it never runs ahead of them. A run cut short
+    /// may leave lines the saved state does not cover yet: the next run writes them again.
+    ///
+    /// # Errors
+    /// When the file is there but is not a state file, or on a folder, which keeps its state in
+    /// a file of its own.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// use hamstr::backend::JsonLines;
+    /// # fn main() -> Result<(), hamstr::backend::BackendError> {
+    /// let backend = JsonLines::stdout().state_file(".hamstr-state.json")?;
+    /// # Ok(()) }
+    /// ```
+    pub fn state_file(self, path: impl AsRef<Path>) -> Result<Self, BackendError> {
+        let path = path.as_ref().to_owned();
+        {
+            let mut inner = lock(&self.inner);
+            if let Target::Dir(dir) = &inner.target {
+                return Err(io_error(
+                    format!("keeping state in {}", path.display()),
+                    io::Error::other(format!(
+                        "the folder {} keeps its state in its own {STATE_FILE}",
+                        dir.display()
+                    )),
+                ));
             }
-            Err(error) if error.kind() == io::ErrorKind::NotFound => HashMap::new(),
-            Err(error) => return Err(io_error(format!("reading {}", state_file.display()), error)),
-        };
-        Ok(Self::new(Target::Dir(dir), states))
+            inner.states = read_states(&path)?;
+            inner.state_path = Some(path);
+        }
+        Ok(self)
     }
 
     /// Writes every record to standard output, one JSON object per line.
@@ -174,6 +205,7 @@ impl JsonLines {
                 target,
                 tables: HashMap::new(),
                 states,
+                state_path: None,
                 states_saved: None,
                 history: RecentRuns::default(),
                 is_enveloped: false,
@@ -190,6 +222,20 @@ impl JsonLines {
         tokio::task::spawn_blocking(move || work(&mut lock(&inner)))
             .await
             .map_err(|error| io_error("running a JSON Lines write", error))?
+    }
+}
+
+/// The states saved at `path`; none when there is no file.
+fn read_states(path: &Path) -> Result<HashMap<CollectorId, State>, BackendError> {
+    let reading = || format!("reading {}", path.display());
+    match fs::read_to_string(path) {
+        Ok(text) => {
+            let saved: Vec<(CollectorId, State)> =
+                serde_json::from_str(&text).map_err(|error| io_error(reading(), error))?;
+            Ok(saved.into_iter().collect())
+        }
+        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(HashMap::new()),
+        Err(error) => Err(io_error(reading(), error)),
     }
 }
 
@@ -406,9 +452,10 @@ impl Inner {
         Ok(newest_runs(runs.iter(), collector, limit))
     }
 
-    /// Saves every collector's state, after syncing the records it covers to disk.
+    /// Saves every collector's state, after syncing the records it covers to disk (a writer's
+    /// lines are flushed by each commit).
     fn save_states(&mut self) -> Result<(), BackendError> {
-        let Target::Dir(dir) = &self.target else {
+        let Some(path) = &self.state_path else {
             return Ok(());
         };
         for (name, table) in &mut self.tables {
@@ -423,8 +470,7 @@ impl Inner {
         states.sort_by(|left, right| left.0.cmp(right.0));
         let text = serde_json::to_string_pretty(&states)
             .map_err(|error| io_error("encoding state", error))?;
-        let path = dir.join(STATE_FILE);
-        write_atomically(&path, text.as_bytes())
+        write_atomically(path, text.as_bytes())
             .map_err(|error| io_error(format!("writing {}", path.display()), error))
     }
 }
