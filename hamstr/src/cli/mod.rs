@@ -355,30 +355,10 @@ async fn run(file: &Path, options: RunOptions) -> ExitCode {
         .scheme_entry()
         .is_ok_and(|scheme| scheme.writes_stdout);
     let show_progress = once && std::io::stderr().is_terminal();
-    // Records on stdout with their state in a file; every other storage keeps its own.
-    let on_stdout = match (&state, to_stdout) {
-        (None, _) => None,
-        (Some(path), true) => {
-            let writer = JsonLines::stdout();
-            let writer = if storage.scheme() == "stdout+envelope" {
-                writer.enveloped()
-            } else {
-                writer
-            };
-            match writer.state_file(path) {
-                Ok(writer) => Some(Arc::new(writer) as Arc<dyn Backend>),
-                Err(error) => {
-                    report_error(&error);
-                    return ExitCode::from(2);
-                }
-            }
-        }
-        (Some(_), false) => {
-            report_error_text(&format!(
-                "--state is for records written to stdout (--storage stdout); {storage} keeps its own state"
-            ));
-            return ExitCode::from(2);
-        }
+    let on_stdout = match state.map(|path| stdout_with_state(&storage, &path)) {
+        None => None,
+        Some(Ok(backend)) => Some(backend),
+        Some(Err(code)) => return code,
     };
     init_logs(show_progress);
     let built = match on_stdout {
@@ -424,6 +404,28 @@ async fn run(file: &Path, options: RunOptions) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    }
+}
+
+/// Records on stdout as `storage` says, their state in the file at `path`; any other storage
+/// keeps its own state, and is refused with exit status 2.
+fn stdout_with_state(storage: &Storage, path: &Path) -> Result<Arc<dyn Backend>, ExitCode> {
+    let writer = match storage.scheme() {
+        "stdout" => JsonLines::stdout(),
+        "stdout+envelope" => JsonLines::stdout().enveloped(),
+        _ => {
+            report_error_text(&format!(
+                "--state is for records written to stdout (--storage stdout); {storage} keeps its own state"
+            ));
+            return Err(ExitCode::from(2));
+        }
+    };
+    match writer.state_file(path) {
+        Ok(writer) => Ok(Arc::new(writer)),
+        Err(error) => {
+            report_error(&error);
+            Err(ExitCode::from(2))
+        }
     }
 }
 
