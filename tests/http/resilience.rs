@@ -11,7 +11,7 @@ use hamstr::{
     paginate::PageNumber,
     report::RunReport,
     service::RetryPolicy,
-    testing::{Collection, Fault, MockApi, MockAuth, MockRateLimit, Validators},
+    testing::{Collection, Fault, MockApi, MockAuth, MockRateLimit, MockResponse, Validators},
 };
 use serde_json::json;
 use tokio::sync::oneshot;
@@ -297,6 +297,35 @@ async fn a_github_rate_limit_403_waits_for_the_reset() {
         times[4] - times[0] >= window,
         "the retry waited for the reset"
     );
+}
+
+/// GitHub's secondary rate limit (a 403 while requests are left, "You have exceeded a secondary
+/// rate limit") pauses the service for a minute, not until the quota's reset half an hour away;
+/// a 403 for the quota used up still waits for the reset.
+#[tokio::test]
+async fn a_secondary_rate_limit_waits_a_minute_not_for_the_reset() {
+    let reset = chrono::Utc::now().timestamp() + 1800;
+    for (remaining, message, seconds) in [
+        (
+            4990,
+            "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+            60..=61,
+        ),
+        (0, "API rate limit exceeded for user ID 1.", 1795..=1801),
+    ] {
+        let api = MockApi::start().await;
+        let refusal = MockResponse::text(403, json!({ "message": message }).to_string())
+            .header("x-ratelimit-limit", "5000")
+            .header("x-ratelimit-remaining", remaining.to_string())
+            .header("x-ratelimit-reset", reset.to_string());
+        api.route("/items", refusal);
+        let service = paged_service(&api).retry(fast_retries(1));
+        assert!(list_all(&service, "items").await.is_err());
+        let paused_until = service.rate_limit().unwrap().paused_until.unwrap();
+        let pause = (paused_until - chrono::Utc::now()).num_seconds() + 1;
+        assert!(seconds.contains(&pause), "{message}: paused for {pause} s");
+        assert_eq!(api.all_requests().len(), 1);
+    }
 }
 
 /// With `max_quota_fraction(0.5)`, hamstr leaves half of the quota to others: after another

@@ -503,9 +503,11 @@ impl HttpClient {
         let now = Instant::now();
         let is_rate_limited = quota::is_rate_limited(status.as_u16(), &headers, &message);
         let told = quota::retry_after(&headers).or_else(|| {
-            is_rate_limited
-                .then(|| self.inner.quota.reset_in(now))
-                .flatten()
+            if !is_rate_limited {
+                return None;
+            }
+            quota::secondary_wait(status.as_u16(), &headers, &message, attempt)
+                .or_else(|| self.inner.quota.reset_in(now))
         });
         let is_retried = is_rate_limited || settings.retry.is_retried_status(status.as_u16());
         if let Some(wait) = told

@@ -206,6 +206,29 @@ pub(crate) fn is_rate_limited(status: u16, headers: &HeaderMap, message: &str) -
                 || message.to_ascii_lowercase().contains("rate limit")))
 }
 
+/// The first wait after a secondary rate limit, doubled for each attempt refused after it.
+const SECONDARY_WAIT: Duration = Duration::from_secs(60);
+
+/// The wait after a refusal for the rate limit (`is_rate_limited`) that is not the quota being
+/// used up: GitHub's secondary rate limits (too many requests at once, or too fast), a `403`
+/// with requests still left or a message that names them. GitHub asks for a wait of at least a
+/// minute, and longer while the refusals go on; the quota's reset, maybe an hour away, is not
+/// what they wait for. `attempt` is the refused attempt's number, from 1.
+pub(crate) fn secondary_wait(
+    status: u16,
+    headers: &HeaderMap,
+    message: &str,
+    attempt: u32,
+) -> Option<Duration> {
+    let has_left = Reported::from_headers(headers)
+        .is_some_and(|reported| reported.remaining.is_some_and(|left| left > 0));
+    let says_so = message
+        .to_ascii_lowercase()
+        .contains("secondary rate limit");
+    (says_so || (status == 403 && has_left))
+        .then(|| SECONDARY_WAIT.saturating_mul(1 << attempt.saturating_sub(1).min(10)))
+}
+
 /// A service's quota, shared by all its requests: the reported limit, a local count of what is
 /// left, and the pause in force.
 #[derive(Debug)]
