@@ -36,12 +36,45 @@ enum State {
 
 struct CsvState {
     reader: csv::Reader<File>,
-    headers: Vec<String>,
-    /// The type of each column a model gave one.
-    types: Vec<Option<FieldType>>,
+    /// The columns a record holds, in the file's order.
+    columns: Vec<Column>,
     /// Data rows read so far, the header row not counted.
     row: u64,
     is_row_numbered: bool,
+}
+
+/// A column of a CSV file as a record's key.
+struct Column {
+    /// Its place in a row.
+    index: usize,
+    name: String,
+    /// Its type, when a model gives it one.
+    field_type: Option<FieldType>,
+}
+
+/// The columns of a CSV file with `headers`: of a name that repeats, the last column (as a JSON
+/// object would keep it), and no column named `_row` when the row number takes that key.
+fn columns(
+    headers: &[String],
+    types: Option<&crate::model::Schema>,
+    is_row_numbered: bool,
+) -> Vec<Column> {
+    headers
+        .iter()
+        .enumerate()
+        .filter(|(index, name)| {
+            let is_repeated_later = headers[index + 1..].contains(name);
+            let is_row_number = is_row_numbered && *name == "_row";
+            !is_repeated_later && !is_row_number
+        })
+        .map(|(index, name)| Column {
+            index,
+            name: name.clone(),
+            field_type: types
+                .and_then(|schema| schema.field(name))
+                .map(|(_, field)| field.field_type()),
+        })
+        .collect()
 }
 
 struct LinesState {
@@ -131,13 +164,7 @@ impl State {
                     .iter()
                     .map(|name| name.trim_start_matches('\u{feff}').to_owned())
                     .collect();
-                let types = headers
-                    .iter()
-                    .map(|name| {
-                        let schema = source.types.as_ref()?;
-                        schema.field(name).map(|(_, field)| field.field_type())
-                    })
-                    .collect();
+                let columns = columns(&headers, source.types.as_deref(), is_row_numbered);
                 let mut row = 0;
                 if let Some(resume) = resume {
                     let mut position = csv::Position::new();
@@ -150,8 +177,7 @@ impl State {
                 }
                 State::Csv(CsvState {
                     reader,
-                    headers,
-                    types,
+                    columns,
                     row,
                     is_row_numbered,
                 })
@@ -227,41 +253,67 @@ impl CsvState {
         })
     }
 
-    /// A row as a JSON object from the header's names to its values.
+    /// A row as a JSON object from the header's names to its values, written straight from
+    /// the row: no map of values, and no second parse of the text it makes.
     fn record(&self, row: &csv::StringRecord) -> std::io::Result<RawRecord> {
-        let mut object = Map::with_capacity(row.len() + 1);
-        for ((name, value), field_type) in self.headers.iter().zip(row).zip(&self.types) {
-            object.insert(name.clone(), cell(value, *field_type));
-        }
-        if self.is_row_numbered {
-            object.insert("_row".to_owned(), Value::from(self.row));
-        }
-        let text = serde_json::to_string(&object).map_err(std::io::Error::other)?;
-        RawValue::from_string(text).map_err(std::io::Error::other)
+        serde_json::value::to_raw_value(&CsvRow { state: self, row }).map_err(std::io::Error::other)
     }
 }
 
-/// A CSV value as JSON: empty is `null`; a typed column's number or boolean as one.
-fn cell(value: &str, field_type: Option<FieldType>) -> Value {
-    if value.is_empty() {
-        return Value::Null;
+/// A row of a CSV file, serialized as its record.
+struct CsvRow<'a> {
+    state: &'a CsvState,
+    row: &'a csv::StringRecord,
+}
+
+impl serde::Serialize for CsvRow<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        for column in &self.state.columns {
+            // A short row has no value for the last columns: no key either.
+            if let Some(value) = self.row.get(column.index) {
+                map.serialize_entry(&column.name, &CsvCell(value, column.field_type))?;
+            }
+        }
+        if self.state.is_row_numbered {
+            map.serialize_entry("_row", &self.state.row)?;
+        }
+        map.end()
     }
-    let typed = match field_type {
-        Some(FieldType::Integer) => value.trim().parse::<i64>().ok().map(Value::from),
-        Some(FieldType::Float) => value
-            .trim()
-            .parse::<f64>()
-            .ok()
-            .and_then(serde_json::Number::from_f64)
-            .map(Value::Number),
-        Some(FieldType::Bool) => match value.trim().to_ascii_lowercase().as_str() {
-            "true" | "1" | "yes" => Some(Value::Bool(true)),
-            "false" | "0" | "no" => Some(Value::Bool(false)),
-            _ => None,
-        },
-        _ => None,
-    };
-    typed.unwrap_or_else(|| Value::String(value.to_owned()))
+}
+
+/// A CSV value as JSON: empty is `null`; a typed column's number or boolean as one; anything
+/// else (a value its type cannot read included) as text.
+struct CsvCell<'a>(&'a str, Option<FieldType>);
+
+impl serde::Serialize for CsvCell<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let Self(value, field_type) = *self;
+        if value.is_empty() {
+            return serializer.serialize_unit();
+        }
+        match field_type {
+            Some(FieldType::Integer) => {
+                if let Ok(number) = value.trim().parse::<i64>() {
+                    return serializer.serialize_i64(number);
+                }
+            }
+            // JSON has no NaN or infinity: those stay text.
+            Some(FieldType::Float) => {
+                if let Some(number) = value.trim().parse::<f64>().ok().filter(|n| n.is_finite()) {
+                    return serializer.serialize_f64(number);
+                }
+            }
+            Some(FieldType::Bool) => match value.trim().to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" => return serializer.serialize_bool(true),
+                "false" | "0" | "no" => return serializer.serialize_bool(false),
+                _ => {}
+            },
+            _ => {}
+        }
+        serializer.serialize_str(value)
+    }
 }
 
 fn csv_reason(error: &csv::Error) -> String {
@@ -413,11 +465,32 @@ mod tests {
 
     #[test]
     fn csv_values_take_their_column_types() {
+        let cell = |value, field_type| serde_json::to_value(CsvCell(value, field_type)).unwrap();
         assert_eq!(cell("", Some(FieldType::Integer)), Value::Null);
         assert_eq!(cell("42", Some(FieldType::Integer)), Value::from(42));
         assert_eq!(cell("042", None), Value::from("042"));
         assert_eq!(cell("4.5", Some(FieldType::Float)), Value::from(4.5));
+        assert_eq!(cell("NaN", Some(FieldType::Float)), Value::from("NaN"));
         assert_eq!(cell("Yes", Some(FieldType::Bool)), Value::Bool(true));
         assert_eq!(cell("many", Some(FieldType::Integer)), Value::from("many"));
+        assert_eq!(cell("a \"b\"\n", None), Value::from("a \"b\"\n"));
+    }
+
+    /// Of a name that repeats the last column is the key, and a `_row` column gives way to
+    /// the row number when that is the key.
+    #[test]
+    fn repeated_and_row_named_columns() {
+        let headers: Vec<String> = ["id", "note", "_row", "note"].map(String::from).into();
+        let names = |is_row_numbered| -> Vec<(usize, String)> {
+            columns(&headers, None, is_row_numbered)
+                .into_iter()
+                .map(|column| (column.index, column.name))
+                .collect()
+        };
+        assert_eq!(
+            names(false),
+            [(0, "id".into()), (2, "_row".into()), (3, "note".into())]
+        );
+        assert_eq!(names(true), [(0, "id".into()), (3, "note".into())]);
     }
 }
