@@ -295,15 +295,23 @@ async fn a_file_by_url_is_read_through_its_service() {
         "/exports/orders.csv",
         MockResponse::text(200, "id,dish,price\n1,pad thai,9.5\n2,laksa,11\n"),
     );
+    // A URL of this run's own: a copy kept by an earlier run on the same port is no copy of it.
+    let path = format!(
+        "exports/orders.csv?run={}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
     let source = format!(
-        "services:\n  shop:\n    base_url: {}\n    auth: {{bearer: t0ken}}\nfiles:\n  orders:\n    service: shop\n    url: exports/orders.csv\n    cache_for: 1h\n    model: {{id: integer, dish: string, price: float}}\n",
+        "services:\n  shop:\n    base_url: {}\n    auth: {{bearer: t0ken}}\nfiles:\n  orders:\n    service: shop\n    url: \"{path}\"\n    cache_for: 1h\n    model: {{id: integer, dish: string, price: float}}\n",
         api.url()
     );
     let project = parse(&source).unwrap();
     let url = project.files[0].url.clone().expect("a file by URL");
     assert_eq!(
         (url.service.as_str(), url.path.as_str()),
-        ("shop", "exports/orders.csv")
+        ("shop", path.as_str())
     );
     assert_eq!(url.cache_for, Some(Duration::from_secs(3600)));
     assert_eq!(project.files[0].format, FileFormat::Csv { delimiter: b',' });
