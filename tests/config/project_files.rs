@@ -516,3 +516,69 @@ fn the_yaml_reference_shows_what_the_loader_does() {
         error.render()
     );
 }
+
+/// `spread_schedules: 1h` spreads the first runs of collectors with the same interval through
+/// the window: the k-th of four is due k quarters of an hour after the start. Without it, all
+/// four run at the start.
+#[tokio::test]
+async fn spread_schedules_spreads_the_first_runs() {
+    let api = hamstr::testing::MockApi::start().await;
+    let names = ["a", "b", "c", "d"];
+    for name in names {
+        api.route(
+            &format!("/{name}"),
+            hamstr::testing::Collection::new(vec![serde_json::json!({"id": 1})]),
+        );
+    }
+    let collectors: String = names
+        .map(|name| {
+            format!("      /{name}:\n        interval: 1h\n        model: {{id: integer}}\n")
+        })
+        .concat();
+    // Minutes from the start to each collector's next run, once started.
+    let due_in = |spread: &'static str| {
+        let source = format!(
+            "{spread}services:\n  api:\n    base_url: {}\n    records: data\n    collectors:\n{collectors}",
+            api.url()
+        );
+        async move {
+            let project = parse(&source).unwrap();
+            let app = project.into_app(&Storage::memory()).unwrap();
+            let started = chrono::Utc::now();
+            let mut handle = app.start().await.unwrap();
+            // Until every scheduler has planned its first run (or started it).
+            let mut statuses = handle.status(0).await.unwrap();
+            for _ in 0..10_000 {
+                if statuses
+                    .iter()
+                    .all(|status| status.next_run.is_some() || status.is_running)
+                {
+                    break;
+                }
+                tokio::task::yield_now().await;
+                statuses = handle.status(0).await.unwrap();
+            }
+            handle.stop().await;
+            statuses.sort_by(|left, right| left.collector.cmp(&right.collector));
+            statuses
+                .iter()
+                .map(|status| status.next_run.map(|next| (next - started).num_minutes()))
+                .collect::<Vec<_>>()
+        }
+    };
+    let spread = due_in("spread_schedules: 1h\n").await;
+    assert_eq!(spread[1..], [Some(15), Some(30), Some(45)], "{spread:?}");
+    let together = due_in("").await;
+    assert!(
+        together
+            .iter()
+            .all(|minutes| minutes.is_none_or(|minutes| minutes == 0 || minutes >= 59)),
+        "{together:?}"
+    );
+    let refused = parse(
+        "spread_schedules: soon\nservices: {api: {base_url: 'http://127.0.0.1/', collectors: {/a: {model: {id: integer}}}}}\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(refused.contains("`spread_schedules`"), "{refused}");
+}

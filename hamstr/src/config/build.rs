@@ -48,6 +48,9 @@ impl Project {
         if let Some(lease) = self.cluster.lease {
             app = app.lease_period(lease);
         }
+        if let Some(window) = self.spread_schedules {
+            app = app.spread_schedules(window);
+        }
         let mut services = Vec::new();
         for service in self.services {
             let service = build_service(service)?;

@@ -17,11 +17,12 @@ use super::{
 };
 use crate::service::ServiceSettings;
 
-pub(super) const PROJECT_KEYS: [&str; 7] = [
+pub(super) const PROJECT_KEYS: [&str; 8] = [
     "name",
     "storage",
     "cluster",
     "admin",
+    "spread_schedules",
     "parameters",
     "services",
     "files",
@@ -121,6 +122,10 @@ fn read_project(checker: &mut Checker<'_>, root: &MarkedMappingNode) -> Option<P
         Some(node) if !is_null(node) => admin(checker, node).map(Some),
         _ => Some(None),
     };
+    let spread_schedules = match get(root, "spread_schedules") {
+        Some(node) if !is_null(node) => checker.duration(node, "`spread_schedules`").map(Some),
+        _ => Some(None),
+    };
     // Before the services: an endpoint's `{name}` is a parameter's when one is declared so.
     let parameters = match get(root, "parameters") {
         Some(node) => super::parameters::parameters(checker, node),
@@ -165,6 +170,7 @@ fn read_project(checker: &mut Checker<'_>, root: &MarkedMappingNode) -> Option<P
         storage: storage?,
         cluster: cluster?,
         admin: admin?,
+        spread_schedules: spread_schedules?,
         parameters: parameters?,
         services: services?,
         files: files?,

@@ -83,6 +83,9 @@ pub struct Project {
     pub cluster: ClusterConfig,
     /// The admin server `hamstr run` serves (`admin:`), if any.
     pub admin: Option<AdminConfig>,
+    /// The window the collectors' first runs are spread over (`spread_schedules:`), if any:
+    /// [`Hamstr::spread_schedules`](crate::Hamstr::spread_schedules).
+    pub spread_schedules: Option<std::time::Duration>,
     /// The run-time parameters (`parameters:`), in file order; see [`Project::bind`].
     pub parameters: Vec<ParameterConfig>,
     /// The services, in file order; there may be none when there are files.
