@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 
 use crate::{
     collector::CollectError,
+    service::RateLimit,
     state::{CollectorId, RunOutcome, RunRecord},
     text::ErrorChain,
 };
@@ -140,6 +141,9 @@ fn counted(count: usize, one: &str, many: &str) -> String {
 pub struct Report {
     /// The runs.
     pub runs: Vec<RunReport>,
+    /// Each service's rate limit at the end of the pass, as its API last reported it; a service
+    /// whose API reported none is left out.
+    pub rate_limits: Vec<(String, RateLimit)>,
 }
 
 impl Report {

@@ -299,6 +299,39 @@ async fn a_github_rate_limit_403_waits_for_the_reset() {
     );
 }
 
+/// A pass's report ends with each service's rate limit as its API last reported it; a service
+/// whose API reports none is left out.
+#[tokio::test]
+async fn a_report_carries_the_rate_limits() {
+    let limited = paged_api("/items", 20).await;
+    limited.rate_limit(MockRateLimit::github(100, Duration::from_secs(60)));
+    let quiet = paged_api("/items", 5).await;
+    let collector = || CollectorSpec::endpoint("items").model::<Item>();
+    let report = Hamstr::new()
+        .backend(MemoryBackend::new())
+        .register_service(
+            paged_service(&limited)
+                .name("limited")
+                .add_collector(collector()),
+        )
+        .register_service(
+            paged_service(&quiet)
+                .name("quiet")
+                .add_collector(collector()),
+        )
+        .run_once()
+        .await
+        .unwrap();
+    assert!(report.is_success());
+    let [(service, limit)] = &report.rate_limits[..] else {
+        panic!("{:?}", report.rate_limits);
+    };
+    assert_eq!(service, "limited");
+    assert_eq!(limit.limit, Some(100));
+    // Two pages of ten and the empty one after them.
+    assert_eq!(limit.remaining, Some(100 - 3));
+}
+
 /// GitHub's secondary rate limit (a 403 while requests are left, "You have exceeded a secondary
 /// rate limit") pauses the service for a minute, not until the quota's reset half an hour away;
 /// a 403 for the quota used up still waits for the reset.

@@ -334,7 +334,12 @@ impl Hamstr {
         };
         stop.cancel();
         drop(forwarders);
-        Ok(Report { runs })
+        let rate_limits = self
+            .rate_limits()
+            .into_iter()
+            .filter(|(_, limit)| limit.limit.is_some() || limit.remaining.is_some())
+            .collect();
+        Ok(Report { runs, rate_limits })
     }
 
     /// Runs every collector on its interval (a collector without one runs once) until Ctrl-C or

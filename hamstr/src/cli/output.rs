@@ -16,6 +16,16 @@ use crate::{
 /// The summary table, on stdout unless records go there.
 #[allow(clippy::print_stdout, clippy::print_stderr)]
 pub(super) fn print_summary(report: &Report, to_stderr: bool) {
+    let text = summary(report);
+    if to_stderr {
+        eprintln!("{text}");
+    } else {
+        println!("{text}");
+    }
+}
+
+/// A pass's summary: a row per run, then the records skipped and the services' rate limits.
+fn summary(report: &Report) -> String {
     let mut table = table([
         "collector",
         "records",
@@ -34,7 +44,10 @@ pub(super) fn print_summary(report: &Report, to_stderr: bool) {
             run.inserted.to_string(),
             run.updated.to_string(),
             run.unchanged.to_string(),
-            run.pages.to_string(),
+            match run.not_modified {
+                0 => run.pages.to_string(),
+                not_modified => format!("{} ({not_modified} not modified)", run.pages),
+            },
             run.skipped.to_string(),
             run.failure
                 .as_ref()
@@ -52,16 +65,30 @@ pub(super) fn print_summary(report: &Report, to_stderr: bool) {
                 .map(move |error| format!("{}: {error}", run.collector))
         })
         .collect();
-    let text = if skipped.is_empty() {
-        table.to_string()
-    } else {
-        format!("{table}\nskipped records:\n  {}", skipped.join("\n  "))
-    };
-    if to_stderr {
-        eprintln!("{text}");
-    } else {
-        println!("{text}");
+    let mut text = table.to_string();
+    if !skipped.is_empty() {
+        text.push_str(&format!("\nskipped records:\n  {}", skipped.join("\n  ")));
     }
+    if !report.rate_limits.is_empty() {
+        text.push_str("\nrate limits:");
+        for (service, limit) in &report.rate_limits {
+            let count =
+                |count: Option<u64>| count.map_or_else(|| "?".to_owned(), |n| n.to_string());
+            text.push_str(&format!(
+                "\n  {service}: {} of {} left",
+                count(limit.remaining),
+                count(limit.limit)
+            ));
+            let at = |time: DateTime<Utc>| time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            if let Some(reset) = limit.reset {
+                text.push_str(&format!(", resets at {}", at(reset)));
+            }
+            if let Some(until) = limit.paused_until {
+                text.push_str(&format!(", requests paused until {}", at(until)));
+            }
+        }
+    }
+    text
 }
 
 /// The state of each collector, then its last runs.
@@ -286,5 +313,45 @@ impl Bars {
             }
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{report::RunReport, service::RateLimit};
+
+    #[test]
+    fn the_summary_shows_pages_not_modified_and_rate_limits() {
+        let run = RunReport {
+            collector: CollectorId::new("github", "repos"),
+            started_at: Utc::now(),
+            elapsed: Duration::from_millis(1200),
+            pages: 12,
+            not_modified: 3,
+            records: 1100,
+            dropped: 0,
+            inserted: 10,
+            updated: 0,
+            unchanged: 1090,
+            skipped: 0,
+            skipped_records: Vec::new(),
+            failure: None,
+            was_stopped: false,
+        };
+        let reset = "2026-12-07T01:00:00Z".parse().unwrap();
+        let mut limit = RateLimit::default();
+        (limit.limit, limit.remaining, limit.reset) = (Some(5000), Some(4988), Some(reset));
+        let report = Report {
+            runs: vec![run],
+            rate_limits: vec![("github".to_owned(), limit)],
+        };
+        let text = summary(&report);
+        assert!(text.contains("12 (3 not modified)"), "{text}");
+        assert!(
+            text.contains("github: 4988 of 5000 left, resets at 2026-12-07T01:00:00Z"),
+            "{text}"
+        );
+        assert!(!text.contains("paused"), "{text}");
     }
 }

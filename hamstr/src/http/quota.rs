@@ -20,7 +20,7 @@ use tokio::time::Instant;
 const EPOCH_THRESHOLD: u64 = 1_000_000_000;
 
 /// A service's rate limit as its API last reported it, with what hamstr sent since.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct RateLimit {
     /// Requests allowed per window.
