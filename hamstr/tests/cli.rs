@@ -546,18 +546,24 @@ fn stored_ids(dir: &Path, storage: &str, table: &str) -> Vec<u64> {
             .map(|id| id.unwrap().try_into().unwrap())
             .collect()
     } else {
-        std::fs::read_to_string(dir.join("out").join(format!("{table}.jsonl")))
-            .unwrap_or_default()
-            .lines()
-            .map(|line| {
-                serde_json::from_str::<Value>(line).unwrap()["id"]
-                    .as_u64()
-                    .unwrap()
-            })
-            .collect()
+        line_ids(
+            &std::fs::read_to_string(dir.join("out").join(format!("{table}.jsonl")))
+                .unwrap_or_default(),
+        )
     };
     ids.sort_unstable();
     ids
+}
+
+/// The `id` of each JSON line of `text`, in order.
+fn line_ids(text: &str) -> Vec<u64> {
+    text.lines()
+        .map(|line| {
+            serde_json::from_str::<Value>(line).unwrap()["id"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect()
 }
 
 /// `--state FILE` with records on stdout, for `run` and `extract`: the next process goes on
@@ -580,14 +586,7 @@ async fn stdout_runs_go_on_from_a_state_file() {
     };
     let ids = |output: &Output| -> Vec<u64> {
         assert!(output.status.success(), "{}", text(&output.stderr));
-        text(&output.stdout)
-            .lines()
-            .map(|line| {
-                serde_json::from_str::<Value>(line).unwrap()["id"]
-                    .as_u64()
-                    .unwrap()
-            })
-            .collect()
+        line_ids(&text(&output.stdout))
     };
     let run = [
         "run",
