@@ -71,15 +71,14 @@ fn summary(report: &Report) -> String {
     }
     if !report.rate_limits.is_empty() {
         text.push_str("\nrate limits:");
+        let count = |count: Option<u64>| count.map_or_else(|| "?".to_owned(), |n| n.to_string());
+        let at = |time: DateTime<Utc>| time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         for (service, limit) in &report.rate_limits {
-            let count =
-                |count: Option<u64>| count.map_or_else(|| "?".to_owned(), |n| n.to_string());
             text.push_str(&format!(
                 "\n  {service}: {} of {} left",
                 count(limit.remaining),
                 count(limit.limit)
             ));
-            let at = |time: DateTime<Utc>| time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
             if let Some(reset) = limit.reset {
                 text.push_str(&format!(", resets at {}", at(reset)));
             }

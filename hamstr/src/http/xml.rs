@@ -48,11 +48,16 @@ impl<'a> Lists<'a> {
                 .any(|(parent, last)| *last == name && is_path(parents, parent))
     }
 
-    /// Adds, empty, the lists of `element` (the last of `path`) that it does not hold.
-    fn add_missing(&self, path: &[Open], element: &mut Map<String, Value>) {
-        for (parent, name) in &self.paths {
-            if !element.contains_key(*name) && is_path(path, parent) {
-                element.insert((*name).to_owned(), Value::Array(Vec::new()));
+    /// Adds, empty, the lists of the element `name` (a child of `parents`) that its
+    /// `children` do not hold.
+    fn add_missing(&self, parents: &[Open], name: &str, children: &mut Map<String, Value>) {
+        for (parent, list) in &self.paths {
+            if let Some((last, above)) = parent.split_last()
+                && *last == name
+                && is_path(parents, above)
+                && !children.contains_key(*list)
+            {
+                children.insert((*list).to_owned(), Value::Array(Vec::new()));
             }
         }
     }
@@ -89,16 +94,13 @@ pub(crate) fn to_json(body: &[u8], lists: &[String]) -> Result<Vec<u8>, String> 
                 stack.push(open);
             }
             Event::Empty(start) => {
-                let name = local_name(start.local_name().as_ref());
-                // As an element opened and closed at once, so that its lists are added.
-                stack.push(Open {
-                    name,
+                let mut open = Open {
+                    name: local_name(start.local_name().as_ref()),
                     children: Map::new(),
                     text: String::new(),
-                });
-                let last = stack.len() - 1;
-                attributes(&start, &mut stack[last].children)?;
-                close(&mut stack, &mut root, &lists);
+                };
+                attributes(&start, &mut open.children)?;
+                close(&mut stack, open, &lists, &mut root);
             }
             Event::Text(text) => {
                 if let Some(open) = stack.last_mut() {
@@ -122,10 +124,10 @@ pub(crate) fn to_json(body: &[u8], lists: &[String]) -> Result<Vec<u8>, String> 
                 }
             }
             Event::End(_) => {
-                if stack.is_empty() {
+                let Some(open) = stack.pop() else {
                     return Err("an end tag without its start".to_owned());
-                }
-                close(&mut stack, &mut root, &lists);
+                };
+                close(&mut stack, open, &lists, &mut root);
             }
             Event::Eof => break,
             Event::Comment(_) | Event::Decl(_) | Event::PI(_) | Event::DocType(_) => {}
@@ -142,12 +144,11 @@ pub(crate) fn to_json(body: &[u8], lists: &[String]) -> Result<Vec<u8>, String> 
     serde_json::to_vec(&Value::Object(document)).map_err(|error| error.to_string())
 }
 
-/// Closes the last open element of `stack` (there is one): its value goes into its parent, or
-/// becomes the document's.
-fn close(stack: &mut Vec<Open>, root: &mut Option<(String, Value)>, lists: &Lists<'_>) {
-    let mut children = std::mem::take(&mut stack.last_mut().expect("an open element").children);
-    lists.add_missing(stack, &mut children);
-    let Some(open) = stack.pop() else { return };
+/// Closes `open`, a child of the open elements `stack`: its value, with its lists, goes into its
+/// parent, or becomes the document's.
+fn close(stack: &mut [Open], open: Open, lists: &Lists<'_>, root: &mut Option<(String, Value)>) {
+    let mut children = open.children;
+    lists.add_missing(stack, &open.name, &mut children);
     let text = open.text.trim();
     let value = if children.is_empty() {
         Value::String(text.to_owned())
